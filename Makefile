@@ -1,0 +1,30 @@
+# Tradewatch: `make demo` runs the main job on SQLite, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/tradewatch demo
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check bot commands db tests
+	$(VENV)/bin/ruff format --check bot commands db tests
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var out

@@ -1,0 +1,1 @@
+"""Transport-free command logic: parse, resolve, query, and build a `Reply`. Never imports discord."""

@@ -1,0 +1,36 @@
+"""What a command needs besides its arguments: a database session, reference data, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from db.lookups import Lookups
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Context:
+    """Passed to every command's `run`.
+
+    Args:
+        session: an open database session (the caller owns its lifetime).
+        lookups: commodity aliases, CHPL and country reference data.
+        now: the clock, injected so tests are repeatable.
+        fetch_trade: optional on-demand fetcher for trade data the database lacks (UN Comtrade);
+            called with (session, reporter, partner, flow, hs_codes, years) and returns rows loaded.
+    """
+
+    session: AsyncSession
+    lookups: Lookups
+    now: Callable[[], dt.datetime] = utcnow
+    fetch_trade: Callable[..., Awaitable[int]] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Database layer: SQLAlchemy models, engine, migrations, queries and source importers."""

@@ -1,0 +1,135 @@
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL, and schema upgrades."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the current schema and will not be upgraded automatically."""
+
+
+def async_url(url: str) -> str:
+    """Return `url` with the async driver this project uses for its backend.
+
+    Args:
+        url: a SQLAlchemy URL such as `sqlite:///var/tw.sqlite3` or `postgresql://postgres@127.0.0.1/test`.
+    Returns:
+        The same URL with `+aiosqlite` or `+asyncpg` as its driver.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    driver = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}.get(backend)
+    if driver is None:
+        raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the bot read while an import or sync writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Create an async engine for `url`; SQLite files get their parent folder and WAL pragmas.
+
+    Args:
+        url: the database URL (any driver suffix is replaced by the async one).
+        echo: log SQL statements.
+    Returns:
+        An `AsyncEngine`.
+    """
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(async_url(url), **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return the session factory used by commands, importers and the bot."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration revision shipped with this code."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current_revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Run Alembic migrations up to `revision` over the engine's own connection."""
+
+    def _run(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+async def ensure_schema(engine: AsyncEngine) -> None:
+    """Bring the database to the current schema where that is safe to do without asking.
+
+    An empty database (any backend) and any SQLite database are upgraded automatically. A PostgreSQL
+    database at an older revision is shared by a team: it is left alone and `tradewatch db upgrade`
+    is asked for, so that two processes never migrate at once.
+
+    Raises:
+        SchemaOutOfDate: a PostgreSQL database is behind (or ahead of) this code's migrations.
+    """
+    current = await current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None or engine.dialect.name == "sqlite":
+        log.info("upgrading database schema from %s to %s", current or "empty", head)
+        await upgrade(engine)
+        return
+    raise SchemaOutOfDate(
+        f"the database is at schema revision {current}, this code needs {head}: run `tradewatch db upgrade`"
+    )

@@ -1,0 +1,1 @@
+"""Source importers: fetch -> parse (pure, streaming) -> normalise -> load (one transaction, upsert)."""

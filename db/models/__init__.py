@@ -1,0 +1,26 @@
+"""SQLAlchemy 2 typed models. Importing this package registers every table on `Base.metadata`."""
+
+from db.models.base import Base
+from db.models.entities import Designation, Entity, EntityName, Relation, ReportedFigure, Shipment
+from db.models.reference import HsCode
+from db.models.sources import Snapshot, Source
+from db.models.trade import TradeFlow
+from db.models.watch import AlertOutbox, ListChange, SyncState, Watch
+
+__all__ = [
+    "AlertOutbox",
+    "Base",
+    "Designation",
+    "Entity",
+    "EntityName",
+    "HsCode",
+    "ListChange",
+    "Relation",
+    "ReportedFigure",
+    "Shipment",
+    "Snapshot",
+    "Source",
+    "SyncState",
+    "TradeFlow",
+    "Watch",
+]

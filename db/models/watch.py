@@ -1,0 +1,90 @@
+"""Detected list changes, watch channels, the durable alert outbox and per-source sync state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base
+
+
+class ListChange(Base):
+    """One entry added to, removed from or amended in a source between two snapshots."""
+
+    __tablename__ = "list_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
+    previous_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id", ondelete="SET NULL"))
+    entity_key: Mapped[str] = mapped_column(String(200))
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id", ondelete="SET NULL"))
+    change: Mapped[str] = mapped_column(String(10))  # added, removed, amended
+    name: Mapped[str] = mapped_column(String(1000))
+    details: Mapped[dict[str, object] | None] = mapped_column(JSON)  # what changed, listing facts
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "entity_key", name="uq_list_changes_snapshot_key"),
+        Index("ix_list_changes_source_detected", "source_id", "detected_at"),
+    )
+
+
+class Watch(Base):
+    """A watch channel: which changes to post where."""
+
+    __tablename__ = "watches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    sources: Mapped[list[str] | None] = mapped_column(JSON)
+    countries: Mapped[list[str] | None] = mapped_column(JSON)
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    types: Mapped[list[str] | None] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_watches_channel", "channel_id"),)
+
+
+class AlertOutbox(Base):
+    """One alert to post: a change for a watch. Written in the same transaction as the change."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("list_changes.id", ondelete="CASCADE"))
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
+    nonce: Mapped[str] = mapped_column(String(25))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(1000))
+
+    __table_args__ = (
+        UniqueConstraint("change_id", "watch_id", name="uq_alert_outbox_change_watch"),
+        Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+
+class SyncState(Base):
+    """Per-source sync bookkeeping: conditional-request validators and the last outcome."""
+
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(80), unique=True)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_sha256: Mapped[str | None] = mapped_column(String(64))
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
