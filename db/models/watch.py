@@ -33,7 +33,13 @@ class ListChange(Base):
 
 
 class Watch(Base):
-    """A watch channel: which changes to post where."""
+    """A watch channel: which list changes to post where.
+
+    Filters combine with AND across kinds and OR within a kind; an empty (NULL) filter matches anything.
+    `sources` holds source keys (`ofac_sdn`), `countries` ISO2 codes in upper case, `keywords` words matched
+    case- and accent-insensitively in names and aliases, `types` entity kinds (person, organization, vessel,
+    aircraft or a FollowTheMoney schema name). A paused watch gets no new alerts and none are delivered.
+    """
 
     __tablename__ = "watches"
 
@@ -48,29 +54,43 @@ class Watch(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(String(500))
+    paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_watches_channel", "channel_id"),)
 
 
 class AlertOutbox(Base):
-    """One alert to post: a change for a watch. Written in the same transaction as the change."""
+    """One alert to post: a change for a watch. Written in the same transaction as the change.
+
+    Rows of one watch from one snapshot share a `group_key`; a large group is posted as one digest
+    message (its lowest id leads the group, and every member carries the same outcome). `status` is
+    pending -> sending (claimed until `lease_until` by `claimed_by`) -> sent, or failed when retrying
+    cannot help. `nonce` is the Discord message nonce, deterministic so a retry never posts twice.
+    """
 
     __tablename__ = "alert_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     change_id: Mapped[int] = mapped_column(ForeignKey("list_changes.id", ondelete="CASCADE"))
     watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    group_key: Mapped[str] = mapped_column(String(60))  # "s<snapshot id>w<watch id>"
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
-    nonce: Mapped[str] = mapped_column(String(25))
+    nonce: Mapped[str | None] = mapped_column(String(25))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(1000))
 
     __table_args__ = (
         UniqueConstraint("change_id", "watch_id", name="uq_alert_outbox_change_watch"),
         Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_alert_outbox_group", "group_key"),
+        Index("ix_alert_outbox_watch", "watch_id"),
     )
 
 
