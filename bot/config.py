@@ -1,7 +1,8 @@
 """Configuration: `config.toml` (optional) parsed once into frozen dataclasses, secrets from the environment.
 
 Environment variables override the file: TRADEWATCH_DATABASE_URL, TRADEWATCH_SOURCES_DIR,
-TRADEWATCH_DATA_DIR, DISCORD_TOKEN, COMTRADE_API_KEY, DISCORD_API_BASE, DISCORD_GATEWAY_URL.
+TRADEWATCH_DATA_DIR, DISCORD_TOKEN, COMTRADE_API_KEY, DISCORD_API_BASE, DISCORD_GATEWAY_URL,
+TRADEWATCH_SYNC_ENABLED.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from db.sync.sources import DEFAULT_SETTINGS, SourceSettings, settings_from_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,11 +61,31 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True)
+class SyncConfig:
+    """`tradewatch sync` and the schedule in `tradewatch serve`; one `[sync.<source>]` table per source."""
+
+    enabled: bool = True
+    jitter_seconds: float = 120.0
+    timeout_seconds: float = 600.0
+    ofac_sdn: SourceSettings = DEFAULT_SETTINGS["ofac_sdn"]
+    ofac_cons: SourceSettings = DEFAULT_SETTINGS["ofac_cons"]
+    ofac_changes: SourceSettings = DEFAULT_SETTINGS["ofac_changes"]
+    csl: SourceSettings = DEFAULT_SETTINGS["csl"]
+    opensanctions: SourceSettings = DEFAULT_SETTINGS["opensanctions"]
+    hs: SourceSettings = DEFAULT_SETTINGS["hs"]
+
+    def sources(self) -> dict[str, SourceSettings]:
+        """Settings per source key, in catalogue order."""
+        return {key: getattr(self, key) for key in DEFAULT_SETTINGS}
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = DatabaseConfig()
     data: DataConfig = DataConfig()
     comtrade: ComtradeConfig = ComtradeConfig()
     discord: DiscordConfig = DiscordConfig()
+    sync: SyncConfig = SyncConfig()
 
     @property
     def database_url(self) -> str:
@@ -104,6 +127,7 @@ _SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "comtrade": ComtradeConfig,
     "discord": DiscordConfig,
+    "sync": SyncConfig,
 }
 
 # Environment variable -> (section, key). Secrets are only ever read from here.
@@ -117,6 +141,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "DISCORD_TOKEN": ("discord", "token"),
     "DISCORD_API_BASE": ("discord", "api_base"),
     "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
+    "TRADEWATCH_SYNC_ENABLED": ("sync", "enabled"),
 }
 SECRET_KEYS = {("database", "url"), ("comtrade", "api_key"), ("discord", "token")}
 
@@ -156,6 +181,15 @@ def _guilds(value: Any) -> tuple[GuildAccess, ...]:
         except (TypeError, ValueError):
             raise ConfigError(f"[[discord.guilds]] entry {i + 1}: id and roles must be numbers") from None
     return tuple(out)
+
+
+def _source_settings(key: str, value: Any) -> SourceSettings:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[sync] {key} must be a table: [sync.{key}] urls = [...], interval_minutes = ...")
+    try:
+        return settings_from_table(key, value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -205,6 +239,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             value = values[name][f.name]
             if name == "discord" and f.name == "guilds":
                 kwargs[f.name] = _guilds(value)
+            elif isinstance(f.default, SourceSettings):
+                kwargs[f.name] = _source_settings(f.name, value)
             else:
                 kwargs[f.name] = _coerce(name, f.name, value, f.default)
         sections[name] = cls(**kwargs)

@@ -95,16 +95,24 @@ class AlertOutbox(Base):
 
 
 class SyncState(Base):
-    """Per-source sync bookkeeping: conditional-request validators and the last outcome."""
+    """Per-source sync bookkeeping: the validators of the last good files, the outcome, the schedule.
+
+    `files` maps each file name of the source to what was last fetched and imported successfully:
+    `{"url", "etag", "last_modified", "sha256", "bytes"}`; conditional requests are built from it. `cursor` is
+    a source-specific position (the OpenSanctions delta version applied last, the OFAC change file's URL).
+    """
 
     __tablename__ = "sync_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_key: Mapped[str] = mapped_column(String(80), unique=True)
-    url: Mapped[str | None] = mapped_column(String(1000))
-    etag: Mapped[str | None] = mapped_column(String(300))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    files: Mapped[dict[str, object] | None] = mapped_column(JSON)
     last_sha256: Mapped[str | None] = mapped_column(String(64))
+    cursor: Mapped[str | None] = mapped_column(String(300))
+    last_outcome: Mapped[str | None] = mapped_column(String(20))  # imported, unchanged, recorded, failed
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_change_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed attempts
     last_error: Mapped[str | None] = mapped_column(String(1000))
