@@ -1,0 +1,415 @@
+"""Watches (create, list, remove, pause) and the alert outbox's claim / mark cycle.
+
+Claims. A delivery is one Discord message: a single alert (one outbox row), or a digest (every row of a
+large group: one watch, one snapshot). Only the group's lowest id, its leader, is ever locked, so two
+claimers can never split a digest. On PostgreSQL the leaders are selected `FOR UPDATE SKIP LOCKED`, and the
+claim is committed as status `sending` with a lease (`lease_until`): other processes skip the rows until the
+lease runs out, then take them over (the owner died). On SQLite the same statements run without row locks;
+one process delivers per database file (bot.alerts holds a file lock for that), and at start it may take
+back its own dead predecessor's claims at once (`release_claims`).
+
+Every delivery carries a deterministic Discord nonce, so a repeated post (after a crash between posting and
+marking, or a lease takeover) returns the existing message instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import AlertOutbox, ListChange, Watch
+
+CLAIMABLE_STATUSES = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class WatchFilters:
+    """The filters of a watch, already validated and canonical (see db.outbox for the matching rules)."""
+
+    sources: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+
+    def as_columns(self) -> dict[str, list[str] | None]:
+        return {
+            "sources": list(self.sources) or None,
+            "countries": list(self.countries) or None,
+            "keywords": list(self.keywords) or None,
+            "types": list(self.types) or None,
+        }
+
+    @classmethod
+    def of(cls, watch: Watch) -> WatchFilters:
+        return cls(
+            tuple(watch.sources or ()),
+            tuple(watch.countries or ()),
+            tuple(watch.keywords or ()),
+            tuple(watch.types or ()),
+        )
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    """A watch with its alert counts, for `/watch list`."""
+
+    watch: Watch
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    last_delivered_at: dt.datetime | None = None
+
+
+async def create_watch(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    channel_id: int,
+    filters: WatchFilters,
+    created_by: int | None,
+    now: dt.datetime,
+) -> Watch:
+    """Add a watch (the caller commits).
+
+    Returns:
+        The new `Watch`, flushed (its id is set).
+    """
+    watch = Watch(
+        guild_id=guild_id,
+        channel_id=channel_id,
+        created_by=created_by,
+        created_at=now,
+        paused=False,
+        **filters.as_columns(),
+    )
+    session.add(watch)
+    await session.flush()
+    return watch
+
+
+async def find_same_watch(session: AsyncSession, channel_id: int, filters: WatchFilters) -> Watch | None:
+    """An existing watch on the channel with exactly these filters, if any."""
+    rows = await session.execute(select(Watch).where(Watch.channel_id == channel_id))
+    for watch in rows.scalars():
+        if WatchFilters.of(watch) == filters:
+            return watch
+    return None
+
+
+async def get_watch(session: AsyncSession, watch_id: int, guild_id: int) -> Watch | None:
+    """The watch with this id in this guild (None if it does not exist or belongs to another guild)."""
+    stmt = select(Watch).where(Watch.id == watch_id, Watch.guild_id == guild_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_watches(
+    session: AsyncSession, guild_id: int, channel_id: int | None = None
+) -> list[WatchSummary]:
+    """The guild's watches (optionally one channel's), oldest first, with alert counts by status."""
+    stmt = select(Watch).where(Watch.guild_id == guild_id).order_by(Watch.id).limit(200)
+    if channel_id is not None:
+        stmt = stmt.where(Watch.channel_id == channel_id)
+    watches = list((await session.execute(stmt)).scalars())
+    if not watches:
+        return []
+    counts_stmt = (
+        select(AlertOutbox.watch_id, AlertOutbox.status, func.count(), func.max(AlertOutbox.delivered_at))
+        .where(AlertOutbox.watch_id.in_([w.id for w in watches]))
+        .group_by(AlertOutbox.watch_id, AlertOutbox.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    last: dict[int, dt.datetime] = {}
+    for watch_id, status, n, delivered in (await session.execute(counts_stmt)).tuples():
+        counts.setdefault(watch_id, {})[status] = n
+        if delivered is not None:
+            last[watch_id] = delivered
+    out = []
+    for w in watches:
+        c = counts.get(w.id, {})
+        out.append(
+            WatchSummary(
+                w,
+                c.get("pending", 0) + c.get("sending", 0),
+                c.get("sent", 0),
+                c.get("failed", 0),
+                last.get(w.id),
+            )
+        )
+    return out
+
+
+async def delete_watch(session: AsyncSession, watch_id: int, guild_id: int) -> bool:
+    """Remove a watch and its undelivered alerts (the caller commits). False if there was no such watch."""
+    result = await session.execute(delete(Watch).where(Watch.id == watch_id, Watch.guild_id == guild_id))
+    await session.execute(delete(AlertOutbox).where(AlertOutbox.watch_id == watch_id))
+    return bool(result.rowcount)
+
+
+async def pause_channel(session: AsyncSession, channel_id: int, reason: str, now: dt.datetime) -> list[int]:
+    """Pause every active watch posting to a channel (deleted, or the bot may not post there).
+
+    Returns:
+        The ids of the watches paused now.
+    """
+    stmt = select(Watch.id).where(Watch.channel_id == channel_id, Watch.paused.is_(False))
+    ids = list((await session.execute(stmt)).scalars())
+    if ids:
+        await session.execute(
+            update(Watch)
+            .where(Watch.id.in_(ids))
+            .values(paused=True, paused_reason=reason[:500], paused_at=now)
+        )
+    return ids
+
+
+async def resume_watch(session: AsyncSession, watch: Watch) -> None:
+    """Un-pause a watch: its held alerts are delivered again, from now on (the caller commits)."""
+    watch.paused = False
+    watch.paused_reason = None
+    watch.paused_at = None
+    await session.execute(
+        update(AlertOutbox)
+        .where(AlertOutbox.watch_id == watch.id, AlertOutbox.status == "pending")
+        .values(next_attempt_at=None)
+    )
+
+
+async def last_changes(
+    session: AsyncSession, source_ids: Sequence[int] | None, limit: int = 200
+) -> list[ListChange]:
+    """The most recent detected changes, newest first, optionally of some sources only."""
+    stmt = select(ListChange).order_by(ListChange.detected_at.desc(), ListChange.id.desc()).limit(limit)
+    if source_ids is not None:
+        stmt = stmt.where(ListChange.source_id.in_(source_ids))
+    return list((await session.execute(stmt)).scalars())
+
+
+# --- claims ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    """One message to post: the outbox rows it settles, where it goes and the nonce it carries."""
+
+    leader_id: int
+    watch_id: int
+    guild_id: int
+    channel_id: int
+    is_digest: bool
+    nonce: str
+    outbox_ids: list[int] = field(default_factory=list)
+    change_ids: list[int] = field(default_factory=list)
+    attempts: int = 1
+    # When the previous attempt started, if there was one that may have reached Discord.
+    previous_attempt_at: dt.datetime | None = None
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def nonce_for(leader_id: int, is_digest: bool) -> str:
+    """The Discord nonce of a delivery: stable across retries and processes (at most 25 characters)."""
+    return f"{'twd' if is_digest else 'tw'}{leader_id}"
+
+
+def _claimable(now: dt.datetime):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(
+            AlertOutbox.status == "pending",
+            or_(AlertOutbox.next_attempt_at.is_(None), AlertOutbox.next_attempt_at <= now),
+        ),
+        and_(AlertOutbox.status == "sending", AlertOutbox.lease_until < now),
+    )
+
+
+def _leaders_stmt(now: dt.datetime, digest_threshold: int, limit: int, postgres: bool):  # type: ignore[no-untyped-def]
+    open_groups = select(AlertOutbox.group_key).where(AlertOutbox.status.in_(CLAIMABLE_STATUSES))
+    groups = (
+        select(
+            AlertOutbox.group_key.label("group_key"),
+            func.count(AlertOutbox.id).label("size"),
+            func.min(AlertOutbox.id).label("leader"),
+        )
+        .where(AlertOutbox.group_key.in_(open_groups))
+        .group_by(AlertOutbox.group_key)
+        .subquery()
+    )
+    stmt = (
+        select(AlertOutbox, groups.c.size, Watch.guild_id, Watch.channel_id)
+        .join(groups, groups.c.group_key == AlertOutbox.group_key)
+        .join(Watch, Watch.id == AlertOutbox.watch_id)
+        .where(
+            Watch.paused.is_(False),
+            _claimable(now),
+            or_(groups.c.size <= digest_threshold, AlertOutbox.id == groups.c.leader),
+        )
+        .order_by(AlertOutbox.id)
+        .limit(limit)
+    )
+    if postgres:
+        stmt = stmt.with_for_update(of=AlertOutbox, skip_locked=True)
+    return stmt
+
+
+async def claim_deliveries(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    digest_threshold: int,
+    limit: int = 10,
+) -> list[Delivery]:
+    """Claim up to `limit` deliveries for this worker, in one committed transaction.
+
+    Args:
+        sessions: the session factory (the claim commits on its own).
+        worker: this process's claimer id (host:pid:random).
+        now: the clock.
+        lease: how long the claim holds before another process may take it over.
+        digest_threshold: groups larger than this are one digest message.
+        limit: most deliveries claimed at once.
+    Returns:
+        The claimed deliveries, oldest first.
+    """
+    async with sessions() as session, session.begin():
+        postgres = session.get_bind().dialect.name == "postgresql"
+        rows = (await session.execute(_leaders_stmt(now, digest_threshold, limit, postgres))).all()
+        out = []
+        for row, size, guild_id, channel_id in rows:
+            delivery = await _take(
+                session, row, size > digest_threshold, guild_id, channel_id, worker, now, lease
+            )
+            if delivery is not None:
+                out.append(delivery)
+        return out
+
+
+async def _take(
+    session: AsyncSession,
+    leader: AlertOutbox,
+    is_digest: bool,
+    guild_id: int,
+    channel_id: int,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+) -> Delivery | None:
+    members = AlertOutbox.group_key == leader.group_key if is_digest else AlertOutbox.id == leader.id
+    previous = as_utc(leader.last_attempt_at)
+    nonce = nonce_for(leader.id, is_digest)
+    result = await session.execute(
+        update(AlertOutbox)
+        .where(members, _claimable(now))
+        .values(
+            status="sending",
+            claimed_by=worker,
+            lease_until=now + lease,
+            last_attempt_at=now,
+            attempts=AlertOutbox.attempts + 1,
+            nonce=nonce,
+        )
+        .returning(AlertOutbox.id, AlertOutbox.change_id)
+        .execution_options(synchronize_session=False)
+    )
+    taken = sorted(result.tuples().all())
+    if not taken:
+        return None  # another claimer got there first (SQLite without row locks)
+    return Delivery(
+        leader_id=leader.id,
+        watch_id=leader.watch_id,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        is_digest=is_digest,
+        nonce=nonce,
+        outbox_ids=[i for i, _ in taken],
+        change_ids=[c for _, c in taken],
+        attempts=leader.attempts + 1,
+        previous_attempt_at=previous,
+    )
+
+
+async def mark_sent(
+    sessions: async_sessionmaker[AsyncSession], delivery: Delivery, message_id: int, now: dt.datetime
+) -> int:
+    """Record that a delivery's message exists (its id); returns the rows settled now."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(AlertOutbox)
+            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status != "sent")
+            .values(status="sent", message_id=message_id, delivered_at=now, lease_until=None, error=None)
+        )
+        return int(result.rowcount or 0)
+
+
+async def mark_retry(
+    sessions: async_sessionmaker[AsyncSession], delivery: Delivery, error: str, next_attempt_at: dt.datetime
+) -> None:
+    """Put a delivery back to pending, to be tried again at `next_attempt_at`."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(AlertOutbox)
+            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status == "sending")
+            .values(
+                status="pending",
+                next_attempt_at=next_attempt_at,
+                lease_until=None,
+                claimed_by=None,
+                error=error[:1000],
+            )
+        )
+
+
+async def mark_failed(sessions: async_sessionmaker[AsyncSession], delivery: Delivery, error: str) -> None:
+    """Give up on a delivery that retrying cannot fix (e.g. Discord rejects its content)."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(AlertOutbox)
+            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status == "sending")
+            .values(status="failed", lease_until=None, claimed_by=None, error=error[:1000])
+        )
+
+
+async def hold_for_paused_channel(
+    sessions: async_sessionmaker[AsyncSession], delivery: Delivery, reason: str, now: dt.datetime
+) -> list[int]:
+    """Pause the channel's watches and keep the delivery pending (it goes out if the watch is resumed).
+
+    Returns:
+        The ids of the watches paused now.
+    """
+    async with sessions() as session, session.begin():
+        paused = await pause_channel(session, delivery.channel_id, reason, now)
+        await session.execute(
+            update(AlertOutbox)
+            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status == "sending")
+            .values(status="pending", lease_until=None, claimed_by=None, error=reason[:1000])
+        )
+        return paused
+
+
+async def release_claims(sessions: async_sessionmaker[AsyncSession], now: dt.datetime) -> int:
+    """End every outstanding claim now (SQLite's single delivering process, at start: its predecessor died).
+
+    Returns:
+        The number of rows whose claim was released.
+    """
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(AlertOutbox).where(AlertOutbox.status == "sending").values(lease_until=now)
+        )
+        return int(result.rowcount or 0)
+
+
+async def outbox_counts(session: AsyncSession) -> dict[str, int]:
+    """Outbox rows by status (for logs, `/sources` and tests)."""
+    rows = await session.execute(select(AlertOutbox.status, func.count()).group_by(AlertOutbox.status))
+    return {status: n for status, n in rows.tuples()}
