@@ -12,6 +12,7 @@ from bot.cli.database import db_group
 from bot.cli.demo import demo
 from bot.cli.imports import import_group
 from bot.config import ConfigError, load_config
+from bot.serve import serve, sync_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +34,8 @@ cli.add_command(ask)
 cli.add_command(db_group)
 cli.add_command(import_group)
 cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(sync_commands)
 
 
 def main() -> None:

@@ -1,0 +1,201 @@
+"""The discord.py client: a `commands.Bot` whose tree checks access and maps errors, with one cog per family.
+
+`setup_hook` (after login, before the gateway) opens the database and lookups (bot/runtime.py), an
+aiohttp session, the in-memory autocomplete indexes, loads the cogs and registers the slash commands in
+each configured guild (instant). Global registration is rate-limited by Discord and takes a while to
+show, so it is done on demand only: `tradewatch sync-commands`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.access import AccessPolicy
+from bot.config import Config, DiscordConfig
+from bot.errors import describe, handle_error, send_private
+from bot.logs import event
+from bot.runtime import App, open_app
+from bot.suggest import CommoditySuggester, CountrySuggester
+from commands.context import Context, utcnow
+from db.engine import current_revision
+from db.queries.hs import all_codes
+from db.queries.trade import loaded_sources
+
+log = logging.getLogger(__name__)
+
+# One module per command family; each has `async def setup(bot)`. New families (watch, sources) add a line.
+COG_MODULES: list[str] = [
+    "bot.cogs.trade",
+    "bot.cogs.hs",
+    "bot.cogs.entity",
+    "bot.cogs.help",
+]
+
+
+def apply_endpoints(config: DiscordConfig) -> None:
+    """Point discord.py at another Discord (a local stand-in) when DISCORD_API_BASE / _GATEWAY_URL are set.
+
+    Both are class attributes read at run time (discord-protocol.md §1.1-1.2). Set them before the client
+    logs in, and never call `discord.http._set_api_version` afterwards: it rewrites Route.BASE.
+    """
+    if config.api_base:
+        discord.http.Route.BASE = config.api_base.rstrip("/")
+    if config.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+
+
+def least_intents() -> discord.Intents:
+    """Only `guilds` (not privileged): guild and role names for access and the health line.
+
+    Slash commands arrive as INTERACTION_CREATE whatever the intents; members, presences and message
+    content are never needed.
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+class TradewatchTree(app_commands.CommandTree["TradewatchBot"]):
+    """The command tree: a global access check and one error handler for every command."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        try:
+            user = interaction.user
+            # `_roles` holds the role ids from the interaction payload itself; `.roles` would drop any role
+            # not (yet) in the guild cache.
+            role_ids = list(getattr(user, "_roles", None) or [r.id for r in getattr(user, "roles", [])])
+            names = {r.id: r.name for r in interaction.guild.roles} if interaction.guild else {}
+            reason = self.client.access.refusal(interaction.guild_id, role_ids, names)
+        except Exception:
+            log.exception("access_check_failed")
+            reason = "Tradewatch could not check your access just now; please try again."
+        if reason is None:
+            return True
+        event(log, "access_refused", **describe(interaction))
+        if interaction.type is discord.InteractionType.autocomplete:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.autocomplete([])
+        else:
+            await send_private(interaction, reason)
+        return False
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:
+        await handle_error(interaction, error)
+
+
+class TradewatchBot(commands.Bot):
+    """The Tradewatch bot process.
+
+    Args:
+        config: the loaded configuration.
+        open_database: False for `sync-commands`, which only needs the command definitions.
+        sync_guilds: register commands in each configured guild during setup (default from config).
+        cog_modules: the command families to load.
+    """
+
+    def __init__(self, config: Config, *, open_database: bool = True, sync_guilds: bool | None = None,
+                 cog_modules: Sequence[str] | None = None, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # required by commands.Bot; only slash commands are used
+            intents=least_intents(),
+            tree_cls=TradewatchTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.config = config
+        self.access = AccessPolicy.from_config(config.discord)
+        self.open_database = open_database
+        self.sync_guilds = config.discord.sync_commands_on_start if sync_guilds is None else sync_guilds
+        self.cog_modules = list(COG_MODULES if cog_modules is None else cog_modules)
+        self._resources = contextlib.AsyncExitStack()
+        self._app: App | None = None
+        self.http_session: aiohttp.ClientSession | None = None
+        self.commodities: CommoditySuggester | None = None
+        self.countries: CountrySuggester | None = None
+        self.health: dict[str, Any] = {}
+        self._announced = False
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            raise RuntimeError("the database is not open (setup_hook has not run)")
+        return self._app
+
+    def command_context(self, session: Any) -> Context:
+        """The Context a command runs with: this session, the shared lookups, the real clock."""
+        return Context(session=session, lookups=self.app.lookups, now=utcnow,
+                       extras={"http": self.http_session, "config": self.config})
+
+    async def setup_hook(self) -> None:
+        if self.open_database:
+            self._app = await self._resources.enter_async_context(open_app(self.config))
+            self.http_session = aiohttp.ClientSession()
+            await self._load_indexes()
+        for module in self.cog_modules:
+            await self.load_extension(module)
+        if self.sync_guilds:
+            await self.sync_configured_guilds()
+
+    async def _load_indexes(self) -> None:
+        async with self.app.sessions() as session:
+            hs = await all_codes(session)
+            sources = await loaded_sources(session)
+        self.commodities = CommoditySuggester(self.app.lookups, [(e.code, e.description) for e in hs])
+        self.countries = CountrySuggester(self.app.lookups)
+        self.health = {
+            "database": self.app.engine.dialect.name,
+            "schema": await current_revision(self.app.engine),
+            "hs_codes": len(hs),
+            "freshness": {s.key: s.data_date or f"{s.snapshots} snapshot(s), no data date" for s in sources} or "no data loaded",
+        }
+
+    async def sync_configured_guilds(self) -> None:
+        """Register the slash commands in each configured guild: they show up at once there."""
+        guilds = [discord.Object(id=g.guild_id) for g in self.config.discord.guilds]
+        if not guilds:
+            event(log, "commands_not_synced", logging.WARNING,
+                  hint="no [[discord.guilds]] configured: run `tradewatch sync-commands` once to register globally")
+        for guild in guilds:
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            event(log, "commands_synced", guild=guild.id, commands=len(synced))
+
+    async def on_ready(self) -> None:
+        if self._announced:  # on_ready fires again after a re-IDENTIFY; the health line is once per start
+            event(log, "reconnected", guilds=len(self.guilds))
+            return
+        self._announced = True
+        names = sorted(c.qualified_name for c in self.tree.walk_commands())
+        event(log, "ready", user=str(self.user), guilds={g.id: g.name for g in self.guilds},
+              commands=len(names), command_names=names, started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              **self.health)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self.http_session is not None:
+                await self.http_session.close()
+            await self._resources.aclose()
+            event(log, "closed")
+
+
+def cog_available(module: str) -> bool:
+    """Whether a cog module can be imported (used by tests to skip families still being built)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
