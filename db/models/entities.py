@@ -92,11 +92,16 @@ class Relation(Base):
     from_name: Mapped[str] = mapped_column(String(1000))
     to_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
     to_name: Mapped[str] = mapped_column(String(1000))
+    # The target's natural key when the source gives one, qualified by its source ("opensanctions:NK-..",
+    # "ofac_sdn:38641"); the resolver turns it into `to_entity_id` once that record is loaded.
+    to_key: Mapped[str | None] = mapped_column(String(300))
+    details: Mapped[dict[str, object] | None] = mapped_column(JSON)  # role, share, relationship, dates ...
     citation: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_relations_from", "from_entity_id"),
         Index("ix_relations_to", "to_entity_id"),
+        Index("ix_relations_source_pending", "source_id", "to_entity_id"),
     )
 
 

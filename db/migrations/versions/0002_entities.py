@@ -122,6 +122,8 @@ def upgrade() -> None:
         sa.Column("from_name", sa.String(length=1000), nullable=False),
         sa.Column("to_entity_id", sa.Integer(), nullable=True),
         sa.Column("to_name", sa.String(length=1000), nullable=False),
+        sa.Column("to_key", sa.String(length=300), nullable=True),
+        sa.Column("details", sa.JSON(), nullable=True),
         sa.Column("citation", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["from_entity_id"],
@@ -149,6 +151,7 @@ def upgrade() -> None:
     with op.batch_alter_table("relations", schema=None) as batch_op:
         batch_op.create_index("ix_relations_from", ["from_entity_id"], unique=False)
         batch_op.create_index("ix_relations_to", ["to_entity_id"], unique=False)
+        batch_op.create_index("ix_relations_source_pending", ["source_id", "to_entity_id"], unique=False)
 
     op.create_table(
         "shipments",
@@ -204,6 +207,7 @@ def downgrade() -> None:
 
     op.drop_table("shipments")
     with op.batch_alter_table("relations", schema=None) as batch_op:
+        batch_op.drop_index("ix_relations_source_pending")
         batch_op.drop_index("ix_relations_to")
         batch_op.drop_index("ix_relations_from")
 
