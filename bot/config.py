@@ -80,12 +80,25 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """The watch-alert delivery loop inside `tradewatch serve` (bot/alerts.py)."""
+
+    enabled: bool = True
+    poll_seconds: float = 5.0
+    lease_seconds: float = 60.0
+    digest_threshold: int = 5
+    nonce_window_seconds: float = 120.0
+    max_backoff_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = DatabaseConfig()
     data: DataConfig = DataConfig()
     comtrade: ComtradeConfig = ComtradeConfig()
     discord: DiscordConfig = DiscordConfig()
     sync: SyncConfig = SyncConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @property
     def database_url(self) -> str:
@@ -128,6 +141,7 @@ _SECTIONS: dict[str, type] = {
     "comtrade": ComtradeConfig,
     "discord": DiscordConfig,
     "sync": SyncConfig,
+    "alerts": AlertsConfig,
 }
 
 # Environment variable -> (section, key). Secrets are only ever read from here.
@@ -142,6 +156,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "DISCORD_API_BASE": ("discord", "api_base"),
     "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
     "TRADEWATCH_SYNC_ENABLED": ("sync", "enabled"),
+    "TRADEWATCH_ALERTS_ENABLED": ("alerts", "enabled"),
 }
 SECRET_KEYS = {("database", "url"), ("comtrade", "api_key"), ("discord", "token")}
 
