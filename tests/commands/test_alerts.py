@@ -133,7 +133,7 @@ async def test_single_alert_with_listing_and_enrichment(session: AsyncSession, l
         in text
     )
     assert "Also known as: TEST ELEC" in text
-    assert f"curated (test): TEST ELECTRONICS CO., LIMITED (entry c-1)" in text
+    assert "curated (test): TEST ELECTRONICS CO., LIMITED (entry c-1)" in text
     assert "ownership <- TEST HOLDING LTD (curated (test))" in text
     assert "3 shipments, $6,000 in total, 2023-01-05 to 2023-03-05, HS 854231 (curated (test))" in text
     assert f"HS 854231: {hong_kong.name} exports to {russia.name}, 2023 (2 months): $10,000,000" in text
