@@ -155,3 +155,8 @@ def summary_line(changes: list[ListChange], *, baseline: bool) -> str:
     for change in changes:
         counts[change.change] = counts.get(change.change, 0) + 1
     return f"{counts['added']:,} added, {counts['removed']:,} removed, {counts['amended']:,} amended"
+
+
+# Every import (CLI, sync, demo, tests) must write alerts with its changes: the outbox writer registers on
+# ON_CHANGES when its module loads, so load it with this one. Imported last: db.outbox reads ON_CHANGES.
+import db.outbox  # noqa: E402,F401
