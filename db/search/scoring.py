@@ -1,0 +1,79 @@
+"""Second stage of the search: score a query against a few hundred candidate names with rapidfuzz.
+
+The score (0-100) is the best of three views of the two normalised keys:
+- word alignment: every query word is matched to its most similar name word (rapidfuzz `ratio`, which
+  forgives typos), averaged by word length: how much of the query the name explains. It is then scaled
+  by how much of the name the query covers, from 0.8 (query names one word of a long name) to 1.0, so
+  `king pai` finds `king pai technology` at 88 and an exact `king pai` would come first at 100. Word
+  order does not matter.
+- the whole key with its words sorted (`token_sort_ratio`): swapped words with typos spread over them.
+- the keys without spaces (`ratio`): romanisations that break words differently (`baoli` / `bao li`).
+
+In prefix mode (autocomplete) the last query word also matches any name word it begins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+from rapidfuzz.process import cdist
+
+# A query word must be at least this similar to a name word to count as covering it.
+_COVER_THRESHOLD = 70.0
+_COVERAGE_FLOOR = 0.8
+
+
+def _word_alignment(
+    q_words: list[str], n_words: list[str], sims: np.ndarray, prefix_hits: np.ndarray | None
+) -> float:
+    """Length-weighted best match of each query word, scaled by the share of the name covered."""
+    best = sims.max(axis=1)
+    best_at = sims.argmax(axis=1)
+    if prefix_hits is not None and prefix_hits.any():
+        best[-1] = 100.0
+        best_at[-1] = int(np.argmax(prefix_hits))
+    q_weights = np.fromiter((len(w) for w in q_words), dtype=np.float64, count=len(q_words))
+    explained = float((best * q_weights).sum() / q_weights.sum())
+    covered = {int(j) for j, score in zip(best_at, best, strict=True) if score >= _COVER_THRESHOLD}
+    name_len = sum(len(w) for w in n_words)
+    coverage = sum(len(n_words[j]) for j in covered) / name_len if name_len else 0.0
+    return explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
+
+
+def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) -> list[float]:
+    """Similarity (0-100) of the normalised `query` to each normalised candidate name.
+
+    Args:
+        query: the normalised query key (`db.names.normalize_name`).
+        names: normalised candidate keys.
+        prefix: treat the last query word as a prefix (autocomplete while typing).
+    Returns:
+        One score per name, in order.
+    """
+    q_words = query.split()
+    if not q_words or not names:
+        return [0.0] * len(names)
+    vocabulary = sorted({w for name in names for w in name.split()})
+    if not vocabulary:
+        return [0.0] * len(names)
+    where = {w: i for i, w in enumerate(vocabulary)}
+    sims = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32)
+    starts = np.array([w.startswith(q_words[-1]) for w in vocabulary]) if prefix else None
+    q_compact = query.replace(" ", "")
+    scores = []
+    for name in names:
+        n_words = name.split()
+        if not n_words:
+            scores.append(0.0)
+            continue
+        cols = [where[w] for w in n_words]
+        aligned = _word_alignment(
+            q_words, n_words, sims[:, cols], starts[cols] if starts is not None else None
+        )
+        whole = fuzz.token_sort_ratio(query, name)
+        compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
+        scores.append(round(max(aligned, whole, compact), 1))
+    return scores

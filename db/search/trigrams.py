@@ -1,0 +1,121 @@
+"""Character-trigram postings over normalised names, built and queried with numpy.
+
+First stage of the two-stage search (../shared/reference/performance.md measured the design): every word
+of a normalised name is padded as `$word$` and cut into trigrams, each trigram is a small integer, and a
+CSR table (`offsets`, `postings`) lists the names that contain it. A query's trigrams select the names
+that share the most of them; the second stage (`db.search.scoring`) re-ranks those few with rapidfuzz.
+
+Trigrams never span two words, so swapping words keeps every trigram. Names are plain ASCII `[a-z0-9 ]`
+(see `db.names.normalize_name`), which keeps the alphabet at 37 symbols and a trigram code below 2**16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+ALPHABET = 38  # '$' word boundary, a-z, 0-9, one spare
+N_CODES = ALPHABET**3
+_INVALID = 255
+_BUILD_CHUNK = 100_000  # names per build step: bounds the temporary arrays (about 60 MB at most)
+
+
+def _symbol_table() -> npt.NDArray[np.uint8]:
+    table = np.full(256, _INVALID, dtype=np.uint8)
+    table[ord("$")] = 0
+    for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz0123456789"):
+        table[ord(ch)] = i + 1
+    return table
+
+
+_SYMBOLS = _symbol_table()
+
+
+def _padded(names: Sequence[str]) -> bytes:
+    """`["king pai", "x"]` -> b"$king$ $pai$\\n$x$\\n": spaces and newlines break trigrams."""
+    return "".join("$" + name.replace(" ", "$ $") + "$\n" for name in names).encode("ascii", "replace")
+
+
+def _codes_and_names(names: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """All (trigram code, name position) pairs of `names`, one per distinct trigram of each name."""
+    raw = np.frombuffer(_padded(names), dtype=np.uint8)
+    symbols = _SYMBOLS[raw].astype(np.int64)
+    name_pos = np.cumsum(raw == ord("\n")) if len(raw) else np.zeros(0, dtype=np.int64)
+    a, b, c = symbols[:-2], symbols[1:-1], symbols[2:]
+    valid = (a != _INVALID) & (b != _INVALID) & (c != _INVALID)
+    codes = (a * ALPHABET + b) * ALPHABET + c
+    pairs = np.sort(codes[valid] * len(names) + name_pos[:-2][valid])
+    # Sort and drop repeats by hand: numpy 2's hash-based np.unique is ten times slower here.
+    if len(pairs):
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    return pairs // len(names), pairs % len(names)
+
+
+def query_codes(normalized: str, *, open_end: bool = False) -> npt.NDArray[np.int64]:
+    """The distinct trigram codes of one normalised query (empty for an empty query).
+
+    With `open_end` the last word is still being typed: its closing trigram (`ai$`) is left out, so
+    `king pa` shares all its trigrams with `king pai`.
+    """
+    if not normalized:
+        return np.zeros(0, dtype=np.int64)
+    codes, _ = _codes_and_names([normalized])
+    if open_end:
+        last = normalized.rsplit(" ", 1)[-1]
+        tail = ("$" + last + "$")[-3:]
+        if len(tail) == 3:
+            s = _SYMBOLS[np.frombuffer(tail.encode("ascii", "replace"), dtype=np.uint8)].astype(np.int64)
+            codes = codes[codes != (s[0] * ALPHABET + s[1]) * ALPHABET + s[2]]
+    return codes
+
+
+@dataclass
+class TrigramPostings:
+    """CSR table: the names containing trigram `t` are `postings[offsets[t]:offsets[t + 1]]`."""
+
+    offsets: npt.NDArray[np.int64]
+    postings: npt.NDArray[np.int32]
+    lengths: npt.NDArray[np.uint16]  # distinct trigrams per name, for the Dice coefficient
+
+    @property
+    def size(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.offsets.nbytes + self.postings.nbytes + self.lengths.nbytes)
+
+    @classmethod
+    def build(cls, names: Sequence[str]) -> TrigramPostings:
+        """Index `names` (normalised keys) in chunks, so memory stays near the size of the result."""
+        chunks: list[tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]]] = []
+        counts = np.zeros(N_CODES, dtype=np.int64)
+        lengths = np.zeros(len(names), dtype=np.uint16)
+        for start in range(0, len(names), _BUILD_CHUNK):
+            codes, local = _codes_and_names(names[start : start + _BUILD_CHUNK])
+            chunks.append((codes.astype(np.uint16), (local + start).astype(np.int32)))
+            counts += np.bincount(codes, minlength=N_CODES)
+            per_name = np.bincount(local, minlength=min(_BUILD_CHUNK, len(names) - start))
+            lengths[start : start + len(per_name)] = np.minimum(per_name, 65535)
+        offsets = np.zeros(N_CODES + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        postings = np.empty(int(offsets[-1]), dtype=np.int32)
+        filled = offsets[:-1].copy()
+        for codes16, positions in chunks:
+            # Pairs come sorted by code, so a pair's rank within its code run gives its slot.
+            codes = codes16.astype(np.int64)
+            run_start = np.searchsorted(codes, codes, side="left")
+            slots = filled[codes] + (np.arange(len(codes)) - run_start)
+            postings[slots] = positions
+            filled += np.bincount(codes, minlength=N_CODES)
+        return cls(offsets, postings, lengths)
+
+    def shared_counts(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """For every name, how many of the query trigrams `codes` it contains."""
+        if len(codes) == 0 or self.size == 0:
+            return np.zeros(self.size, dtype=np.int64)
+        lists = [self.postings[self.offsets[c] : self.offsets[c + 1]] for c in codes]
+        return np.bincount(np.concatenate(lists), minlength=self.size)
