@@ -1,0 +1,233 @@
+"""Charts as PNG bytes, drawn with matplotlib's Figure API on the Agg canvas (never pyplot: it keeps global
+state and leaks figures in a long-running bot). Sized for Discord's preview (800x450 at 1x, drawn at 2x
+for sharpness): title, subtitle with the codes, values in US$ with a unit chosen from the data, month
+labels, and the source line on every chart. Missing values are gaps labelled "no data", never zeros.
+
+These functions are CPU-bound: call them through `asyncio.to_thread` from async code.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 200  # 1600x900 px; Discord scales it down to ~800x450
+CURRENT_COLOUR = "#1f4e79"
+PREVIOUS_COLOUR = "#a9c4de"
+MISSING_COLOUR = "#8a8a8a"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A display unit for US$ values: divisor, axis label and suffix."""
+
+    divisor: float
+    axis: str
+    suffix: str
+
+    def fmt(self, value: float) -> str:
+        """`$8.41M`, `$25.3M`, `$253M`: about three significant digits."""
+        scaled = value / self.divisor
+        decimals = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+        return f"${scaled:,.{decimals}f}{self.suffix}"
+
+
+def pick_unit(values: Sequence[float | None]) -> Unit:
+    """US$ million by default; thousand when every value is under $1M, billion from $1B up."""
+    top = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+    if top >= 1e9:
+        return Unit(1e9, "US$ billion", "B")
+    if top >= 1e6 or top == 0:
+        return Unit(1e6, "US$ million", "M")
+    return Unit(1e3, "US$ thousand", "K")
+
+
+def _figure() -> Figure:
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _frame(fig: Figure, title: str, subtitle: str, source: str, *, left: float = 0.09) -> Axes:
+    fig.text(0.015, 0.955, title, fontsize=13, fontweight="bold", ha="left", va="top")
+    fig.text(0.015, 0.885, subtitle, fontsize=9.5, color="#404040", ha="left", va="top")
+    wrapped = textwrap.fill(source, width=130, max_lines=2, placeholder="…")
+    fig.text(0.015, 0.02, wrapped, fontsize=7.5, color="#606060", ha="left", va="bottom", linespacing=1.3)
+    bottom = 0.19 if "\n" in wrapped else 0.15
+    ax = fig.add_axes((left, bottom, 0.985 - left, 0.77 - bottom))
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=9)
+    return ax
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def monthly_comparison_chart(
+    *,
+    title: str,
+    subtitle: str,
+    source: str,
+    current: Sequence[float | None],
+    previous: Sequence[float | None],
+    current_label: str,
+    previous_label: str,
+    previous_average: float | None = None,
+) -> bytes:
+    """Grouped monthly bars: this year against the previous one, months with no data marked as such.
+
+    Args:
+        current, previous: 12 values each (Jan..Dec), None where the source has no data.
+        previous_average: drawn as a dashed line (the base of the "x times" multiple), if given.
+    Returns:
+        PNG bytes.
+    """
+    unit = pick_unit([*current, *previous])
+    fig = _figure()
+    ax = _frame(fig, title, subtitle, source)
+    width = 0.4
+    for offset, values, colour, label in (
+        (-width / 2, previous, PREVIOUS_COLOUR, previous_label),
+        (width / 2, current, CURRENT_COLOUR, current_label),
+    ):
+        xs = [i + offset for i, v in enumerate(values) if v is not None]
+        ys = [v / unit.divisor for v in values if v is not None]
+        ax.bar(xs, ys, width=width, color=colour, label=label, zorder=2)
+    _mark_missing(ax, current, previous, width)
+    if previous_average:
+        ax.axhline(previous_average / unit.divisor, color="#c0504d", linestyle="--", linewidth=1.1, zorder=3)
+        ax.plot([], [], color="#c0504d", linestyle="--", label=f"{previous_label} monthly average")
+    _annotate_peak(ax, current, unit, width)
+    ax.set_xticks(range(12), MONTHS)
+    ax.set_xlim(-0.6, 11.6)
+    ax.set_ylabel(unit.axis, fontsize=9)
+    top_scaled = (
+        max((v for v in [*current, *previous, previous_average] if v is not None), default=0.0) / unit.divisor
+    )
+    decimals = 1 if top_scaled < 10 else 0
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}"))
+    ax.grid(axis="y", color="#e6e6e6", zorder=0)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i].endswith("average"))
+    # In the header band, right-aligned, so it never covers a bar or the peak label.
+    ax.figure.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        fontsize=8.5,
+        frameon=False,
+        loc="upper right",
+        bbox_to_anchor=(0.99, 0.9),
+        ncols=3,
+    )
+    ax.set_ylim(0, top_scaled * 1.15 or 1.0)
+    return _png(fig)
+
+
+def _mark_missing(
+    ax: Axes, current: Sequence[float | None], previous: Sequence[float | None], width: float
+) -> None:
+    for values, offset in ((previous, -width / 2), (current, width / 2)):
+        for i, value in enumerate(values):
+            if value is None:
+                ax.text(
+                    i + offset,
+                    0,
+                    "no data",
+                    rotation=90,
+                    fontsize=7.5,
+                    color=MISSING_COLOUR,
+                    ha="center",
+                    va="bottom",
+                    transform=ax.transData,
+                )
+
+
+def _annotate_peak(ax: Axes, current: Sequence[float | None], unit: Unit, width: float) -> None:
+    present = [(v, i) for i, v in enumerate(current) if v is not None]
+    if not present:
+        return
+    value, month = max(present)
+    ax.annotate(
+        f"peak {MONTHS[month]}: {unit.fmt(value)}",
+        xy=(month + width / 2, value / unit.divisor),
+        xytext=(0, 6),
+        textcoords="offset points",
+        ha="center",
+        fontsize=8.5,
+        color=CURRENT_COLOUR,
+        fontweight="bold",
+    )
+
+
+def annual_comparison_chart(
+    *, title: str, subtitle: str, source: str, labels: Sequence[str], values: Sequence[float | None]
+) -> bytes:
+    """Bars for annual totals (when a source holds only annual data), missing years marked."""
+    unit = pick_unit(values)
+    fig = _figure()
+    ax = _frame(fig, title, subtitle, source)
+    colours = [PREVIOUS_COLOUR] * (len(values) - 1) + [CURRENT_COLOUR]
+    for i, (value, colour) in enumerate(zip(values, colours, strict=True)):
+        if value is None:
+            ax.text(i, 0, "no data", fontsize=9, color=MISSING_COLOUR, ha="center", va="bottom")
+            continue
+        ax.bar(i, value / unit.divisor, width=0.5, color=colour, zorder=2)
+        ax.text(i, value / unit.divisor, unit.fmt(value), ha="center", va="bottom", fontsize=10)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel(unit.axis, fontsize=9)
+    ax.grid(axis="y", color="#e6e6e6", zorder=0)
+    top = max((v for v in values if v is not None), default=0.0)
+    ax.set_ylim(0, (top / unit.divisor) * 1.18 or 1.0)
+    return _png(fig)
+
+
+def ranking_chart(
+    *,
+    title: str,
+    subtitle: str,
+    source: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    notes: Sequence[str],
+) -> bytes:
+    """Horizontal bars, largest on top, each labelled with its value and a note (share, growth).
+
+    Args:
+        labels: bar names (partners or HS codes with short descriptions), at most ~10.
+        notes: text after each value, e.g. `31.2% · +45%`.
+    """
+    unit = pick_unit(values)
+    fig = _figure()
+    longest = max((len(label) for label in labels), default=10)
+    ax = _frame(fig, title, subtitle, source, left=min(0.42, 0.03 + 0.0125 * longest))
+    ys = list(range(len(values)))[::-1]
+    ax.barh(ys, [v / unit.divisor for v in values], color=CURRENT_COLOUR, height=0.65, zorder=2)
+    ax.set_yticks(ys, labels)
+    ax.tick_params(axis="y", labelsize=8.5, length=0)
+    top = max(values, default=0.0) / unit.divisor
+    for y, value, note in zip(ys, values, notes, strict=True):
+        ax.text(
+            value / unit.divisor + top * 0.01,
+            y,
+            f"{unit.fmt(value)}  {note}",
+            va="center",
+            fontsize=8.5,
+            color="#202020",
+        )
+    ax.set_xlim(0, top * 1.45 or 1.0)
+    ax.set_xlabel(unit.axis, fontsize=9)
+    ax.grid(axis="x", color="#e6e6e6", zorder=0)
+    return _png(fig)

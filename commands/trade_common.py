@@ -1,0 +1,273 @@
+"""Pieces shared by /exports and /top: number formats, citations, CHPL notes, source and level explanations,
+on-demand fetching and the honest "no data" answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from commands.context import Context
+from commands.errors import NoData
+from commands.replies import Citation
+from db.ingest.base import CATALOGUE
+from db.lookups import Country, Lookups
+from db.queries import trade as tq
+from db.queries.trade import SnapshotInfo, SourceCoverage, TradeScope
+
+log = logging.getLogger(__name__)
+
+FLOW_WORDS = {"X": ("exports", "to"), "M": ("imports", "from")}
+LEVEL_NAMES = {
+    0: "all goods",
+    2: "HS-2 chapters",
+    4: "HS-4 headings",
+    6: "HS-6 subheadings",
+    8: "national 8-digit lines",
+    10: "national 10-digit lines",
+}
+RUSSIA = 643
+# Keys of catalogue sources that hold trade flows; a source key outside the catalogue is a custom trade table.
+TRADE_SOURCE_KEYS = ("comtrade", "china_customs_derived", "trade_csv", "imf_imts")
+
+
+def fmt_usd(value: float | None) -> str:
+    """`$8.41M`, `$512.3K`, `$1.23B`; `no data` for None."""
+    if value is None:
+        return "no data"
+    size = abs(value)
+    if size >= 1e9:
+        return f"${value / 1e9:,.2f}B"
+    if size >= 1e6:
+        return f"${value / 1e6:,.2f}M"
+    if size >= 1e3:
+        return f"${value / 1e3:,.1f}K"
+    return f"${value:,.0f}"
+
+
+def fmt_pct(value: float | None) -> str:
+    """`+34.5%` / `-2.0%`; `n/a` for None."""
+    return "n/a" if value is None else f"{value:+,.1f}%"
+
+
+def fmt_multiple(value: float | None) -> str:
+    """`2.3x`, `412x`; `n/a` for None."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}x" if value >= 100 else f"{value:,.1f}x"
+
+
+def pct_change(current: float | None, previous: float | None) -> float | None:
+    """Percentage change, None when there is nothing (or zero) to compare with."""
+    if current is None or not previous:
+        return None
+    return (current - previous) / previous * 100.0
+
+
+def period_label(period: int) -> str:
+    """202303 -> `2023-03`; 202300 (annual) -> `2023`."""
+    year, month = divmod(period, 100)
+    return f"{year}" if month == 0 else f"{year}-{month:02d}"
+
+
+def possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def flow_phrase(reporter: Country, flow: str, partner: Country | None = None) -> str:
+    """`China's exports to Russia` / `China's imports from Russia` / `China's exports`."""
+    noun, prep = FLOW_WORDS[flow]
+    text = f"{possessive(reporter.name)} {noun}"
+    return f"{text} {prep} {partner.name}" if partner else text
+
+
+def chpl_summary(lookups: Lookups, codes: Sequence[str]) -> tuple[str, dict[str, list[str]]]:
+    """The CHPL tiers of the codes summed (or the CHPL codes within them), as a line and a dict."""
+    chpl = lookups.chpl
+    tiers: dict[str, list[str]] = {}
+    for code in codes:
+        for tier, hits in chpl.tiers_within(code).items():
+            tiers.setdefault(tier, [])
+            tiers[tier].extend(h for h in hits if h not in tiers[tier])
+    if not tiers:
+        return f"Not on the Common High Priority List (version {chpl.version}).", {}
+    titles = {t.tier: t.title for t in chpl.tiers}
+    parts = [f"tier {tier} ({titles.get(tier, '')}): {', '.join(hits)}" for tier, hits in tiers.items()]
+    return f"CHPL {chpl.version}: " + "; ".join(parts), tiers
+
+
+def chart_source_line(citations: Sequence[Citation], fallback: str) -> str:
+    """A short source line for a chart: source titles, data dates and the mirror-data note."""
+    if not citations:
+        return f"Source: {fallback}"
+    parts = [f"{c.source}, data {c.data_date}" if c.data_date else c.source for c in citations]
+    note = citations[0].note
+    return "Source: " + "; ".join(parts) + (f". {note[0].upper()}{note[1:]}." if note else ".")
+
+
+def short_codes(codes: Sequence[str], limit: int = 40) -> str:
+    """`250410 + 380110`, or `845610 + 845620 + … (12 codes)` when long."""
+    text = " + ".join(codes)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for code in codes:
+        if len(" + ".join([*kept, code])) > limit - 14:
+            break
+        kept.append(code)
+    return " + ".join(kept) + f" + … ({len(codes)} codes)"
+
+
+def source_is_trade(key: str) -> bool:
+    return key in TRADE_SOURCE_KEYS or key not in CATALOGUE
+
+
+def trade_citations(
+    infos: Sequence[SnapshotInfo], reporter: Country, partner: Country | None
+) -> list[Citation]:
+    """One citation per source used: title, publisher, data date of its newest snapshot, mirror-data note."""
+    note = f"reported by {reporter.name}"
+    if partner is not None:
+        note += f": partner-reported mirror data for {partner.name}"
+        if partner.code == RUSSIA:
+            note += " (Russia has not published customs statistics since 2022)"
+    out: dict[str, Citation] = {}
+    for info in infos:  # newest first
+        if info.source_key in out:
+            continue
+        date = info.data_date or f"loaded {info.fetched_at}"
+        out[info.source_key] = Citation(info.source_title, info.publisher, date, info.url, note)
+    return list(out.values())
+
+
+def coverage_words(c: SourceCoverage, year: int) -> str:
+    return f"annual total for {year}" if c.freq == "A" else f"{c.periods} of 12 months of {year}"
+
+
+def source_choice_text(chosen: SourceCoverage, coverages: Sequence[SourceCoverage], year: int) -> str:
+    """Which source answers and why, naming the others that hold the same flows (never added together)."""
+    text = f"{chosen.source_title} ({coverage_words(chosen, year)})"
+    others = [c for c in coverages if (c.source_id, c.freq) != (chosen.source_id, chosen.freq)]
+    if not others:
+        return text
+    best_other = max(others, key=lambda c: c.periods)
+    if chosen.freq != best_other.freq:
+        why = "monthly detail" if chosen.freq == "M" else "a complete year"
+    elif chosen.periods > best_other.periods:
+        why = "the most complete coverage"
+    else:
+        why = "equal coverage; the publisher's own data is preferred to tables derived from it"
+    listed = "; ".join(f"{c.source_title} ({coverage_words(c, year)})" for c in others)
+    return f"{text}. Also loaded: {listed}. Sources are never added together; chosen for {why}."
+
+
+def level_text(present: dict[str, list[int]], chosen: dict[str, int]) -> str:
+    """Say which level was summed under each prefix, and which finer rows were left out."""
+    parts = []
+    for prefix, level in chosen.items():
+        part = f"{prefix}: {LEVEL_NAMES.get(level, f'{level}-digit codes')}"
+        finer = [lv for lv in present.get(prefix, []) if lv != level]
+        if finer:
+            names = ", ".join(LEVEL_NAMES.get(lv, f"{lv}-digit") for lv in finer)
+            part += f" (its {names} are inside these and were not added again)"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def uniform_level(chosen: dict[str, int]) -> int | None:
+    levels = set(chosen.values())
+    return levels.pop() if len(levels) == 1 else None
+
+
+async def fetch_if_possible(ctx: Context, scope: TradeScope, years: Sequence[int]) -> tuple[int, str | None]:
+    """Ask the on-demand fetcher (UN Comtrade) for the missing flows, if one is configured.
+
+    Returns:
+        (rows loaded, a note for the user when the fetch failed or found nothing).
+    """
+    if ctx.fetch_trade is None:
+        return 0, None
+    try:
+        loaded = await ctx.fetch_trade(
+            ctx.session, scope.reporter, scope.partner, scope.flow, list(scope.prefixes), list(years)
+        )
+    except Exception as exc:  # the fetch is a best effort: the answer says it failed and why
+        log.warning("on-demand trade fetch failed: %s", exc, exc_info=True)
+        return 0, f"Fetching from UN Comtrade failed: {str(exc)[:200]}"
+    if not loaded:
+        return 0, "UN Comtrade was asked and returned no rows for this."
+    return int(loaded), None
+
+
+async def no_data_error(
+    ctx: Context,
+    scope: TradeScope,
+    what: str,
+    *,
+    year: int | None = None,
+    fetch_note: str | None = None,
+) -> NoData:
+    """The honest answer when nothing is loaded: what is loaded instead, and how to get the data."""
+    session, lookups = ctx.session, ctx.lookups
+    years = await tq.years_with_data(session, scope)
+    where = f" in {year}" if year else ""
+    if years:
+        message = f"No data for {what}{where}. Years with data: {_year_ranges(years)}."
+        return NoData(message, fetch_note)
+    lines = [f"No data for {what}{where} in any loaded source."]
+    if scope.partner is not None:
+        codes, first, last = await tq.pair_holdings(session, scope.reporter, scope.partner, scope.flow)
+        pair = f"{lookups.country_name(scope.reporter)} → {lookups.country_name(scope.partner)}"
+        if codes:
+            lines.append(
+                f"For {pair} the database holds HS {', '.join(codes)} "
+                f"({period_label(first or 0)} to {period_label(last or 0)})."
+            )
+        else:
+            lines.append(f"The database holds no {FLOW_WORDS[scope.flow][0]} at all for {pair}.")
+    loaded = [s for s in await tq.loaded_sources(session) if source_is_trade(s.key)]
+    if loaded:
+        lines.append(
+            "Trade sources loaded: " + "; ".join(f"{s.title} ({s.rows_loaded:,} rows)" for s in loaded) + "."
+        )
+    else:
+        lines.append("No trade source is loaded yet.")
+    if fetch_note:
+        lines.append(fetch_note)
+    return NoData(" ".join(lines), how_to_get(scope, year))
+
+
+def how_to_get(scope: TradeScope, year: int | None) -> str:
+    """The commands that load the missing flows from UN Comtrade."""
+    options = [f"--reporter {scope.reporter}", f"--flow {scope.flow}"]
+    if scope.partner is not None:
+        options.append(f"--partner {scope.partner}")
+    if scope.prefixes:
+        options.append(f"--cmd {','.join(scope.prefixes)}")
+    if year:
+        options.append(f"--period {year}")
+    hint = (
+        "Get it from UN Comtrade: `tradewatch import comtrade --api " + " ".join(options) + "` "
+        "(uses COMTRADE_API_KEY if set, else the key-less preview API), or load a downloaded file with "
+        "`tradewatch import comtrade FILE.json`; `tradewatch sync` keeps it current."
+    )
+    if scope.reporter == RUSSIA:
+        hint += (
+            " Russia has not published customs statistics since 2022: ask for the mirror flow instead, "
+            "e.g. China's exports to Russia (`reporter=CN`)."
+        )
+    return hint
+
+
+def _year_ranges(years: Sequence[int]) -> str:
+    """[2017, 2018, 2019, 2021] -> `2017–2019, 2021`."""
+    out: list[str] = []
+    start = prev = years[0]
+    for y in [*years[1:], None]:
+        if y is not None and y == prev + 1:
+            prev = y
+            continue
+        out.append(f"{start}" if start == prev else f"{start}–{prev}")
+        if y is not None:
+            start = prev = y
+    return ", ".join(out)

@@ -1,0 +1,483 @@
+"""Trade-flow queries for /exports and /top: coverage, source choice, the level rule, series and rankings.
+
+Every query is a `select()` with bound parameters and a LIMIT cap. HS prefixes are ranges
+(`hs_code >= '8542' AND hs_code < '8543'`), never LIKE, so the indexes of `db.models.trade` answer them:
+- one pair (reporter, partner, flow, HS range, periods): `uq_trade_flows_natural_key`;
+- all partners of a reporter (reporter, flow, HS range, periods): `ix_trade_flows_goods`.
+
+No double counting. Sources are never added together: a question is answered from one source (and one
+frequency), chosen by `choose_source`. Within that source a heading and its own subheadings are never both
+summed: for each requested prefix only one level is used, the coarsest level the source holds under that
+prefix in the question's scope (a heading's own row is the most complete figure; finer rows may be partial).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, distinct, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Snapshot, Source, TradeFlow
+from db.queries.hs import prefix_upper_bound
+
+# Row caps: far above what one question returns (24 months x a few hundred codes), low enough to bound memory.
+MAX_SERIES_ROWS = 50_000
+MAX_RANKING_ROWS = 50_000
+# Which source answers when several hold the same flows and cover the year equally well: the publisher's
+# own data first, then derived tables built from it, then generic tables; unknown keys last.
+SOURCE_PREFERENCE = ("comtrade", "china_customs_derived", "trade_csv", "imf_imts")
+# Partner codes that are aggregates, not countries: 0 is "World" in UN Comtrade, 97 the EU aggregate.
+AGGREGATE_PARTNERS = frozenset({0, 97})
+ALL_GOODS_CODE = "TOTAL"
+# Periods are either a (first, last) range tuple or an explicit list of YYYYMM / YYYY00 values.
+Periods = tuple[int, int] | list[int]
+
+
+@dataclass(frozen=True)
+class TradeScope:
+    """What a question asks about: reporter, flow ("X"/"M"), HS prefixes and optionally one partner.
+
+    An empty `prefixes` tuple means every HS code (the all-goods `TOTAL` rows excluded).
+    """
+
+    reporter: int
+    flow: str
+    prefixes: tuple[str, ...] = ()
+    partner: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceCoverage:
+    """How much of a year one source holds for a scope, at one frequency."""
+
+    source_id: int
+    source_key: str
+    source_title: str
+    freq: str
+    periods: int  # distinct months (freq M) or 1 (freq A)
+    rows: int
+
+    @property
+    def complete(self) -> bool:
+        return self.freq == "A" or self.periods >= 12
+
+
+@dataclass(frozen=True)
+class CodeValue:
+    """The value of one HS code in one period (one snapshot)."""
+
+    hs_code: str
+    period: int
+    value_usd: float | None
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
+class PartnerValue:
+    """One partner's value in one year (summed over the chosen codes and periods)."""
+
+    partner: int
+    year: int
+    value_usd: float | None
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
+class GoodsValue:
+    """One HS group's value in one year, from rows of one level."""
+
+    group: str
+    level: int
+    year: int
+    value_usd: float | None
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """What a citation needs about a loaded file."""
+
+    snapshot_id: int
+    source_key: str
+    source_title: str
+    publisher: str
+    url: str | None
+    data_date: str | None
+    fetched_at: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    """A trade source that has been loaded, for "what is loaded" answers."""
+
+    key: str
+    title: str
+    snapshots: int
+    rows_loaded: int
+    data_date: str | None
+    file_names: list[str] = field(default_factory=list)
+
+
+def year_bounds(year: int) -> tuple[int, int]:
+    """The period range of a year: YYYY00 (annual rows) to YYYY12."""
+    return year * 100, year * 100 + 12
+
+
+def _prefix_range(prefix: str) -> ColumnElement[bool]:
+    return and_(TradeFlow.hs_code >= prefix, TradeFlow.hs_code < prefix_upper_bound(prefix))
+
+
+def _base_filters(scope: TradeScope) -> list[ColumnElement[bool]]:
+    """Reporter, flow and partner (if any): the equality columns the indexes start with."""
+    filters: list[ColumnElement[bool]] = [TradeFlow.reporter == scope.reporter, TradeFlow.flow == scope.flow]
+    if scope.partner is not None:
+        filters.append(TradeFlow.partner == scope.partner)
+    return filters
+
+
+def _scope_filters(scope: TradeScope) -> list[ColumnElement[bool]]:
+    filters = _base_filters(scope)
+    if scope.prefixes:
+        filters.append(or_(*(_prefix_range(p) for p in scope.prefixes)))
+    else:
+        # Every real HS code is digits; "TOTAL" sorts after them, so a range excludes it and stays indexable.
+        filters.append(and_(TradeFlow.hs_code >= "0", TradeFlow.hs_code < ":"))
+    return filters
+
+
+def _level_filters(levels: dict[str, int]) -> ColumnElement[bool]:
+    """Rows of the chosen level under each prefix (the no-double-counting rule)."""
+    return or_(*(and_(_prefix_range(p), TradeFlow.hs_level == lvl) for p, lvl in levels.items()))
+
+
+def _period_filter(periods: Periods) -> ColumnElement[bool]:
+    """A tuple (first, last) is a range; a list is an explicit set of periods."""
+    if isinstance(periods, tuple):
+        return TradeFlow.period.between(periods[0], periods[1])
+    return TradeFlow.period.in_(sorted(set(periods)))
+
+
+async def latest_period(session: AsyncSession, scope: TradeScope) -> int | None:
+    """The latest period with data for the scope in any source (YYYYMM or YYYY00), or None."""
+    stmt = select(func.max(TradeFlow.period)).where(*_scope_filters(scope))
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+async def years_with_data(session: AsyncSession, scope: TradeScope) -> list[int]:
+    """Years holding data for the scope in any source, ascending."""
+    stmt = select(distinct(TradeFlow.period)).where(*_scope_filters(scope)).limit(5_000)
+    return sorted({int(p) // 100 for p in (await session.execute(stmt)).scalars()})
+
+
+async def source_coverage(session: AsyncSession, scope: TradeScope, year: int) -> list[SourceCoverage]:
+    """Per source and frequency: how many periods of `year` it holds for the scope.
+
+    Returns:
+        One entry per (source, freq) with data in the year; empty if none.
+    """
+    lo, hi = year_bounds(year)
+    stmt = (
+        select(
+            TradeFlow.source_id,
+            TradeFlow.freq,
+            func.count(distinct(TradeFlow.period)),
+            func.count(),
+            Source.key,
+            Source.title,
+        )
+        .join(Source, Source.id == TradeFlow.source_id)
+        .where(*_scope_filters(scope), TradeFlow.period.between(lo, hi))
+        .group_by(TradeFlow.source_id, TradeFlow.freq, Source.key, Source.title)
+        .limit(1_000)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [
+        SourceCoverage(int(sid), key, title, freq, int(periods), int(count))
+        for sid, freq, periods, count, key, title in rows
+    ]
+
+
+def _preference_rank(key: str) -> int:
+    return SOURCE_PREFERENCE.index(key) if key in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)
+
+
+def choose_source(coverages: Iterable[SourceCoverage], *, prefer_monthly: bool) -> SourceCoverage | None:
+    """Pick the one source (and frequency) that answers; the others are never added to it.
+
+    Args:
+        coverages: what each source holds for the year (from `source_coverage`).
+        prefer_monthly: True for monthly series (/exports): any monthly data beats annual totals.
+            False for rankings (/top): a complete year beats a partial one, then monthly beats annual.
+    Returns:
+        The chosen coverage, or None if there is none. Ties: more periods, then `SOURCE_PREFERENCE`,
+        then the lower source id (the one loaded first), so the choice is stable.
+    """
+
+    def key(c: SourceCoverage) -> tuple[int, int, int, int, int]:
+        first = int(c.freq == "M") if prefer_monthly else int(c.complete)
+        second = int(c.complete) if prefer_monthly else int(c.freq == "M")
+        return (first, second, c.periods, -_preference_rank(c.source_key), -c.source_id)
+
+    ranked = sorted(coverages, key=key, reverse=True)
+    return ranked[0] if ranked else None
+
+
+async def periods_present(
+    session: AsyncSession, scope: TradeScope, source_id: int, freq: str, year: int
+) -> list[int]:
+    """The periods of `year` the chosen source holds for the scope (to compare like with like)."""
+    lo, hi = year_bounds(year)
+    stmt = (
+        select(distinct(TradeFlow.period))
+        .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
+        .where(TradeFlow.period.between(lo, hi))
+        .limit(100)
+    )
+    return sorted(int(p) for p in (await session.execute(stmt)).scalars())
+
+
+async def levels_present(
+    session: AsyncSession, scope: TradeScope, source_id: int, freq: str, periods: Periods
+) -> dict[str, list[int]]:
+    """The HS levels the source holds under each requested prefix, in the scope and periods.
+
+    Returns:
+        prefix -> sorted levels (e.g. {"2504": [6, 8]}); prefixes without data are absent.
+    """
+    out: dict[str, list[int]] = {}
+    for prefix in scope.prefixes:
+        sub = TradeScope(scope.reporter, scope.flow, (prefix,), scope.partner)
+        stmt = (
+            select(distinct(TradeFlow.hs_level))
+            .where(*_scope_filters(sub), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
+            .where(_period_filter(periods))
+            .limit(20)
+        )
+        levels = sorted(int(lv) for lv in (await session.execute(stmt)).scalars())
+        if levels:
+            out[prefix] = levels
+    return out
+
+
+def coarsest_levels(levels: dict[str, list[int]]) -> dict[str, int]:
+    """The level rule: per prefix, the coarsest level present (a heading's own rows beat its subheadings')."""
+    return {prefix: min(found) for prefix, found in levels.items() if found}
+
+
+async def series_by_code(
+    session: AsyncSession,
+    scope: TradeScope,
+    source_id: int,
+    freq: str,
+    levels: dict[str, int],
+    periods: Periods,
+) -> list[CodeValue]:
+    """Values per HS code and period for one pair, from the chosen source and only the chosen levels.
+
+    Args:
+        scope: must name a partner.
+        levels: prefix -> the one level to sum under it (from `coarsest_levels`).
+        periods: a (first, last) period range or an explicit list.
+    """
+    if scope.partner is None:
+        raise ValueError("series_by_code needs a partner")
+    if not levels:
+        return []
+    stmt = (
+        select(TradeFlow.hs_code, TradeFlow.period, func.sum(TradeFlow.value_usd), TradeFlow.snapshot_id)
+        .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
+        .where(_period_filter(periods), _level_filters(levels))
+        .group_by(TradeFlow.hs_code, TradeFlow.period, TradeFlow.snapshot_id)
+        .order_by(TradeFlow.period, TradeFlow.hs_code)
+        .limit(MAX_SERIES_ROWS)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [CodeValue(code, int(period), _float(value), int(snap)) for code, period, value, snap in rows]
+
+
+async def codes_summed(
+    session: AsyncSession,
+    scope: TradeScope,
+    source_id: int,
+    freq: str,
+    levels: dict[str, int],
+    periods: Periods,
+) -> list[str]:
+    """The HS codes the level rule keeps (what an answer says it summed), in code order, capped at 500."""
+    if not levels:
+        return []
+    stmt = (
+        select(distinct(TradeFlow.hs_code))
+        .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
+        .where(_period_filter(periods), _level_filters(levels))
+        .order_by(TradeFlow.hs_code)
+        .limit(500)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def _year_expr() -> ColumnElement[int]:
+    # Integer division on both backends; the constant is inlined so SELECT and GROUP BY match on PostgreSQL.
+    return (TradeFlow.period // literal(100, literal_execute=True)).label("year")
+
+
+async def partner_values(
+    session: AsyncSession,
+    scope: TradeScope,
+    source_id: int,
+    freq: str,
+    levels: dict[str, int],
+    periods: Periods,
+) -> list[PartnerValue]:
+    """Per partner and year: the value of the chosen codes (one level per prefix) from one source."""
+    if not levels:
+        return []
+    year = _year_expr()
+    stmt = (
+        select(TradeFlow.partner, year, func.sum(TradeFlow.value_usd), TradeFlow.snapshot_id)
+        .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
+        .where(_period_filter(periods), _level_filters(levels))
+        .group_by(TradeFlow.partner, year, TradeFlow.snapshot_id)
+        .limit(MAX_RANKING_ROWS)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [PartnerValue(int(p), int(y), _float(v), int(s)) for p, y, v, s in rows]
+
+
+async def goods_levels(
+    session: AsyncSession, scope: TradeScope, source_id: int, freq: str, periods: Periods
+) -> list[int]:
+    """The HS levels one source holds for a pair (0 is the all-goods TOTAL row)."""
+    stmt = (
+        select(distinct(TradeFlow.hs_level))
+        .where(
+            *_base_filters(scope),
+            TradeFlow.source_id == source_id,
+            TradeFlow.freq == freq,
+            _period_filter(periods),
+        )
+        .limit(20)
+    )
+    return sorted(int(lv) for lv in (await session.execute(stmt)).scalars())
+
+
+async def goods_values(
+    session: AsyncSession,
+    scope: TradeScope,
+    source_id: int,
+    freq: str,
+    group_len: int,
+    periods: Periods,
+) -> list[GoodsValue]:
+    """Per HS group (the first `group_len` digits), level and year: sums for one pair from one source.
+
+    The caller keeps one level per group (the coarsest), so a heading and its subheadings are not both counted.
+    """
+    if group_len not in (2, 4, 6):
+        raise ValueError(f"group length must be 2, 4 or 6, not {group_len}")
+    group = func.substr(TradeFlow.hs_code, 1, literal(group_len, literal_execute=True)).label("grp")
+    year = _year_expr()
+    stmt = (
+        select(group, TradeFlow.hs_level, year, func.sum(TradeFlow.value_usd), TradeFlow.snapshot_id)
+        .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
+        .where(_period_filter(periods), TradeFlow.hs_level >= group_len)
+        .group_by(group, TradeFlow.hs_level, year, TradeFlow.snapshot_id)
+        .limit(MAX_RANKING_ROWS)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [GoodsValue(g, int(lv), int(y), _float(v), int(s)) for g, lv, y, v, s in rows]
+
+
+async def all_goods_totals(
+    session: AsyncSession, scope: TradeScope, source_id: int, freq: str, periods: Periods
+) -> dict[int, float]:
+    """Per year: the source's all-goods TOTAL rows for a pair (the denominator of shares), if it has them."""
+    year = _year_expr()
+    stmt = (
+        select(year, func.sum(TradeFlow.value_usd))
+        .where(*_base_filters(scope), TradeFlow.hs_code == ALL_GOODS_CODE, TradeFlow.source_id == source_id)
+        .where(TradeFlow.freq == freq, _period_filter(periods))
+        .group_by(year)
+        .limit(100)
+    )
+    return {int(y): float(v) for y, v in (await session.execute(stmt)).all() if v is not None}
+
+
+async def pair_holdings(
+    session: AsyncSession, reporter: int, partner: int, flow: str, *, limit: int = 12
+) -> tuple[list[str], int | None, int | None]:
+    """What the database holds for a pair: some HS codes (in code order) and the first and last period."""
+    base = [TradeFlow.reporter == reporter, TradeFlow.partner == partner, TradeFlow.flow == flow]
+    codes_stmt = select(distinct(TradeFlow.hs_code)).where(*base).order_by(TradeFlow.hs_code).limit(limit)
+    codes = list((await session.execute(codes_stmt)).scalars())
+    span = (
+        await session.execute(select(func.min(TradeFlow.period), func.max(TradeFlow.period)).where(*base))
+    ).one()
+    return (
+        codes,
+        (int(span[0]) if span[0] is not None else None),
+        (int(span[1]) if span[1] is not None else None),
+    )
+
+
+async def snapshot_infos(session: AsyncSession, snapshot_ids: Iterable[int]) -> list[SnapshotInfo]:
+    """Citation details for the snapshots that supplied an answer's rows, newest first."""
+    ids = sorted(set(snapshot_ids))
+    if not ids:
+        return []
+    stmt = (
+        select(Snapshot, Source)
+        .join(Source, Source.id == Snapshot.source_id)
+        .where(Snapshot.id.in_(ids))
+        .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc())
+        .limit(len(ids))
+    )
+    return [
+        SnapshotInfo(
+            snap.id,
+            src.key,
+            src.title,
+            src.publisher,
+            src.url,
+            snap.data_date,
+            snap.fetched_at.date().isoformat(),
+            snap.file_name,
+        )
+        for snap, src in (await session.execute(stmt)).all()
+    ]
+
+
+async def loaded_sources(session: AsyncSession, keys: Iterable[str] | None = None) -> list[LoadedSource]:
+    """Sources with loaded snapshots (optionally only these keys): for "what is loaded" answers.
+
+    Reads the small `sources`/`snapshots` tables, never a scan of `trade_flows`.
+    """
+    stmt = (
+        select(Source.key, Source.title, Snapshot.file_name, Snapshot.rows_loaded, Snapshot.data_date)
+        .join(Snapshot, Snapshot.source_id == Source.id)
+        .order_by(Source.key, Snapshot.fetched_at)
+        .limit(10_000)
+    )
+    if keys is not None:
+        stmt = stmt.where(Source.key.in_(sorted(set(keys))))
+    out: dict[str, LoadedSource] = {}
+    for key, title, file_name, rows, data_date in (await session.execute(stmt)).all():
+        entry = out.setdefault(key, LoadedSource(key, title, 0, 0, None))
+        entry = LoadedSource(
+            key,
+            title,
+            entry.snapshots + 1,
+            entry.rows_loaded + int(rows or 0),
+            data_date or entry.data_date,
+            [*entry.file_names, file_name],
+        )
+        out[key] = entry
+    return list(out.values())
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
