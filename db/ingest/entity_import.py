@@ -110,8 +110,9 @@ async def load_snapshot(
     meta = {**parsed.meta, "parts": parsed.parts} if parsed.parts is not None else dict(parsed.meta)
     snapshot = await new_snapshot(session, source, sha256=sha256, file_name=file_name, now=now,
                                   data_date=parsed.data_date, meta=meta or None)
-    loaded = await loaded_state(session, source)
     shared, skip_fields = _shared_parts(previous, parsed)
+    parts_differ = shared is not None and set((previous.meta or {}).get("parts") or []) != set(parsed.parts or [])
+    loaded = await loaded_state(session, source, with_parts=parts_differ)
     result = classify(parsed.records, loaded, full=parsed.full, shared_parts=shared,
                       deleted_keys=parsed.deleted_keys)
     removed_names = await _names_of(session, [entity_id for _, entity_id in result.removed])

@@ -1,7 +1,7 @@
 """Resolve relation targets to entity ids: by qualified natural key, or by exact name within a source.
 
-OFAC's `Linked To: NAME.` gives only a name; it is matched (case- and space-insensitively, ignoring a final
-period) against the primary names and aliases of the same source's active records. A name shared by several
+OFAC's `Linked To: NAME.` gives only a name; it is matched (exact spelling, with or without a final period)
+against the primary names and aliases of the same source's active records. A name shared by several
 records stays unresolved rather than guessed. OpenSanctions and curated links carry keys
 ("opensanctions:NK-..", "ofac_sdn:38641"), looked up in their source whenever either side is (re)loaded.
 """
@@ -56,15 +56,18 @@ async def _ids_by_key(session: AsyncSession, qualified: set[str]) -> dict[str, i
     return out
 
 
-async def _ids_by_name(session: AsyncSession, source: Source) -> dict[str, int]:
-    stmt = (
-        select(EntityName.name, EntityName.entity_id)
-        .join(Entity, Entity.id == EntityName.entity_id)
-        .where(Entity.source_id == source.id, Entity.active.is_(True))
-    )
+async def _ids_by_name(session: AsyncSession, source: Source, wanted: set[str]) -> dict[str, int]:
+    """Name key -> entity id for the wanted names (exact spelling with or without a final period)."""
+    variants = sorted({v for name in wanted for v in (name, name.rstrip(". "), name.rstrip(". ") + ".")})
     found: dict[str, set[int]] = defaultdict(set)
-    for row in (await session.execute(stmt)).all():
-        found[name_key(row.name)].add(row.entity_id)
+    for part in chunks(variants):
+        stmt = (
+            select(EntityName.name, EntityName.entity_id)
+            .join(Entity, Entity.id == EntityName.entity_id)
+            .where(Entity.source_id == source.id, Entity.active.is_(True), EntityName.name.in_(part))
+        )
+        for row in (await session.execute(stmt)).all():
+            found[name_key(row.name)].add(row.entity_id)
     return {name: next(iter(ids)) for name, ids in found.items() if len(ids) == 1}
 
 
@@ -74,8 +77,8 @@ async def resolve_relations(session: AsyncSession, source: Source) -> int:
     if not pending:
         return 0
     by_key = await _ids_by_key(session, {row.to_key for row in pending if row.to_key})
-    by_name = await _ids_by_name(session, source) if any(
-        row.source_id == source.id and not row.to_key for row in pending) else {}
+    wanted = {row.to_name for row in pending if row.source_id == source.id and not row.to_key}
+    by_name = await _ids_by_name(session, source, wanted) if wanted else {}
     updates = []
     for row in pending:
         target = by_key.get(row.to_key) if row.to_key else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,20 @@ class EntityRecord:
     # compares a part only when both snapshots had it. Maps part name -> hash of that part.
     part_hashes: dict[str, str] = field(default_factory=dict)
     cached_hash: str | None = field(default=None, repr=False, compare=False)
+    # A record can be a stub (key, name and hash only) that builds its full self on demand: the OFAC parser
+    # uses this so an unchanged entry of a 15k-entry list is never normalised just to be found unchanged.
+    loader: Callable[[], EntityRecord] | None = field(default=None, repr=False, compare=False)
+
+    def materialize(self) -> EntityRecord:
+        """Build a stub's full content in place (no-op for a full record)."""
+        if self.loader is not None:
+            full = self.loader()
+            self.loader = None
+            for name in ("schema", "name", "countries", "properties", "aliases", "designations", "relations",
+                         "part_hashes"):
+                setattr(self, name, getattr(full, name))
+            self.cached_hash = self.cached_hash or full.content_hash()
+        return self
 
     def all_names(self) -> list[tuple[str, str]]:
         """The primary name then the aliases, without exact duplicates."""

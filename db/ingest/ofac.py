@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file, sha256_files
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
-from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe
+from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe, stable_hash
 from db.ingest.ofac_csv import FILE_SETS, OfacEntry, part_hashes, read_csv_set
 from db.ingest.ofac_remarks import RemarkFacts, country_code, parse_remarks
 from db.ingest.ofac_xml import iter_xml, publish_date_iso
@@ -31,6 +31,9 @@ SCHEMAS = {"individual": "Person", "vessel": "Vessel", "aircraft": "Airplane", "
 DETAILS_URL = "https://sanctionssearch.ofac.treas.gov/Details.aspx?id={key}"
 # Optional files of a CSV set and the stored fields they feed (not compared when one snapshot lacks the file).
 PART_FIELDS = {"add": ("addresses",), "alt": ("aliases",), "comments": ()}
+# Part of every CSV record's content hash: bump it when to_record() changes, so the next import rewrites
+# all entries with the new normalisation (and reports them as amended only if their fields differ).
+NORMALISER_VERSION = 1
 
 
 def entity_countries(schema: str, facts: RemarkFacts, addresses: list[dict[str, Any]]) -> list[str]:
@@ -91,16 +94,20 @@ def locate(path: Path) -> tuple[str, str, Path]:
     raise ImportFailed(f"{path.name}: expected a folder with sdn.csv or cons_prim.csv, or an OFAC XML file")
 
 
+def stub(entry: OfacEntry, list_key: str, present: list[str]) -> EntityRecord:
+    """A record whose hash comes from the raw rows of each file; normalised only if it turns out changed."""
+    hashes = part_hashes(entry, present)
+    record = EntityRecord(key=entry.key, schema="", name=entry.name, part_hashes=hashes,
+                          loader=lambda: to_record(entry, list_key, present))
+    record.cached_hash = stable_hash([NORMALISER_VERSION, list_key, hashes])
+    return record
+
+
 def parse_csv(folder: Path, list_key: str, data_date: str | None) -> ParsedSnapshot:
-    """Parse and normalise a CSV set."""
+    """Parse a CSV set into record stubs (normalised on demand by the store)."""
     skipped: Counter[str] = Counter()
     entries, present, rows = read_csv_set(folder, list_key, skipped)
-    bar = progress(len(entries), f"{list_key}: normalising")
-    records = []
-    for entry in entries.values():
-        records.append(to_record(entry, list_key, present))
-        bar.update()
-    bar.close()
+    records = [stub(entry, list_key, present) for entry in entries.values()]
     files = [FILE_SETS[list_key]["main"], *(FILE_SETS[list_key][p] for p in present)]
     return ParsedSnapshot(records=records, rows_read=rows, data_date=data_date, parts=present,
                           part_fields=PART_FIELDS, skipped=skipped, meta={"files": files, "form": "csv"},

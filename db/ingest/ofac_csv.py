@@ -8,6 +8,7 @@ import with a message that names the file and line. Pure: no database.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from db.ingest.base import ImportFailed
-from db.ingest.entity_records import stable_hash
 from db.ingest.ofac_remarks import RemarkFacts
 
 # File names of the two list families, by part. "main" is required; the others are optional.
@@ -154,11 +154,17 @@ def attach_comments(path: Path, entries: dict[str, OfacEntry], skipped: Counter[
     return rows
 
 
+def _rows_hash(rows: list[Any]) -> str:
+    text = "\x1e".join(sorted("\x1f".join(c if c is not None else "\x00" for c in row) if isinstance(row, list)
+                              else str(row) for row in rows))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def part_hashes(entry: OfacEntry, present: list[str]) -> dict[str, str]:
     """A short hash per file the entry's data came from (only for the files present in the set)."""
-    out = {"main": stable_hash(entry.parts.get("main"))[:16]}
+    out = {"main": _rows_hash([entry.parts.get("main") or []])}
     for part in present:
-        out[part] = stable_hash(sorted(map(str, entry.parts.get(part, []))))[:16]
+        out[part] = _rows_hash(entry.parts.get(part, []))
     return out
 
 

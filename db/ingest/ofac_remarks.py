@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from followthemoney.types import registry
+from db.ingest.country_names import country_code
 
 # Identifier labels as OFAC writes them (longest first when matching), with the kind the card groups them by.
 _KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -79,15 +78,6 @@ class RemarkFacts:
         bucket = self.values.setdefault(key, [])
         if value and value not in bucket:
             bucket.append(value)
-
-
-@lru_cache(maxsize=4096)
-def country_code(name: str | None) -> str | None:
-    """ISO 3166 alpha-2 (lower case, as FollowTheMoney) for a country name such as `Hong Kong`, or None."""
-    if not name:
-        return None
-    code = registry.country.clean(name.strip())
-    return str(code) if code else None
 
 
 def ofac_date(text: str) -> str:
@@ -187,13 +177,16 @@ def _simple_fact(facts: RemarkFacts, text: str) -> bool:
     return False
 
 
+_ID_LABEL = re.compile("^(" + "|".join(re.escape(label) for label in ID_LABELS) + r")[ :]")
+
+
 def _identifier_fact(facts: RemarkFacts, text: str) -> bool:
-    for label in ID_LABELS:
-        if text.startswith(label + " ") or text.startswith(label + ":"):
-            rest = text[len(label):].lstrip(": ").strip()
-            if rest:
-                facts.identifiers.append(identifier(label, rest))
-                return True
+    match = _ID_LABEL.match(text)
+    if match:
+        rest = text[match.end(1):].lstrip(": ").strip()
+        if rest:
+            facts.identifiers.append(identifier(match.group(1), rest))
+            return True
     if text.startswith("Digital Currency Address - "):
         label, _, rest = text.rpartition(" ")
         facts.identifiers.append({"type": label, "number": rest, "kind": "crypto"})
