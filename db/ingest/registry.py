@@ -17,6 +17,10 @@ IMPORTERS: dict[str, str] = {
     "comtrade": "db.ingest.comtrade",
     "trade-csv": "db.ingest.trade_csv",
     "imf": "db.ingest.imf",
+    "ofac": "db.ingest.ofac",
+    "csl": "db.ingest.csl",
+    "opensanctions": "db.ingest.opensanctions",
+    "curated": "db.ingest.curated",
 }
 
 
