@@ -1,0 +1,161 @@
+"""/watch add|list|remove|resume|test: watch channels, for members with Manage Channels. Also runs the alert loop.
+
+Discord hides the group from members without Manage Channels (default permissions), and every command checks
+the permission again at run time (a server admin can override the default in the integration settings).
+Confirmations are private to the asker; `/watch test` posts its labelled sample in the watch's channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.alerts import AlertDelivery
+from bot.client import TradewatchBot
+from bot.logs import event
+from bot.render import render
+from commands.context import Context
+from commands.errors import TemporarilyUnavailable
+from commands.replies import Reply
+from commands.watch import (
+    WatchAddParams,
+    WatchListParams,
+    WatchRefParams,
+    run_watch_add,
+    run_watch_list,
+    run_watch_remove,
+    run_watch_resume,
+    run_watch_test,
+)
+
+log = logging.getLogger(__name__)
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+async def _in_transaction(
+    interaction: discord.Interaction[TradewatchBot], run: Callable[[Context, P], Awaitable[R]], params: P
+) -> R:
+    """Run a watch command in one committed transaction (defer first: Discord allows 3 s)."""
+    await interaction.response.defer(thinking=True, ephemeral=True)
+    bot = interaction.client
+    async with bot.app.sessions() as session, session.begin():
+        return await run(bot.command_context(session), params)
+
+
+async def _send(interaction: discord.Interaction[TradewatchBot], reply: Reply) -> None:
+    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.attachment_size_limit))
+
+
+def _guild(interaction: discord.Interaction[Any]) -> int:
+    assert interaction.guild_id is not None  # the group is guild_only
+    return interaction.guild_id
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_channels=True)
+class WatchCog(
+    commands.GroupCog, group_name="watch", group_description="Post sanctions-list changes in a channel."
+):
+    """Watch channels and the delivery of their alerts."""
+
+    def __init__(self, bot: TradewatchBot) -> None:
+        self.bot = bot
+        self.delivery: AlertDelivery | None = None
+
+    async def cog_load(self) -> None:
+        if self.bot.open_database and self.bot.config.alerts.enabled:
+            self.delivery = AlertDelivery(self.bot, self.bot.config.alerts)
+            self.delivery.start()
+
+    async def cog_unload(self) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if not interaction.permissions.manage_channels:
+            raise app_commands.MissingPermissions(["manage_channels"])
+        return True
+
+    @app_commands.command(name="add")
+    @app_commands.describe(
+        channel="Where alerts go (default: this channel).",
+        sources="Lists to watch, comma-separated: ofac (SDN and non-SDN), ofac_sdn, ofac_cons, csl, opensanctions.",
+        countries="Only entities tied to these countries, e.g. `HK, CN` or `Hong Kong, China`.",
+        keywords="Only entities whose name or alias has one of these words, comma-separated.",
+        types="Only these kinds: person, organization, vessel, aircraft.",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction[TradewatchBot],
+        channel: discord.TextChannel | None = None,
+        sources: str | None = None,
+        countries: str | None = None,
+        keywords: str | None = None,
+        types: str | None = None,
+    ) -> None:
+        """Post new listings, delistings and amendments that match these filters (empty filter: everything)."""
+        target = channel.id if channel is not None else interaction.channel_id
+        assert target is not None
+        params = WatchAddParams(
+            _guild(interaction), target, interaction.user.id, sources, countries, keywords, types
+        )
+        reply = await _in_transaction(interaction, run_watch_add, params)
+        event(log, "watch_added", guild=params.guild_id, channel=target, watch=reply.numbers["watch_id"])
+        await _send(interaction, reply)
+
+    @app_commands.command(name="list")
+    @app_commands.describe(channel="Only the watches of this channel (default: every channel of the server).")
+    async def list_(
+        self, interaction: discord.Interaction[TradewatchBot], channel: discord.TextChannel | None = None
+    ) -> None:
+        """The server's watches: filters, paused or active, alerts posted and waiting."""
+        params = WatchListParams(_guild(interaction), channel.id if channel else None)
+        await _send(interaction, await _in_transaction(interaction, run_watch_list, params))
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(watch="The watch number (see /watch list).")
+    async def remove(
+        self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
+    ) -> None:
+        """Stop a watch; alerts not yet posted for it are dropped."""
+        params = WatchRefParams(_guild(interaction), watch)
+        await _send(interaction, await _in_transaction(interaction, run_watch_remove, params))
+
+    @app_commands.command(name="resume")
+    @app_commands.describe(watch="The paused watch's number (see /watch list).")
+    async def resume(
+        self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
+    ) -> None:
+        """Resume a watch paused because its channel was gone or closed to the bot; held alerts follow."""
+        params = WatchRefParams(_guild(interaction), watch)
+        await _send(interaction, await _in_transaction(interaction, run_watch_resume, params))
+
+    @app_commands.command(name="test")
+    @app_commands.describe(watch="The watch number (see /watch list).")
+    async def test(
+        self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
+    ) -> None:
+        """Post a sample alert, marked TEST, built from the last real change of the watch's sources."""
+        params = WatchRefParams(_guild(interaction), watch)
+        result = await _in_transaction(interaction, run_watch_test, params)
+        message = render(result.sample)
+        message.pop("ephemeral", None)
+        target = self.bot.get_partial_messageable(result.channel_id, guild_id=params.guild_id)
+        try:
+            await target.send(**message)
+        except discord.HTTPException as exc:
+            raise TemporarilyUnavailable(
+                f"Discord refused the test alert in <#{result.channel_id}> ({exc.status} {exc.text}).",
+                "Check that the bot may view the channel, send messages, embed links and attach files there.",
+            ) from None
+        await _send(interaction, result.confirmation)
+
+
+async def setup(bot: TradewatchBot) -> None:
+    await bot.add_cog(WatchCog(bot))
