@@ -283,6 +283,10 @@ class Driver:
         """Send op 9 INVALID_SESSION; when not resumable the session is also discarded server-side."""
         return self.standin.gateway.send_invalid_session(resumable)
 
+    def expire_sessions(self) -> int:
+        """Invalidate every session server-side (connections stay open); a later RESUME is refused with op 9."""
+        return self.standin.gateway.expire_sessions()
+
     async def drop_connection(self) -> int:
         """Cut every gateway connection without a close frame."""
         return await self.standin.gateway.drop()

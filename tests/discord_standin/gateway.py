@@ -279,7 +279,15 @@ class Gateway:
     # -- fault injection --------------------------------------------------------------------------------------
 
     def connected(self) -> list[Connection]:
-        return [s.connection for s in self.live_sessions() if s.connection is not None and not s.connection.ws.closed]
+        """Open connections that have identified or resumed."""
+        return [c for c in self.connections if c.session is not None and c.session.connection is c and not c.ws.closed]
+
+    def expire_sessions(self) -> int:
+        """Forget every session, as Discord does after a while: the next RESUME gets INVALID_SESSION (false)."""
+        live = self.live_sessions()
+        for session in live:
+            session.valid = False
+        return len(live)
 
     def send_reconnect(self) -> int:
         for conn in self.connected():

@@ -80,7 +80,7 @@ class StandIn:
         api = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         api.add_routes(bot_routes(self) + interaction_routes(self))
         api.router.add_route("*", "/{tail:.*}", self._unimplemented)
-        root = web.Application()
+        root = web.Application(client_max_size=64 * 1024 * 1024)  # the stand-in answers 413 itself, as Discord does
         root.add_subapp(API, api)
         root.router.add_get("/", self.gateway.handle)
         root.router.add_get("/resume/", self.gateway.handle)
