@@ -221,7 +221,7 @@ async def run_watch_list(ctx: Context, params: WatchListParams) -> Reply:
         last = f", last posted {s.last_delivered_at:%Y-%m-%d %H:%M} UTC" if s.last_delivered_at else ""
         fields.append(
             Field(
-                f"#{w.id} in {_channel(w.channel_id)} ({state})",
+                f"Watch #{w.id} in {_channel(w.channel_id)} ({state})",
                 f"{describe_filters(WatchFilters.of(w))}\nalerts: {s.sent} posted, {s.pending} waiting, "
                 f"{s.failed} failed{last}",
             )

@@ -29,7 +29,7 @@ async def answer(interaction: discord.Interaction[TradewatchBot], run: Callable[
     bot = interaction.client
     async with bot.app.sessions() as session:
         reply = await run(bot.command_context(session), params)
-    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.attachment_size_limit))
+    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
 
 
 def choices(suggestions: list[Suggestion]) -> list[app_commands.Choice[str]]:

@@ -49,7 +49,7 @@ async def _in_transaction(
 
 
 async def _send(interaction: discord.Interaction[TradewatchBot], reply: Reply) -> None:
-    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.attachment_size_limit))
+    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
 
 
 def _guild(interaction: discord.Interaction[Any]) -> int:
