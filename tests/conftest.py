@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.lookups import Lookups, load_lookups
 from db.models import Base
+from tests.db.sync.fixtures import source_server, sync_ctx  # noqa: F401  (sync fixtures, shared)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("TRADEWATCH_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -11,6 +11,7 @@ from bot.cli.ask import ask
 from bot.cli.database import db_group
 from bot.cli.demo import demo
 from bot.cli.imports import import_group
+from bot.cli.sync import sync
 from bot.config import ConfigError, load_config
 from bot.serve import serve, sync_commands
 
@@ -36,6 +37,7 @@ cli.add_command(import_group)
 cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(sync_commands)
+cli.add_command(sync)
 
 
 def main() -> None:

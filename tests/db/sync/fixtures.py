@@ -1,4 +1,4 @@
-"""Fixtures for sync tests: the local source server and a helper to build sync settings pointing at it."""
+"""Fixtures for sync tests (registered in tests/conftest.py): the local source server and a SyncContext."""
 
 from __future__ import annotations
 

@@ -1,0 +1,91 @@
+"""`tradewatch sync [SOURCE...] [--force] [--schedule]`: fetch sources from their publishers and import changes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import signal
+from collections.abc import AsyncIterator
+
+import aiohttp
+import click
+
+from bot.config import Config
+from bot.runtime import open_app
+from db.sync.runner import SyncContext, SyncResult
+from db.sync.scheduler import run_scheduler, sync_and_plan
+from db.sync.sources import SYNC_SOURCES
+
+
+@contextlib.asynccontextmanager
+async def sync_context(config: Config) -> AsyncIterator[SyncContext]:
+    """Open the database and an HTTP session for syncing (closed on exit)."""
+    async with open_app(config) as app, aiohttp.ClientSession() as http:
+        yield SyncContext(app.engine, app.sessions, http, config.cache_dir, config.sync.timeout_seconds)
+
+
+async def sync_now(config: Config, keys: list[str], *, force: bool = False) -> list[SyncResult]:
+    """Sync the named sources one after the other and plan their next scheduled check."""
+    settings = config.sync.sources()
+    async with sync_context(config) as ctx:
+        return [await sync_and_plan(ctx, key, settings, jitter=config.sync.jitter_seconds, rng=random.Random(),
+                                    force=force) for key in keys]
+
+
+async def run_schedule(config: Config) -> None:
+    """Run the schedule in the foreground until SIGINT/SIGTERM (for a sync process separate from serve)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with sync_context(config) as ctx:
+        await run_scheduler(ctx, config.sync.sources(), jitter=config.sync.jitter_seconds, stop=stop)
+
+
+def choose(config: Config, names: tuple[str, ...]) -> list[str]:
+    """The named sources (in the order given), or every source enabled in the config."""
+    if not names:
+        return [key for key, s in config.sync.sources().items() if s.enabled]
+    unknown = [n for n in names if n not in SYNC_SOURCES]
+    if unknown:
+        raise click.UsageError(f"unknown source {', '.join(unknown)}; known: {', '.join(SYNC_SOURCES)}")
+    return list(dict.fromkeys(names))
+
+
+@click.command("sync")
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--force", is_flag=True,
+              help="Download in full (no conditional request) and re-import even if nothing seems to have changed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source.")
+@click.option("--schedule", is_flag=True,
+              help="Keep running and sync every enabled source on its interval (as `tradewatch serve` does).")
+@click.pass_obj
+def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, schedule: bool) -> None:
+    """Fetch sources from their official URLs and import what changed.
+
+    SOURCE is one of: ofac_sdn, ofac_cons, ofac_changes, csl, opensanctions, hs (default: every source enabled
+    in the [sync] config). Unchanged files cost a conditional request and change nothing; a file that fails to
+    download or parse changes nothing and is reported (exit status 1).
+    """
+    if schedule:
+        if sources or force:
+            raise click.UsageError("--schedule runs every enabled source on its interval; drop SOURCE and --force")
+        asyncio.run(run_schedule(config))
+        return
+    keys = choose(config, sources)
+    if not keys:
+        raise click.UsageError("every source is disabled in the [sync] config; name the ones to sync")
+    results = asyncio.run(sync_now(config, keys, force=force))
+    for result in results:
+        if as_json:
+            click.echo(json.dumps({"source": result.source, "outcome": result.outcome, "message": result.message,
+                                   "changes": result.changes, "snapshot_ids": result.snapshot_ids}))
+        else:
+            click.echo(result.summary(), err=result.failed)
+            for report in result.reports:
+                if not report.already_loaded:
+                    click.echo("  " + report.summary().replace("\n", "\n  "))
+    if any(r.failed for r in results):
+        raise SystemExit(1)

@@ -1,0 +1,224 @@
+"""`/sources`: how fresh every source is: last sync, data date, rows, last change, next sync; stale ones flagged.
+
+A source is stale when it has not been confirmed current (a successful sync, even an unchanged one, or an
+import) for longer than its `stale_hours` in the `[sync.<source>]` config. Sources loaded only by
+`tradewatch import` (Comtrade, curated files ...) are listed with their snapshots but have no schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from commands.context import Context
+from commands.errors import InvalidInput, NotFound
+from commands.parse import CommandLine
+from commands.replies import Citation, Field, Reply
+from db.queries.sources import SourceRow, SyncRow, source_rows, sync_rows
+from db.sync.sources import DEFAULT_SETTINGS, SYNC_SOURCES, SourceSettings, SyncSource
+
+
+@dataclass(frozen=True)
+class SourcesParams:
+    """Which sources to show (all when empty), by key, e.g. `ofac_sdn`."""
+
+    only: tuple[str, ...] = ()
+
+
+@dataclass
+class SourceStatus:
+    """One source as `/sources` shows it."""
+
+    key: str
+    title: str
+    publisher: str = ""
+    url: str | None = None
+    data_date: str | None = None
+    rows: int | None = None
+    rows_label: str = ""
+    last_sync_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+    last_change_at: dt.datetime | None = None
+    change_counts: dict[str, int] = field(default_factory=dict)
+    change_note: str | None = None
+    next_sync_at: dt.datetime | None = None
+    scheduled: bool = False
+    sync_enabled: bool = False
+    stale_reason: str | None = None
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags())
+
+    def flags(self) -> list[str]:
+        """`stale` and/or `sync failing`."""
+        return [flag for flag, on in (("stale", self.stale_reason is not None),
+                                      ("sync failing", self.last_outcome == "failed")) if on]
+
+
+def parse_sources(line: CommandLine, lookups: Any = None) -> SourcesParams:
+    """`/sources [SOURCE ...]`; options are not accepted (they would be silently ignored otherwise)."""
+    if line.options:
+        raise InvalidInput("/sources takes no options.", "Try /sources, or /sources ofac_sdn for one source.")
+    return SourcesParams(tuple(dict.fromkeys(w.lower() for w in line.words)))
+
+
+def sync_settings(ctx: Context) -> Mapping[str, SourceSettings]:
+    """The per-source settings in force: from the bot's config when the caller passed it, else the defaults."""
+    if "sync_settings" in ctx.extras:
+        return ctx.extras["sync_settings"]  # type: ignore[no-any-return]
+    config = ctx.extras.get("config")
+    sync = getattr(config, "sync", None)
+    return sync.sources() if sync is not None and hasattr(sync, "sources") else DEFAULT_SETTINGS
+
+
+def _age(delta: dt.timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+
+
+def when(moment: dt.datetime | None, now: dt.datetime) -> str:
+    """`2026-11-29 06:15 UTC (3 h ago)` / `(in 40 min)`; `never` for None."""
+    if moment is None:
+        return "never"
+    text = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    delta = now - moment
+    return f"{text} ({_age(delta)} ago)" if delta >= dt.timedelta(0) else f"{text} (in {_age(delta)})"
+
+
+def stale_reason(status: SourceStatus, confirmed: dt.datetime | None, hours: float, now: dt.datetime) -> str | None:
+    """Why a scheduled source is flagged as stale, or None when it is current."""
+    if confirmed is None:
+        return "never loaded" + ("" if status.sync_enabled else " (sync disabled)")
+    age = now - confirmed
+    if age > dt.timedelta(hours=hours):
+        return f"not confirmed current for {_age(age)} (limit {hours:g} h)"
+    return None
+
+
+def _apply_row(status: SourceStatus, row: SourceRow) -> None:
+    status.publisher, status.url = row.publisher, row.url
+    if row.latest is not None:
+        status.data_date = row.latest.data_date
+        if row.active_entities:
+            status.rows, status.rows_label = row.active_entities, f"{row.active_entities:,} entries listed"
+        else:
+            status.rows, status.rows_label = row.latest.rows_read, f"{row.latest.rows_read:,} rows in the last file"
+    if row.last_change_at is not None:
+        status.last_change_at, status.change_counts = row.last_change_at, dict(row.last_change_counts)
+    elif row.latest is not None:
+        # No entry-level changes recorded (a baseline, or a source without change detection): the last change
+        # is the last new file loaded.
+        status.last_change_at, status.change_note = row.latest.fetched_at, "new file loaded"
+
+
+def _scheduled_status(spec: SyncSource, row: SourceRow | None, sync: SyncRow | None,
+                      settings: SourceSettings, now: dt.datetime) -> SourceStatus:
+    status = SourceStatus(spec.key, row.title if row else spec.title, scheduled=True, sync_enabled=settings.enabled,
+                          url=settings.urls[0] if settings.urls else None)
+    if row is not None:
+        _apply_row(status, row)
+    if sync is not None:
+        status.last_sync_at, status.last_success_at = sync.last_attempt_at, sync.last_success_at
+        status.last_outcome, status.last_error = sync.last_outcome, sync.last_error
+        status.next_sync_at = sync.next_sync_at
+    candidates = [t for t in (sync.last_success_at if sync else None, row.latest.fetched_at
+                              if row and row.latest else None) if t is not None]
+    status.stale_reason = stale_reason(status, max(candidates, default=None), settings.stale_hours, now)
+    return status
+
+
+def build_statuses(rows: list[SourceRow], syncs: Mapping[str, SyncRow], settings: Mapping[str, SourceSettings],
+                   now: dt.datetime) -> list[SourceStatus]:
+    """Scheduled sources first (catalogue order), then every other loaded source."""
+    by_key = {r.key: r for r in rows}
+    out = [_scheduled_status(spec, by_key.pop(spec.catalogue_key, None), syncs.get(spec.key),
+                             settings.get(spec.key, spec.defaults), now) for spec in SYNC_SOURCES.values()]
+    for row in by_key.values():
+        status = SourceStatus(row.key, row.title)
+        _apply_row(status, row)
+        out.append(status)
+    return out
+
+
+def _field(status: SourceStatus, now: dt.datetime) -> Field:
+    lines = []
+    if status.scheduled:
+        outcome = f" ({status.last_outcome})" if status.last_outcome else ""
+        lines.append(f"Last sync: {when(status.last_sync_at, now)}{outcome}")
+    lines.append(f"Data date: {status.data_date or 'not stated by the file'}"
+                 + (f" · {status.rows_label}" if status.rows_label else " · not loaded"))
+    counts = ", ".join(f"{n:,} {kind}" for kind, n in sorted(status.change_counts.items())) or status.change_note
+    lines.append(f"Last change: {when(status.last_change_at, now)}" + (f" ({counts})" if counts else ""))
+    if status.scheduled:
+        if not status.sync_enabled:
+            lines.append("Next sync: off (disabled in the [sync] config)")
+        elif status.next_sync_at is None:
+            lines.append("Next sync: when the schedule starts (`tradewatch serve` or `tradewatch sync`)")
+        else:
+            due = "due now" if status.next_sync_at <= now else when(status.next_sync_at, now)
+            lines.append(f"Next sync: {due}")
+    else:
+        lines.append("Not synced: loaded with `tradewatch import`")
+    if status.last_outcome == "failed":
+        lines.append(f"Last error: {(status.last_error or 'unknown')[:400]}")
+        lines.append(f"Last good sync: {when(status.last_success_at, now)}")
+    if status.stale_reason:
+        lines.append(f"STALE: {status.stale_reason}")
+    flags = ", ".join(f.upper() for f in status.flags())
+    return Field(f"{status.title} [{status.key}]" + (f" — {flags}" if flags else ""), "\n".join(lines)[:1024])
+
+
+def _summary(statuses: list[SourceStatus]) -> list[str]:
+    flagged = [s for s in statuses if s.flagged]
+    loaded = sum(1 for s in statuses if s.rows_label)
+    if not flagged:
+        return [f"{len(statuses)} sources, {loaded} loaded; none is stale or failing."]
+    names = ", ".join(f"{s.key} ({', '.join(s.flags())})" for s in flagged)
+    return [f"{len(statuses)} sources, {loaded} loaded; {len(flagged)} flagged: {names}."]
+
+
+def _numbers(status: SourceStatus) -> dict[str, Any]:
+    data = asdict(status)
+    for key in ("last_sync_at", "last_success_at", "last_change_at", "next_sync_at"):
+        data[key] = data[key].isoformat() if data[key] else None
+    data["stale"] = status.stale_reason is not None
+    data["flagged"] = status.flagged
+    return data
+
+
+async def run_sources(ctx: Context, params: SourcesParams) -> Reply:
+    """Answer `/sources`.
+
+    Args:
+        ctx: session and clock; `extras["config"]` (the bot's Config) or `extras["sync_settings"]` gives the
+            per-source thresholds, else the defaults apply.
+        params: the sources to show.
+    Returns:
+        A Reply with one field per source and `numbers["sources"]` for --json.
+    Raises:
+        NotFound: a named source is neither scheduled nor loaded.
+    """
+    now = ctx.now()
+    statuses = build_statuses(await source_rows(ctx.session), await sync_rows(ctx.session), sync_settings(ctx), now)
+    if params.only:
+        known = {s.key: s for s in statuses}
+        missing = [k for k in params.only if k not in known]
+        if missing:
+            raise NotFound(f"No source called {', '.join(missing)}.", sorted(known))
+        statuses = [known[k] for k in params.only]
+    citations = [Citation(s.title, s.publisher, s.data_date, s.url) for s in statuses if s.rows_label]
+    return Reply(
+        title="Sources: freshness and sync",
+        summary=_summary(statuses),
+        fields=[_field(s, now) for s in statuses][:25],
+        citations=citations,
+        numbers={"sources": [_numbers(s) for s in statuses], "flagged": [s.key for s in statuses if s.flagged]},
+    )
