@@ -59,10 +59,15 @@ class InteractionHandle:
         return await self.wait_for(lambda: self.record.ack, "the initial response", timeout)
 
     async def reply(self, timeout: float = 10.0) -> Message:
-        """The first complete reply: the original message once it is no longer the deferred 'thinking' one."""
-        return await self.wait_for(
-            lambda: self.record.original if self.record.original and not self.record.original.loading else None,
-            "a complete reply", timeout)
+        """The answer the user sees: the original response once it is no longer the deferred "thinking"
+        placeholder, or, when the bot deleted that placeholder, its first followup."""
+        def answer() -> Message | None:
+            original = self.record.original
+            if original is not None and not original.deleted:
+                return None if original.loading else original
+            return self.record.followups[0] if original is not None and self.record.followups else None
+
+        return await self.wait_for(answer, "a complete reply", timeout)
 
     async def followups(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
         """At least `count` followup messages (the first followup after a defer fills the original instead)."""

@@ -118,7 +118,7 @@ class InteractionHandlers:
         interaction = self._webhook_interaction(request)
         data, files = request[PAYLOAD] or {}, request[FILES]
         original = interaction.original
-        if original is not None and original.loading:
+        if original is not None and original.loading and not original.deleted:
             self._check(interaction, data, files, path=(), existing=0)
             self.standin.factory.apply(original, data, files)
             self.standin.dispatch_message("MESSAGE_UPDATE", original)

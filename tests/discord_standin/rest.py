@@ -164,9 +164,11 @@ class BotHandlers:
         limit = min(int(request.query.get("limit", 50)), 100)
         before, after = request.query.get("before"), request.query.get("after")
         found = [m for m in self.store.channel_messages(channel.id) if not m.ephemeral]
-        found = [m for m in found if (before is None or m.id < int(before)) and (after is None or m.id > int(after))]
-        found.sort(key=lambda m: m.id, reverse=after is None)
-        return json_response([m.payload() for m in found[:limit]])
+        found = sorted((m for m in found if (before is None or m.id < int(before)) and (after is None or m.id > int(after))),
+                       key=lambda m: m.id)
+        # Discord answers newest first; with `after` it is the `limit` messages just after that id (abc.py history).
+        page = found[:limit] if after is not None and before is None else found[-limit:]
+        return json_response([m.payload() for m in reversed(page)])
 
     async def edit_message(self, request: web.Request) -> web.Response:
         message = self._message(request)

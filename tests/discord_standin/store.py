@@ -6,6 +6,7 @@ Tests read these records (through the driver) and wait on `Notifier` for them to
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ T = TypeVar("T")
 
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
+MENTION = re.compile(r"<@!?(\d+)>|<@&(\d+)>|@(everyone|here)")
 
 
 class StandInTimeout(AssertionError):
@@ -124,6 +126,26 @@ class Message:
     def loading(self) -> bool:
         """True while this is the "Bot is thinking..." placeholder of a deferred interaction."""
         return bool(self.flags & LOADING)
+
+    def pings(self) -> dict[str, Any]:
+        """Who the content would notify under its allowed_mentions (absent: Discord parses everything).
+
+        Embeds never ping. Role mentionability and the Mention Everyone permission are not modelled, so this is
+        what allowed_mentions lets through, the part the bot controls.
+        """
+        allowed = self.allowed_mentions
+        parse = set(allowed.get("parse", [])) if allowed is not None else {"users", "roles", "everyone"}
+        listed_users = set(allowed.get("users", [])) if allowed else set()
+        listed_roles = set(allowed.get("roles", [])) if allowed else set()
+        users, roles, everyone = [], [], False
+        for user_id, role_id, broadcast in MENTION.findall(self.content):
+            if user_id and ("users" in parse or user_id in listed_users):
+                users.append(user_id)
+            elif role_id and ("roles" in parse or role_id in listed_roles):
+                roles.append(role_id)
+            elif broadcast and "everyone" in parse:
+                everyone = True
+        return {"everyone": everyone, "users": users, "roles": roles}
 
     def attachment(self, filename: str) -> Attachment:
         for attachment in self.attachments:

@@ -7,7 +7,7 @@ import asyncio
 import discord
 import pytest
 
-from tests.discord_standin import Driver, FileOption, UsageError
+from tests.discord_standin import Driver, FileOption, Message, UsageError
 
 from .tinybot import COMMODITIES, TinyBot, tiny_png
 
@@ -149,3 +149,32 @@ async def test_driver_refuses_what_a_discord_client_would_not_send(bot: TinyBot,
         await discord_server.autocomplete("chart", "year", "20")
     assert (await (await discord_server.invoke("admin", user="dana")).reply()).content == "admin ok"
     assert (await (await discord_server.invoke("admin", roles=["Admin"])).reply()).content == "admin ok"
+
+
+async def test_deleted_placeholder_then_private_followup(bot: TinyBot, discord_server: Driver) -> None:
+    handle = await discord_server.invoke("oops")
+    followup = await handle.reply()
+    assert followup is handle.record.followups[0] and followup.ephemeral and followup.content == "only you can see this"
+    assert handle.record.original.deleted and handle.record.original.loading
+
+
+async def test_channel_history_pages_like_discord(bot: TinyBot, discord_server: Driver) -> None:
+    await asyncio.wait_for(bot.wait_until_ready(), 5)
+    alerts = bot.get_channel(discord_server.channel("alerts").id)
+    sent = [await alerts.send(f"alert {n}") for n in range(5)]
+    newest = [m.content async for m in alerts.history(limit=3)]
+    assert newest == ["alert 4", "alert 3", "alert 2"]
+    after = [m.content async for m in alerts.history(limit=10, after=sent[1], oldest_first=True)]
+    assert after == ["alert 2", "alert 3", "alert 4"]
+    paged = [m.content async for m in alerts.history(limit=None, after=sent[0])]  # several requests of 100
+    assert paged == ["alert 1", "alert 2", "alert 3", "alert 4"]
+
+
+@pytest.mark.parametrize(("content", "allowed", "expected"), [
+    ("hi @everyone <@1> <@&2>", None, {"everyone": True, "users": ["1"], "roles": ["2"]}),
+    ("hi @everyone <@1> <@&2>", {"parse": []}, {"everyone": False, "users": [], "roles": []}),
+    ("hi @here <@!1> <@3>", {"parse": [], "users": ["3"]}, {"everyone": False, "users": ["3"], "roles": []}),
+])
+def test_pings_follow_allowed_mentions(content: str, allowed: dict | None, expected: dict) -> None:
+    message = Message(1, 2, 3, {}, "", content=content, allowed_mentions=allowed)
+    assert message.pings() == expected

@@ -122,6 +122,12 @@ def add_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.ab
         message = await interaction.followup.send("temporary", wait=True)
         await message.delete()
 
+    @tree.command(guild=guild, description="Defers in public, then answers privately")
+    async def oops(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.delete_original_response()
+        await interaction.followup.send("only you can see this", ephemeral=True)
+
     @tree.command(guild=guild, description="Reads an attached file")
     async def upload(interaction: discord.Interaction, document: discord.Attachment) -> None:
         data = await document.read()
