@@ -13,7 +13,10 @@ class TradeFlow(Base):
 
     Countries are UN Comtrade numeric codes (M49-based; 842 USA, 490 "Other Asia, nes" for Taiwan).
     `period` is YYYYMM for monthly data (`freq` "M") and YYYY00 for annual data (`freq` "A"), so one
-    integer range covers both. `hs_level` is the number of digits of `hs_code` (2, 4, 6 or a national 8).
+    integer range covers both. `hs_code` is 2, 4 or 6 digits (national 8/10-digit lines are rolled up to
+    HS-6 on import), or "TOTAL" for all goods; `hs_level` is its number of digits, 0 for "TOTAL". Rows of
+    several levels may exist for one pair and month: sum ONE level per code prefix (db/ingest/trade_load.py).
+    Column order matches `db.ingest.trade_load.Flow`, so bulk loads pass its tuples straight to the driver.
     """
 
     __tablename__ = "trade_flows"
@@ -25,9 +28,9 @@ class TradeFlow(Base):
     partner: Mapped[int] = mapped_column(SmallInteger)
     flow: Mapped[str] = mapped_column(String(2))  # "X" exports, "M" imports (as the reporter reports them)
     hs_code: Mapped[str] = mapped_column(String(10))
-    hs_level: Mapped[int] = mapped_column(SmallInteger)
-    freq: Mapped[str] = mapped_column(String(1))
     period: Mapped[int]
+    freq: Mapped[str] = mapped_column(String(1))
+    hs_level: Mapped[int] = mapped_column(SmallInteger)  # digits of hs_code; 0 for "TOTAL" (all goods)
     value_usd: Mapped[float | None] = mapped_column(Float)
     net_kg: Mapped[float | None] = mapped_column(Float)
     qty: Mapped[float | None] = mapped_column(Float)
