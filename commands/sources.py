@@ -17,7 +17,7 @@ from commands.errors import InvalidInput, NotFound
 from commands.parse import CommandLine
 from commands.replies import Citation, Field, Reply
 from db.queries.sources import SourceRow, SyncRow, source_rows, sync_rows
-from db.sync.sources import DEFAULT_SETTINGS, SYNC_SOURCES, SourceSettings, SyncSource
+from db.sync.sources import DEFAULT_SETTINGS, SYNC_SOURCES, SourceSettings, SyncSource, loaded_source_key
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,11 @@ def build_statuses(rows: list[SourceRow], syncs: Mapping[str, SyncRow], settings
                    now: dt.datetime) -> list[SourceStatus]:
     """Scheduled sources first (catalogue order), then every other loaded source."""
     by_key = {r.key: r for r in rows}
-    out = [_scheduled_status(spec, by_key.pop(spec.catalogue_key, None), syncs.get(spec.key),
-                             settings.get(spec.key, spec.defaults), now) for spec in SYNC_SOURCES.values()]
+    out = []
+    for spec in SYNC_SOURCES.values():
+        own = settings.get(spec.key, spec.defaults)
+        row = by_key.pop(loaded_source_key(spec.key, own), None)
+        out.append(_scheduled_status(spec, row, syncs.get(spec.key), own, now))
     for row in by_key.values():
         status = SourceStatus(row.key, row.title)
         _apply_row(status, row)

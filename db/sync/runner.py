@@ -175,7 +175,7 @@ async def fetch_one(
     if force:
         (folder / f"{name}.meta.json").unlink(missing_ok=True)
     return await fetch_to_cache(url, folder, name=name, http=ctx.http, timeout=ctx.timeout, now=ctx.now(),
-                                **({"allow_empty": True} if allow_empty else {}))
+                                allow_empty=allow_empty)
 
 
 async def fetch_all(

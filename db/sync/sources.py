@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 OFAC_DOWNLOADS = "https://www.treasury.gov/ofac/downloads/"
 
@@ -166,3 +168,17 @@ def settings_from_table(key: str, table: Mapping[str, Any]) -> SourceSettings:
             raise ValueError(f"unknown config key {where} {name}; known: enabled, urls, interval_minutes, "
                              "stale_hours, resource")
     return replace(base, **values)
+
+
+def opensanctions_dataset(index_url: str) -> str:
+    """The dataset an OpenSanctions index URL names: `.../datasets/latest/sanctions/index.json` -> `sanctions`."""
+    parts = PurePosixPath(urlsplit(index_url).path).parts
+    return parts[-2] if len(parts) >= 3 else ""
+
+
+def loaded_source_key(key: str, settings: SourceSettings) -> str:
+    """The `sources.key` a synced source's snapshots are filed under (OpenSanctions: one per dataset)."""
+    spec = get_sync_source(key)
+    if spec.kind == "opensanctions" and settings.urls:
+        return f"opensanctions:{opensanctions_dataset(settings.urls[0])}"
+    return spec.catalogue_key
