@@ -13,6 +13,17 @@ from .store import Ack, Attachment, Message, Rejection, StandInTimeout
 from .world import World, default_world
 
 __all__ = [
-    "Ack", "Attachment", "Clock", "Driver", "FileOption", "InteractionHandle", "Message", "Rejection", "StandIn",
-    "StandInTimeout", "UsageError", "World", "default_world",
+    "Ack",
+    "Attachment",
+    "Clock",
+    "Driver",
+    "FileOption",
+    "InteractionHandle",
+    "Message",
+    "Rejection",
+    "StandIn",
+    "StandInTimeout",
+    "UsageError",
+    "World",
+    "default_world",
 ]

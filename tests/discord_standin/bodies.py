@@ -58,7 +58,11 @@ async def _read_multipart(request: web.Request) -> tuple[Any, list[UploadedFile]
                 raise _bad_body("payload_json is not valid JSON.") from None
         elif match := FILE_FIELD.match(name):
             content_type = part.headers.get("Content-Type")
-            files.append(UploadedFile(int(match.group(1)), part.filename or f"file{match.group(1)}", content_type, bytes(data)))
+            files.append(
+                UploadedFile(
+                    int(match.group(1)), part.filename or f"file{match.group(1)}", content_type, bytes(data)
+                )
+            )
         else:
             raise _bad_body(f"Unexpected multipart field {name!r}.")
     return payload, files

@@ -37,11 +37,19 @@ def _choices(errors: FormErrors, path: Path, option: dict[str, Any]) -> None:
     if len(choices) > 25:
         errors.add(path + ("choices",), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     if choices and option.get("autocomplete"):
-        errors.add(path + ("autocomplete",), "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES", "Autocomplete and choices are mutually exclusive")
+        errors.add(
+            path + ("autocomplete",),
+            "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES",
+            "Autocomplete and choices are mutually exclusive",
+        )
     for index, choice in enumerate(choices):
         name = choice.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
-            errors.add(path + ("choices", index, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            errors.add(
+                path + ("choices", index, "name"),
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            )
 
 
 def _options(errors: FormErrors, path: Path, options: list[dict[str, Any]], depth: int) -> None:
@@ -49,24 +57,36 @@ def _options(errors: FormErrors, path: Path, options: list[dict[str, Any]], dept
         errors.add(path + ("options",), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     kinds = {option.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for option in options}
     if len(kinds) > 1:
-        errors.add(path + ("options",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "Sub-commands cannot be mixed with options")
+        errors.add(
+            path + ("options",),
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Sub-commands cannot be mixed with options",
+        )
     seen_optional, names = False, set()
     for index, option in enumerate(options):
         here = path + ("options", index)
         kind = option.get("type")
         if kind not in OPTION_TYPES:
-            errors.add(here + ("type",), "ENUM_TYPE_COERCE", f"Value \"{kind}\" is not a valid enum value.")
+            errors.add(here + ("type",), "ENUM_TYPE_COERCE", f'Value "{kind}" is not a valid enum value.')
         _name(errors, here, option.get("name"), lower=True)
         _description(errors, here, option.get("description"))
         if option.get("name") in names:
-            errors.add(here + ("name",), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option names must be unique")
+            errors.add(
+                here + ("name",),
+                "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                "Option names must be unique",
+            )
         names.add(option.get("name"))
         if kind in (SUB_COMMAND, SUB_COMMAND_GROUP):
             _nested(errors, here, option, depth)
             continue
         if option.get("required"):
             if seen_optional:
-                errors.add(here + ("required",), "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options")
+                errors.add(
+                    here + ("required",),
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    "Required options must be placed before non-required options",
+                )
         else:
             seen_optional = True
         _choices(errors, here, option)
@@ -76,9 +96,17 @@ def _nested(errors: FormErrors, path: Path, option: dict[str, Any], depth: int) 
     children = option.get("options") or []
     if option["type"] == SUB_COMMAND_GROUP:
         if depth > 0 or any(child.get("type") != SUB_COMMAND for child in children):
-            errors.add(path + ("options",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "A group may only hold sub-commands")
+            errors.add(
+                path + ("options",),
+                "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                "A group may only hold sub-commands",
+            )
     elif any(child.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for child in children):
-        errors.add(path + ("options",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "A sub-command cannot hold sub-commands")
+        errors.add(
+            path + ("options",),
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "A sub-command cannot hold sub-commands",
+        )
     _options(errors, path, children, depth + 1)
 
 
@@ -99,12 +127,18 @@ def validate_commands(commands: Any) -> None:
             _options(errors, (index,), command.get("options") or [], 0)
         key = (kind, command.get("name"))
         if key in seen:
-            errors.add((index, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
+            errors.add(
+                (index, "name"),
+                "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                "Application command names must be unique",
+            )
         seen.add(key)
     errors.raise_if_any()
 
 
-def echo_command(command: dict[str, Any], *, command_id: int, application_id: int, guild_id: int | None) -> dict[str, Any]:
+def echo_command(
+    command: dict[str, Any], *, command_id: int, application_id: int, guild_id: int | None
+) -> dict[str, Any]:
     """The object Discord returns (and later shows to users) for one synced command."""
     body = {
         "id": str(command_id),

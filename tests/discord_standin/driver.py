@@ -61,6 +61,7 @@ class InteractionHandle:
     async def reply(self, timeout: float = 10.0) -> Message:
         """The answer the user sees: the original response once it is no longer the deferred "thinking"
         placeholder, or, when the bot deleted that placeholder, its first followup."""
+
         def answer() -> Message | None:
             original = self.record.original
             if original is not None and not original.deleted:
@@ -71,14 +72,19 @@ class InteractionHandle:
 
     async def followups(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
         """At least `count` followup messages (the first followup after a defer fills the original instead)."""
-        return await self.wait_for(lambda: self.record.followups if len(self.record.followups) >= count else None,
-                                   f"{count} followup(s)", timeout)
+        return await self.wait_for(
+            lambda: self.record.followups if len(self.record.followups) >= count else None,
+            f"{count} followup(s)",
+            timeout,
+        )
 
     async def rejection(self, code: int | None = None, timeout: float = 10.0) -> Rejection:
         """The first answer the stand-in refused (optionally with this Discord error code)."""
         return await self.wait_for(
             lambda: next((r for r in self.record.rejections if code is None or r.code == code), None),
-            f"a rejected response{'' if code is None else f' with code {code}'}", timeout)
+            f"a rejected response{'' if code is None else f' with code {code}'}",
+            timeout,
+        )
 
 
 class Driver:
@@ -121,8 +127,11 @@ class Driver:
 
     def env(self) -> dict[str, str]:
         """Environment for the bot process: where Discord is and the bot token."""
-        return {"DISCORD_API_BASE": self.standin.api_base, "DISCORD_GATEWAY_URL": self.standin.gateway_url,
-                "DISCORD_TOKEN": self.token}
+        return {
+            "DISCORD_API_BASE": self.standin.api_base,
+            "DISCORD_GATEWAY_URL": self.standin.gateway_url,
+            "DISCORD_TOKEN": self.token,
+        }
 
     def user(self, ref: str | int | User) -> User:
         return self.standin.world.user(ref)
@@ -133,12 +142,26 @@ class Driver:
     def role(self, ref: str | int | Role, guild: str | int | Guild | None = None) -> Role:
         return ref if isinstance(ref, Role) else self.standin.world.guild(guild).role(ref)
 
-    def add_user(self, username: str, roles: Iterable[str | Role] = (), guild: str | int | Guild | None = None) -> User:
+    def add_user(
+        self, username: str, roles: Iterable[str | Role] = (), guild: str | int | Guild | None = None
+    ) -> User:
         """A new guild member. Add people, channels and roles before the bot connects (no *_CREATE events)."""
         world, target = self.standin.world, self.standin.world.guild(guild)
         user = world.add_user(username)
         world.join(target, user, [self.role(r, target) for r in roles])
         return user
+
+    def add_guild(
+        self, name: str, channels: Iterable[str] = ("general",), members: Iterable[str | User] = ()
+    ) -> Guild:
+        """Another guild the bot is in (a new owner is invented), with these channels and existing users as members."""
+        world = self.standin.world
+        guild = world.add_guild(name)
+        for channel in channels:
+            world.add_channel(guild, channel)
+        for member in members:
+            world.join(guild, self.user(member))
+        return guild
 
     def add_channel(self, name: str, guild: str | int | Guild | None = None, **options: Any) -> Channel:
         return self.standin.world.add_channel(self.standin.world.guild(guild), name, **options)
@@ -160,8 +183,12 @@ class Driver:
         store = self.standin.store
         return store.global_commands | store.guild_commands.get(self.standin.world.guild(guild).id, {})
 
-    async def wait_ready(self, commands: bool | Iterable[str] = True, guild: str | int | Guild | None = None,
-                         timeout: float = 30.0) -> None:
+    async def wait_ready(
+        self,
+        commands: bool | Iterable[str] = True,
+        guild: str | int | Guild | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         """Wait until a bot session is connected and READY, and (by default) has synced commands."""
         wanted = set(commands) if not isinstance(commands, bool) else set()
 
@@ -181,8 +208,11 @@ class Driver:
     async def wait_gateway(self, kind: str, after: int = 0, timeout: float = 10.0) -> GatewayEvent:
         """Wait for a gateway event: connect, identify, ready, resume, resumed, invalid_session, disconnect, ..."""
         events = self.standin.gateway.events
-        return await self.wait_for(lambda: next((e for e in events[after:] if e.kind == kind), None),
-                                   f"gateway event {kind!r}", timeout)
+        return await self.wait_for(
+            lambda: next((e for e in events[after:] if e.kind == kind), None),
+            f"gateway event {kind!r}",
+            timeout,
+        )
 
     @property
     def gateway_events(self) -> list[GatewayEvent]:
@@ -199,17 +229,28 @@ class Driver:
             member = Member(found, [self.role(r, guild).id for r in roles], member.joined_at, member.nick)
         return member
 
-    def _data(self, command: str, options: dict[str, Any], guild: Guild, member: Member, focused: str | None) -> dict[str, Any]:
+    def _data(
+        self, command: str, options: dict[str, Any], guild: Guild, member: Member, focused: str | None
+    ) -> dict[str, Any]:
         definition, subpath = find_command(self.commands(guild), command)
         check_visible(definition, guild, member.role_ids, member.user.id)
         factory = self.standin.factory
-        resolver = Resolver(self.standin.world, guild,
-                            lambda f: factory.attachment(f.filename, f.data, f.content_type, 0))
+        resolver = Resolver(
+            self.standin.world, guild, lambda f: factory.attachment(f.filename, f.data, f.content_type, 0)
+        )
         return build_data(definition, subpath, options, resolver, focused=focused)
 
-    async def invoke(self, command: str, options: dict[str, Any] | None = None, *, user: str | int | User = "alice",
-                     guild: str | int | Guild | None = None, channel: str | int | Channel = "general",
-                     roles: Iterable[str | Role] | None = None, locale: str = "en-US") -> InteractionHandle:
+    async def invoke(
+        self,
+        command: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: str | int | User = "alice",
+        guild: str | int | Guild | None = None,
+        channel: str | int | Channel = "general",
+        roles: Iterable[str | Role] | None = None,
+        locale: str = "en-US",
+    ) -> InteractionHandle:
         """Run a slash command as `user` would: `invoke("top partners", {"commodity": "chips"})`.
 
         Options are checked against the synced definition (names, types, choices, ranges, required). `roles`
@@ -218,39 +259,65 @@ class Driver:
         target = self.standin.world.guild(guild)
         member = self._member(target, user, roles)
         data = self._data(command, dict(options or {}), target, member, None)
-        record = self.standin.create_interaction(target, self.channel(channel, target), member, APPLICATION_COMMAND, data, locale)
+        record = self.standin.create_interaction(
+            target, self.channel(channel, target), member, APPLICATION_COMMAND, data, locale
+        )
         return InteractionHandle(self, record)
 
-    async def autocomplete(self, command: str, focused: str, value: str, options: dict[str, Any] | None = None, *,
-                           user: str | int | User = "alice", guild: str | int | Guild | None = None,
-                           channel: str | int | Channel = "general", roles: Iterable[str | Role] | None = None,
-                           timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def autocomplete(
+        self,
+        command: str,
+        focused: str,
+        value: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: str | int | User = "alice",
+        guild: str | int | Guild | None = None,
+        channel: str | int | Channel = "general",
+        roles: Iterable[str | Role] | None = None,
+        timeout: float = 5.0,
+    ) -> list[dict[str, Any]]:
         """Type `value` into option `focused` and return the choices the bot offered ([{name, value}, ...])."""
         target = self.standin.world.guild(guild)
         member = self._member(target, user, roles)
         values = dict(options or {}) | {focused: value}
         data = self._data(command, values, target, member, focused)
-        record = self.standin.create_interaction(target, self.channel(channel, target), member, AUTOCOMPLETE, data)
+        record = self.standin.create_interaction(
+            target, self.channel(channel, target), member, AUTOCOMPLETE, data
+        )
         handle = InteractionHandle(self, record)
-        await handle.wait_for(lambda: record.choices is not None or record.rejections, "autocomplete choices", timeout)
+        await handle.wait_for(
+            lambda: record.choices is not None or record.rejections, "autocomplete choices", timeout
+        )
         if record.choices is None:
             raise AssertionError(f"the stand-in refused the autocomplete answer: {record.rejections[0]}")
         return record.choices
 
     # -- reading what the bot did ---------------------------------------------------------------------------
 
-    def messages(self, channel: str | int | Channel | None = None, *, include_ephemeral: bool = False) -> list[Message]:
+    def messages(
+        self, channel: str | int | Channel | None = None, *, include_ephemeral: bool = False
+    ) -> list[Message]:
         """Messages the bot posted and that still exist, oldest first (interaction replies included)."""
         channel_id = None if channel is None else self.channel(channel).id
         found = self.standin.store.channel_messages(channel_id)
         return sorted((m for m in found if include_ephemeral or not m.ephemeral), key=lambda m: m.id)
 
-    async def wait_for_message(self, channel: str | int | Channel | None = None,
-                               predicate: Callable[[Message], bool] | None = None, *, after: int = 0,
-                               timeout: float = 10.0) -> Message:
+    async def wait_for_message(
+        self,
+        channel: str | int | Channel | None = None,
+        predicate: Callable[[Message], bool] | None = None,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
+    ) -> Message:
         """The first message in `channel` with id > `after` that matches `predicate`."""
+
         def find() -> Message | None:
-            return next((m for m in self.messages(channel) if m.id > after and (predicate is None or predicate(m))), None)
+            return next(
+                (m for m in self.messages(channel) if m.id > after and (predicate is None or predicate(m))),
+                None,
+            )
 
         return await self.wait_for(find, f"a message in {channel or 'any channel'}", timeout)
 
@@ -268,12 +335,20 @@ class Driver:
 
     def assert_all_implemented(self) -> None:
         assert not self.unimplemented, "the bot used routes the stand-in does not implement:\n" + "\n".join(
-            f"  {r.method} {r.path}: {r.response}" for r in self.unimplemented)
+            f"  {r.method} {r.path}: {r.response}" for r in self.unimplemented
+        )
 
     # -- faults ---------------------------------------------------------------------------------------------
 
-    def fail_next(self, route: str = "*", status: int = 429, *, count: int = 1, retry_after: float = 0.05,
-                  is_global: bool = False) -> None:
+    def fail_next(
+        self,
+        route: str = "*",
+        status: int = 429,
+        *,
+        count: int = 1,
+        retry_after: float = 0.05,
+        is_global: bool = False,
+    ) -> None:
         """Answer the next `count` requests on `route` ("POST /channels/{channel_id}/messages", or "*") with
         `status` (429 with Via + retry_after, or 500/502/503/504)."""
         if route != "*" and route not in self.standin.routes:

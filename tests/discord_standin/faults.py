@@ -86,15 +86,24 @@ class RateLimits:
         }
 
 
-def too_many_requests(retry_after: float, *, is_global: bool, headers: dict[str, str] | None = None) -> web.Response:
+def too_many_requests(
+    retry_after: float, *, is_global: bool, headers: dict[str, str] | None = None
+) -> web.Response:
     """A 429 as Discord sends it, including the `Via` header discord.py requires before it will retry."""
-    body: dict[str, Any] = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global, "code": 0}
+    body: dict[str, Any] = {
+        "message": "You are being rate limited.",
+        "retry_after": retry_after,
+        "global": is_global,
+        "code": 0,
+    }
     extra = dict(headers or {})
-    extra.update({
-        "Retry-After": str(max(1, math.ceil(retry_after))),
-        "X-RateLimit-Scope": "global" if is_global else "user",
-        "Via": "1.1 google",
-    })
+    extra.update(
+        {
+            "Retry-After": str(max(1, math.ceil(retry_after))),
+            "X-RateLimit-Scope": "global" if is_global else "user",
+            "Via": "1.1 google",
+        }
+    )
     if is_global:
         extra["X-RateLimit-Global"] = "true"
     return json_response(body, status=429, headers=extra)
@@ -104,7 +113,9 @@ def server_error(status: int) -> web.Response:
     """5xx answers: Discord's own 500 is JSON; 502/503/504 come from the edge as HTML, which discord.py also handles."""
     if status == 500:
         return json_response({"message": "500: Internal Server Error", "code": 0}, status=500)
-    html = f"<html><head><title>{status}</title></head><body>{status} Bad Gateway (stand-in fault)</body></html>"
+    html = (
+        f"<html><head><title>{status}</title></head><body>{status} Bad Gateway (stand-in fault)</body></html>"
+    )
     return web.Response(status=status, text=html, content_type="text/html")
 
 

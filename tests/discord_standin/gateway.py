@@ -23,7 +23,17 @@ from . import payloads
 if TYPE_CHECKING:
     from .server import StandIn
 
-DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, ACK = 0, 1, 2, 6, 7, 8, 9, 10, 11
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, ACK = (
+    0,
+    1,
+    2,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
 CLIENT_OPS = {1, 2, 3, 4, 6, 8}
 BACKLOG_MAX = 2000
 COMPRESSIONS = (None, "zlib-stream", "zstd-stream")
@@ -41,7 +51,9 @@ class GatewayEvent:
 class Connection:
     """One websocket; all frames go through a queue so they leave in sequence order."""
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, compress: str | None, path: str) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, request: web.Request, compress: str | None, path: str
+    ) -> None:
         self.ws, self.request, self.compress, self.path = ws, request, compress, path
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.session: Session | None = None
@@ -60,15 +72,17 @@ class Connection:
 
     async def _write(self) -> None:
         while (frame := await self.queue.get()) is not None:
-            if self.ws.closed:
-                return
             try:
+                if self.ws.closed:
+                    return
                 if self.compress is None:
                     await self.ws.send_str(json.dumps(frame))
                 else:
                     await self.ws.send_bytes(self.encode(frame))
             except (ConnectionError, RuntimeError):
                 return
+            finally:
+                self.queue.task_done()
 
     def send(self, frame: dict[str, Any]) -> None:
         self.queue.put_nowait(frame)
@@ -78,9 +92,10 @@ class Connection:
         await self.ws.close(code=code, message=reason.encode())
 
     async def flush(self) -> None:
-        """Wait until every queued frame has been written."""
-        while not self.queue.empty() and not self.writer.done():
-            await asyncio.sleep(0.005)
+        """Wait (at most 5 s) until every queued frame has been written."""
+        if not self.writer.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.queue.join(), 5)
 
     def drop(self) -> None:
         """Cut the TCP connection without a close frame, like a network failure."""
@@ -150,7 +165,14 @@ class Gateway:
         self._log("connect", None, {"path": request.path, "compress": compress})
         try:
             if await self._check_query(conn, request):
-                conn.send({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}, "s": None, "t": None})
+                conn.send(
+                    {
+                        "op": HELLO,
+                        "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                        "s": None,
+                        "t": None,
+                    }
+                )
                 await self._read(conn)
         finally:
             await self._closed(conn)
@@ -225,7 +247,16 @@ class Gateway:
         self._attach(conn, session)
         self._log("identify", session, {"intents": intents, "shard": shard, "path": conn.path})
         guilds = [guild for guild in self.world.guilds.values() if session.owns(guild.id)]
-        session.dispatch("READY", payloads.ready(self.world, session_id=session.id, resume_url=self.standin.resume_gateway_url, guilds=guilds, shard=shard))
+        session.dispatch(
+            "READY",
+            payloads.ready(
+                self.world,
+                session_id=session.id,
+                resume_url=self.standin.resume_gateway_url,
+                guilds=guilds,
+                shard=shard,
+            ),
+        )
         for guild in guilds:
             session.dispatch("GUILD_CREATE", payloads.guild_create(self.world, guild, intents))
         self._log("ready", session, {"guilds": [g.id for g in guilds]})
@@ -280,7 +311,11 @@ class Gateway:
 
     def connected(self) -> list[Connection]:
         """Open connections that have identified or resumed."""
-        return [c for c in self.connections if c.session is not None and c.session.connection is c and not c.ws.closed]
+        return [
+            c
+            for c in self.connections
+            if c.session is not None and c.session.connection is c and not c.ws.closed
+        ]
 
     def expire_sessions(self) -> int:
         """Forget every session, as Discord does after a while: the next RESUME gets INVALID_SESSION (false)."""

@@ -63,15 +63,23 @@ class InteractionHandlers:
         response_type, data = body.get("type"), body.get("data") or {}
         if response_type not in ALLOWED_RESPONSES[interaction.type]:
             errors = FormErrors()
-            errors.add(("type",), "INTERACTION_RESPONSE_TYPE_INVALID", f"Response type {response_type} is not valid for this interaction")  # code invented
+            errors.add(
+                ("type",),
+                "INTERACTION_RESPONSE_TYPE_INVALID",
+                f"Response type {response_type} is not valid for this interaction",
+            )  # code invented
             errors.raise_if_any()
         message = self._respond(interaction, response_type, data, request[FILES])
-        interaction.ack = Ack(response_type, self.clock.now() - interaction.created_at, bool(data.get("flags", 0) & EPHEMERAL))
+        interaction.ack = Ack(
+            response_type, self.clock.now() - interaction.created_at, bool(data.get("flags", 0) & EPHEMERAL)
+        )
         if not _flag(request.query.get("with_response")):
             return web.Response(status=204)
         return json_response(self._callback_body(interaction, response_type, message))
 
-    def _respond(self, interaction: Interaction, response_type: int, data: dict[str, Any], files: list[Any]) -> Message | None:
+    def _respond(
+        self, interaction: Interaction, response_type: int, data: dict[str, Any], files: list[Any]
+    ) -> Message | None:
         if response_type == 8:
             option_type = _focused_type(interaction.payload["data"].get("options") or [])
             limits.check_choices(data.get("choices"), option_type)
@@ -90,12 +98,21 @@ class InteractionHandlers:
         interaction.original = message
         return message
 
-    def _callback_body(self, interaction: Interaction, response_type: int, message: Message | None) -> dict[str, Any]:
-        summary: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type, "activity_instance_id": None}
+    def _callback_body(
+        self, interaction: Interaction, response_type: int, message: Message | None
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "activity_instance_id": None,
+        }
         body: dict[str, Any] = {"interaction": summary}
         if message is not None:
-            summary.update(response_message_id=str(message.id), response_message_loading=message.loading,
-                           response_message_ephemeral=message.ephemeral)
+            summary.update(
+                response_message_id=str(message.id),
+                response_message_loading=message.loading,
+                response_message_ephemeral=message.ephemeral,
+            )
             body["resource"] = {"type": response_type, "message": message.payload()}
         return body
 
@@ -105,7 +122,9 @@ class InteractionHandlers:
         token = request.match_info["webhook_token"]
         interaction = self.store.interaction_by_token(token)
         if request.match_info["webhook_id"] != str(self.standin.world.application_id) or interaction is None:
-            self.standin.note_unimplemented(request, "webhooks other than interaction tokens are not implemented")
+            self.standin.note_unimplemented(
+                request, "webhooks other than interaction tokens are not implemented"
+            )
             raise unknown("Webhook", 10015)
         request[INTERACTION] = interaction
         if self.clock.now() - interaction.created_at > TOKEN_LIFETIME:
@@ -162,21 +181,50 @@ class InteractionHandlers:
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def _check(self, interaction: Interaction, data: dict[str, Any], files: list[Any], *, path: tuple[str, ...],
-               existing: int = 0, editing: bool = False) -> None:
+    def _check(
+        self,
+        interaction: Interaction,
+        data: dict[str, Any],
+        files: list[Any],
+        *,
+        path: tuple[str, ...],
+        existing: int = 0,
+        editing: bool = False,
+    ) -> None:
         limit = interaction.payload["attachment_size_limit"]
-        limits.check_message(data, files, attachment_size_limit=limit, path=path, ephemeral_allowed=True,
-                             existing_attachments=existing, editing=editing)
+        limits.check_message(
+            data,
+            files,
+            attachment_size_limit=limit,
+            path=path,
+            ephemeral_allowed=True,
+            existing_attachments=existing,
+            editing=editing,
+        )
 
-    def _new_message(self, interaction: Interaction, data: dict[str, Any], files: list[Any], *, loading: bool = False) -> Message:
+    def _new_message(
+        self, interaction: Interaction, data: dict[str, Any], files: list[Any], *, loading: bool = False
+    ) -> Message:
         world = self.standin.world
         user = world.users[interaction.user_id]
-        metadata = {"id": str(interaction.id), "type": interaction.type, "user": user.payload(),
-                    "authorizing_integration_owners": {"0": str(interaction.guild_id)}, "name": interaction.payload["data"]["name"]}
+        metadata = {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user": user.payload(),
+            "authorizing_integration_owners": {"0": str(interaction.guild_id)},
+            "name": interaction.payload["data"]["name"],
+        }
         message = self.standin.factory.create(
-            interaction.channel_id, interaction.guild_id, world.bot.payload(), data, files,
-            type=CHAT_INPUT_COMMAND_MESSAGE, webhook_id=world.application_id, interaction_id=interaction.id,
-            interaction_metadata=metadata, flags=LOADING if loading else 0,
+            interaction.channel_id,
+            interaction.guild_id,
+            world.bot.payload(),
+            data,
+            files,
+            type=CHAT_INPUT_COMMAND_MESSAGE,
+            webhook_id=world.application_id,
+            interaction_id=interaction.id,
+            interaction_metadata=metadata,
+            flags=LOADING if loading else 0,
         )
         self.standin.dispatch_message("MESSAGE_CREATE", message)
         return message

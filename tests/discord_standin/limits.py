@@ -61,7 +61,9 @@ def _embed(errors: FormErrors, path: Path, embed: Any) -> int:
         size += len(value.strip()) if isinstance(value, str) else 0
     fields = embed.get("fields") or []
     if len(fields) > EMBED_FIELDS_MAX:
-        errors.add(path + ("fields",), "BASE_TYPE_MAX_LENGTH", f"Must be {EMBED_FIELDS_MAX} or fewer in length.")
+        errors.add(
+            path + ("fields",), "BASE_TYPE_MAX_LENGTH", f"Must be {EMBED_FIELDS_MAX} or fewer in length."
+        )
     for index, item in enumerate(fields):
         item = item if isinstance(item, dict) else {}
         size += _required_text(errors, path + ("fields", index, "name"), item.get("name"), 256)
@@ -85,7 +87,9 @@ def _embed(errors: FormErrors, path: Path, embed: Any) -> int:
 def _embed_scalars(errors: FormErrors, path: Path, embed: dict[str, Any]) -> None:
     color = embed.get("color")
     if color is not None and (not isinstance(color, int) or not 0 <= color <= 0xFFFFFF):
-        errors.add(path + ("color",), "NUMBER_TYPE_MAX", "int value should be less than or equal to 16777215.")
+        errors.add(
+            path + ("color",), "NUMBER_TYPE_MAX", "int value should be less than or equal to 16777215."
+        )
     timestamp = embed.get("timestamp")
     if timestamp is not None:
         try:
@@ -100,10 +104,14 @@ def _allowed_mentions(errors: FormErrors, path: Path, value: Any) -> None:
     parse = value.get("parse", [])
     for index, kind in enumerate(parse):
         if kind not in MENTION_KINDS:
-            errors.add(path + ("parse", index), "ENUM_TYPE_COERCE", f"Value \"{kind}\" is not a valid enum value.")
+            errors.add(
+                path + ("parse", index), "ENUM_TYPE_COERCE", f'Value "{kind}" is not a valid enum value.'
+            )
     for kind in ("users", "roles"):
         if kind in parse and value.get(kind):
-            errors.add(path + (kind,), "SET_TYPE_ALREADY_CONTAINS_VALUE", f"parse contains {kind} and {kind} is set")
+            errors.add(
+                path + (kind,), "SET_TYPE_ALREADY_CONTAINS_VALUE", f"parse contains {kind} and {kind} is set"
+            )
 
 
 def check_message(
@@ -128,12 +136,18 @@ def check_message(
         errors.add(path + ("embeds",), "BASE_TYPE_MAX_LENGTH", f"Must be {EMBEDS_MAX} or fewer in length.")
     total = sum(_embed(errors, path + ("embeds", index), embed) for index, embed in enumerate(embeds))
     if total > EMBED_TOTAL_MAX:
-        errors.add(path + ("embeds",), "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}")
+        errors.add(
+            path + ("embeds",),
+            "MAX_EMBED_SIZE_EXCEEDED",
+            f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}",
+        )
     _allowed_mentions(errors, path + ("allowed_mentions",), payload.get("allowed_mentions"))
     _check_flags(errors, path, payload.get("flags"), ephemeral_allowed)
     errors.raise_if_any()
     has_body = bool((content or "").strip() or embeds or files or existing_attachments)
-    has_body = has_body or bool(payload.get("components") or payload.get("sticker_ids") or payload.get("poll"))
+    has_body = has_body or bool(
+        payload.get("components") or payload.get("sticker_ids") or payload.get("poll")
+    )
     if not has_body and not editing:
         raise DiscordError(400, 50006, "Cannot send an empty message")
 
@@ -176,7 +190,11 @@ def check_choices(choices: Any, option_type: int) -> None:
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             errors.add(path + (index, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         if not _value_fits(value, option_type):
-            errors.add(path + (index, "value"), "BASE_TYPE_BAD_TYPE", f"Value does not match option type {option_type}.")
+            errors.add(
+                path + (index, "value"),
+                "BASE_TYPE_BAD_TYPE",
+                f"Value does not match option type {option_type}.",
+            )
         elif isinstance(value, str) and len(value) > 100:
             errors.add(path + (index, "value"), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
     errors.raise_if_any()

@@ -27,24 +27,50 @@ class MessageFactory:
     def __init__(self, store: Store, ids: Any, clock: Any, base_url: Any) -> None:
         self.store, self.ids, self.clock, self._base_url = store, ids, clock, base_url
 
-    def attachment(self, filename: str, data: bytes, content_type: str | None, channel_id: int, description: str | None = None) -> Attachment:
+    def attachment(
+        self,
+        filename: str,
+        data: bytes,
+        content_type: str | None,
+        channel_id: int,
+        description: str | None = None,
+    ) -> Attachment:
         attachment_id = self.ids.next()
         guessed = mimetypes.guess_type(filename)[0]
         if content_type in (None, "application/octet-stream") and guessed:
             content_type = guessed  # Discord sniffs the type; discord.py always uploads as octet-stream
         width, height = png_size(data)
         url = f"{self._base_url()}/attachments/{channel_id}/{attachment_id}/{filename}"
-        attachment = Attachment(attachment_id, filename, data, content_type or "application/octet-stream", url, description, width, height)
+        attachment = Attachment(
+            attachment_id,
+            filename,
+            data,
+            content_type or "application/octet-stream",
+            url,
+            description,
+            width,
+            height,
+        )
         self.store.attachments[attachment_id] = attachment
         return attachment
 
-    def create(self, channel_id: int, guild_id: int | None, author: dict[str, Any], payload: dict[str, Any], files: list[UploadedFile], **extra: Any) -> Message:
+    def create(
+        self,
+        channel_id: int,
+        guild_id: int | None,
+        author: dict[str, Any],
+        payload: dict[str, Any],
+        files: list[UploadedFile],
+        **extra: Any,
+    ) -> Message:
         message = Message(self.ids.next(), channel_id, guild_id, author, self.clock.iso(), **extra)
         self.apply(message, payload, files, creating=True)
         self.store.messages[message.id] = message
         return message
 
-    def apply(self, message: Message, payload: dict[str, Any], files: list[UploadedFile], *, creating: bool = False) -> None:
+    def apply(
+        self, message: Message, payload: dict[str, Any], files: list[UploadedFile], *, creating: bool = False
+    ) -> None:
         """Set the fields present in `payload` (an edit leaves absent fields as they were)."""
         for key in ("content", "embeds", "components", "allowed_mentions", "tts"):
             if key in payload and payload[key] is not None:
@@ -62,7 +88,9 @@ class MessageFactory:
             message.edited_timestamp = self.clock.iso()
             message.edits += 1
 
-    def _attachments(self, message: Message, listed: list[dict[str, Any]] | None, files: list[UploadedFile]) -> list[Attachment]:
+    def _attachments(
+        self, message: Message, listed: list[dict[str, Any]] | None, files: list[UploadedFile]
+    ) -> list[Attachment]:
         uploads = {file.index: file for file in files}
         existing = {str(a.id): a for a in message.attachments}
         if listed is None:  # no attachments array: every uploaded file is attached, existing ones kept
@@ -75,9 +103,15 @@ class MessageFactory:
             elif key.isdigit() and int(key) in uploads:
                 upload = uploads[int(key)]
                 name = item.get("filename") or upload.filename
-                result.append(self.attachment(name, upload.data, upload.content_type, message.channel_id, item.get("description")))
+                result.append(
+                    self.attachment(
+                        name, upload.data, upload.content_type, message.channel_id, item.get("description")
+                    )
+                )
             else:
-                errors.add(("attachments", index, "id"), "ATTACHMENT_NOT_FOUND", f"Unknown attachment {key}")  # code invented
+                errors.add(
+                    ("attachments", index, "id"), "ATTACHMENT_NOT_FOUND", f"Unknown attachment {key}"
+                )  # code invented
         errors.raise_if_any()
         return result
 
@@ -92,8 +126,13 @@ class MessageFactory:
                 if url.startswith("attachment://"):
                     name = url.removeprefix("attachment://")
                     if name in by_name:
-                        embed[key] = {**embed[key], "url": by_name[name].url, "proxy_url": by_name[name].url,
-                                      "width": by_name[name].width, "height": by_name[name].height}
+                        embed[key] = {
+                            **embed[key],
+                            "url": by_name[name].url,
+                            "proxy_url": by_name[name].url,
+                            "width": by_name[name].width,
+                            "height": by_name[name].height,
+                        }
                     else:
                         missing.append(name)
         return missing

@@ -79,7 +79,9 @@ class Resolver:
     def attachment(self, value: Any) -> str:
         if not isinstance(value, FileOption):
             raise UsageError("attachment options take FileOption(filename, data)")
-        value.content_type = value.content_type or mimetypes.guess_type(value.filename)[0] or "application/octet-stream"
+        value.content_type = (
+            value.content_type or mimetypes.guess_type(value.filename)[0] or "application/octet-stream"
+        )
         attachment = self.store_attachment(value)
         return self.add("attachments", attachment.id, attachment.payload() | {"ephemeral": True})
 
@@ -115,7 +117,12 @@ def build_data(
     built = _leaf_values(command["name"], subpath, level, values, resolver, focused)
     for name, kind in reversed(options):
         built = [{"name": name, "type": kind, "options": built}]
-    data: dict[str, Any] = {"id": command["id"], "name": command["name"], "type": command.get("type", 1), "options": built}
+    data: dict[str, Any] = {
+        "id": command["id"],
+        "name": command["name"],
+        "type": command.get("type", 1),
+        "options": built,
+    }
     if command.get("guild_id"):
         data["guild_id"] = command["guild_id"]
     if resolver.resolved:
@@ -123,13 +130,17 @@ def build_data(
     return data
 
 
-def _leaf_options(command: dict[str, Any], subpath: list[str]) -> tuple[list[tuple[str, int]], list[dict[str, Any]]]:
+def _leaf_options(
+    command: dict[str, Any], subpath: list[str]
+) -> tuple[list[tuple[str, int]], list[dict[str, Any]]]:
     """Walk subcommand groups and subcommands; return the path taken and the leaf's option definitions."""
     level, taken = command.get("options") or [], []
     for word in subpath:
         subs = {o["name"]: o for o in level if o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)}
         if word not in subs:
-            raise UsageError(f"/{command['name']} has no subcommand {word!r}; it has {sorted(subs) or 'none'}")
+            raise UsageError(
+                f"/{command['name']} has no subcommand {word!r}; it has {sorted(subs) or 'none'}"
+            )
         taken.append((word, subs[word]["type"]))
         level = subs[word].get("options") or []
     remaining = sorted(o["name"] for o in level if o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP))
@@ -139,7 +150,11 @@ def _leaf_options(command: dict[str, Any], subpath: list[str]) -> tuple[list[tup
 
 
 def _leaf_values(
-    name: str, subpath: list[str], level: list[dict[str, Any]], values: dict[str, Any], resolver: Resolver,
+    name: str,
+    subpath: list[str],
+    level: list[dict[str, Any]],
+    values: dict[str, Any],
+    resolver: Resolver,
     focused: str | None,
 ) -> list[dict[str, Any]]:
     defs = {option["name"]: option for option in level}
@@ -153,9 +168,13 @@ def _leaf_values(
     for option in level:
         key = option["name"]
         if key == focused:
-            built.append({"name": key, "type": option["type"], "value": str(values.get(key, "")), "focused": True})
+            built.append(
+                {"name": key, "type": option["type"], "value": str(values.get(key, "")), "focused": True}
+            )
         elif key in values:
-            built.append({"name": key, "type": option["type"], "value": _convert(option, values[key], resolver)})
+            built.append(
+                {"name": key, "type": option["type"], "value": _convert(option, values[key], resolver)}
+            )
         elif option.get("required") and focused is None:
             raise UsageError(f"{label} requires option {key!r}")
     return built
@@ -187,7 +206,9 @@ def _scalar(option: dict[str, Any], value: Any) -> Any:
     kind, name = option["type"], option["name"]
     if kind == STRING and not isinstance(value, str):
         raise UsageError(f"option {name!r} is a string, got {value!r}")
-    if kind == INTEGER and (isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_SAFE_INT):
+    if kind == INTEGER and (
+        isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_SAFE_INT
+    ):
         raise UsageError(f"option {name!r} is an integer, got {value!r}")
     if kind == NUMBER and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise UsageError(f"option {name!r} is a number, got {value!r}")

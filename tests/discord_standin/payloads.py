@@ -15,7 +15,9 @@ PRIVILEGED_INTENTS = {1 << 1: "GUILD_MEMBERS", 1 << 8: "GUILD_PRESENCES", 1 << 1
 GUILD_PRESENCES_INTENT = 1 << 8
 
 
-def ready(world: World, *, session_id: str, resume_url: str, guilds: list[Guild], shard: list[int] | None) -> dict[str, Any]:
+def ready(
+    world: World, *, session_id: str, resume_url: str, guilds: list[Guild], shard: list[int] | None
+) -> dict[str, Any]:
     body = {
         "v": 10,
         "user": world.bot.payload() | {"verified": True, "mfa_enabled": False, "email": None},
@@ -45,16 +47,36 @@ def guild_create(world: World, guild: Guild, intents: int) -> dict[str, Any]:
     return {
         "id": str(guild.id),
         "name": guild.name,
-        "icon": None, "icon_hash": None, "splash": None, "discovery_splash": None, "banner": None,
+        "icon": None,
+        "icon_hash": None,
+        "splash": None,
+        "discovery_splash": None,
+        "banner": None,
         "owner_id": str(guild.owner_id),
-        "afk_channel_id": None, "afk_timeout": 300,
-        "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
-        "nsfw_level": 0, "premium_tier": 0, "premium_subscription_count": 0, "premium_progress_bar_enabled": False,
+        "afk_channel_id": None,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "premium_progress_bar_enabled": False,
         "roles": [role.payload() for role in guild.roles],
-        "emojis": [], "stickers": [], "features": [],
-        "application_id": None, "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
-        "public_updates_channel_id": None, "safety_alerts_channel_id": None,
-        "max_members": 500000, "max_video_channel_users": 25, "vanity_url_code": None, "description": None,
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "application_id": None,
+        "system_channel_id": None,
+        "system_channel_flags": 0,
+        "rules_channel_id": None,
+        "public_updates_channel_id": None,
+        "safety_alerts_channel_id": None,
+        "max_members": 500000,
+        "max_video_channel_users": 25,
+        "vanity_url_code": None,
+        "description": None,
         "preferred_locale": guild.locale,
         "joined_at": guild.joined_at,
         "large": False,
@@ -62,8 +84,13 @@ def guild_create(world: World, guild: Guild, intents: int) -> dict[str, Any]:
         "member_count": len(guild.members),
         "members": [member.payload() for member in members],
         "channels": [channel.payload() for channel in guild.channels],
-        "threads": [], "presences": [], "voice_states": [], "stage_instances": [],
-        "guild_scheduled_events": [], "soundboard_sounds": [], "embedded_activities": [],
+        "threads": [],
+        "presences": [],
+        "voice_states": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+        "embedded_activities": [],
     }
 
 
@@ -105,8 +132,16 @@ def message_event(event: str, message: Message, bot_member: Member | None) -> di
 
 
 def interaction_create(
-    world: World, guild: Guild, channel: Channel, member: Member, *,
-    interaction_id: int, token: str, interaction_type: int, data: dict[str, Any], locale: str,
+    world: World,
+    guild: Guild,
+    channel: Channel,
+    member: Member,
+    *,
+    interaction_id: int,
+    token: str,
+    interaction_type: int,
+    data: dict[str, Any],
+    locale: str,
 ) -> dict[str, Any]:
     permissions = guild.permissions(member.role_ids, member.user.id)
     bot_member = guild.members[world.bot.id]

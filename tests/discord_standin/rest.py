@@ -49,37 +49,46 @@ class BotHandlers:
         self.store = standin.store
 
     async def me(self, request: web.Request) -> web.Response:
-        user = self.world.bot.payload() | {"verified": True, "mfa_enabled": False, "locale": "en-US", "email": None}
+        user = self.world.bot.payload() | {
+            "verified": True,
+            "mfa_enabled": False,
+            "locale": "en-US",
+            "email": None,
+        }
         return json_response(user)
 
     async def application(self, request: web.Request) -> web.Response:
         owner = next(u for u in self.world.users.values() if not u.bot)
-        return json_response({
-            "id": str(self.world.application_id),
-            "name": self.world.bot.username,
-            "icon": None,
-            "description": "Stand-in application for tests",
-            "summary": "",
-            "rpc_origins": [],
-            "bot_public": False,
-            "bot_require_code_grant": False,
-            "bot": self.world.bot.payload(),
-            "owner": owner.payload(),
-            "team": None,
-            "verify_key": "0" * 64,
-            "flags": 0,
-            "interactions_endpoint_url": None,
-            "approximate_guild_count": len(self.world.guilds),
-            "tags": [],
-            "redirect_uris": [],
-        })
+        return json_response(
+            {
+                "id": str(self.world.application_id),
+                "name": self.world.bot.username,
+                "icon": None,
+                "description": "Stand-in application for tests",
+                "summary": "",
+                "rpc_origins": [],
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "bot": self.world.bot.payload(),
+                "owner": owner.payload(),
+                "team": None,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "interactions_endpoint_url": None,
+                "approximate_guild_count": len(self.world.guilds),
+                "tags": [],
+                "redirect_uris": [],
+            }
+        )
 
     async def gateway(self, request: web.Request) -> web.Response:
         return json_response({"url": self.standin.gateway_url.rstrip("/")})
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return json_response({"url": self.standin.gateway_url.rstrip("/"), "shards": 1, "session_start_limit": limit})
+        return json_response(
+            {"url": self.standin.gateway_url.rstrip("/"), "shards": 1, "session_start_limit": limit}
+        )
 
     def _scope(self, request: web.Request) -> int | None:
         if request.match_info["application_id"] != str(self.world.application_id):
@@ -98,8 +107,12 @@ class BotHandlers:
         echoed = {}
         for command in commands:
             key = (guild_id, command.get("type", 1), command["name"])
-            command_id = self.store.command_ids.setdefault(key, self.world.ids.next())  # ids survive a re-sync
-            echoed[command["name"]] = echo_command(command, command_id=command_id, application_id=self.world.application_id, guild_id=guild_id)
+            command_id = self.store.command_ids.setdefault(
+                key, self.world.ids.next()
+            )  # ids survive a re-sync
+            echoed[command["name"]] = echo_command(
+                command, command_id=command_id, application_id=self.world.application_id, guild_id=guild_id
+            )
         if guild_id is None:
             self.store.global_commands = echoed
         else:
@@ -109,7 +122,9 @@ class BotHandlers:
 
     async def get_commands(self, request: web.Request) -> web.Response:
         guild_id = self._scope(request)
-        commands = self.store.global_commands if guild_id is None else self.store.guild_commands.get(guild_id, {})
+        commands = (
+            self.store.global_commands if guild_id is None else self.store.guild_commands.get(guild_id, {})
+        )
         return json_response(list(commands.values()))
 
     def _channel(self, request: web.Request) -> Any:
@@ -133,9 +148,14 @@ class BotHandlers:
             limits.check_nonce(nonce)
             if payload.get("enforce_nonce") and (earlier := self._same_nonce(channel.id, str(nonce))):
                 return json_response(earlier.payload())
-        message = self.standin.factory.create(channel.id, guild.id, self.world.bot.payload(), payload, files, nonce=nonce)
+        message = self.standin.factory.create(
+            channel.id, guild.id, self.world.bot.payload(), payload, files, nonce=nonce
+        )
         if nonce is not None:
-            self.store.nonces[(channel.id, self.world.bot.id, str(nonce))] = (message.id, self.standin.clock.now())
+            self.store.nonces[(channel.id, self.world.bot.id, str(nonce))] = (
+                message.id,
+                self.standin.clock.now(),
+            )
         self.standin.dispatch_message("MESSAGE_CREATE", message)
         return json_response(message.payload())
 
@@ -164,8 +184,14 @@ class BotHandlers:
         limit = min(int(request.query.get("limit", 50)), 100)
         before, after = request.query.get("before"), request.query.get("after")
         found = [m for m in self.store.channel_messages(channel.id) if not m.ephemeral]
-        found = sorted((m for m in found if (before is None or m.id < int(before)) and (after is None or m.id > int(after))),
-                       key=lambda m: m.id)
+        found = sorted(
+            (
+                m
+                for m in found
+                if (before is None or m.id < int(before)) and (after is None or m.id > int(after))
+            ),
+            key=lambda m: m.id,
+        )
         # Discord answers newest first; with `after` it is the `limit` messages just after that id (abc.py history).
         page = found[:limit] if after is not None and before is None else found[-limit:]
         return json_response([m.payload() for m in reversed(page)])

@@ -20,6 +20,7 @@ from .faults import RateLimits, fault_response, too_many_requests
 from .gateway import Gateway
 from .interactions import interaction_routes
 from .messages import MessageFactory
+from .options import UsageError
 from .rest import bot_routes
 from .store import Interaction, Message, RecordedRequest, Rejection, Store
 from .world import Channel, Guild, Member, World, default_world
@@ -80,7 +81,9 @@ class StandIn:
         api = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         api.add_routes(bot_routes(self) + interaction_routes(self))
         api.router.add_route("*", "/{tail:.*}", self._unimplemented)
-        root = web.Application(client_max_size=64 * 1024 * 1024)  # the stand-in answers 413 itself, as Discord does
+        root = web.Application(
+            client_max_size=64 * 1024 * 1024
+        )  # the stand-in answers 413 itself, as Discord does
         root.add_subapp(API, api)
         root.router.add_get("/", self.gateway.handle)
         root.router.add_get("/resume/", self.gateway.handle)
@@ -108,8 +111,15 @@ class StandIn:
         resource = request.match_info.route.resource
         template = resource.canonical.removeprefix(API) if resource is not None else ""
         route = "" if template == "/{tail}" else f"{request.method} {template}"
-        record = RecordedRequest(request.method, request.path, route, dict(request.query), request.content_type,
-                                 request.headers.get("Authorization") == f"Bot {self.world.token}", at=self.clock.now())
+        record = RecordedRequest(
+            request.method,
+            request.path,
+            route,
+            dict(request.query),
+            request.content_type,
+            request.headers.get("Authorization") == f"Bot {self.world.token}",
+            at=self.clock.now(),
+        )
         self.store.requests.append(record)
         request[RECORD] = record
         try:
@@ -127,10 +137,14 @@ class StandIn:
         self.store.changed()
         return response
 
-    async def _answer(self, request: web.Request, handler: Any, record: RecordedRequest, template: str) -> web.StreamResponse:
+    async def _answer(
+        self, request: web.Request, handler: Any, record: RecordedRequest, template: str
+    ) -> web.StreamResponse:
         if not record.route:
             return await handler(request)
-        request[PAYLOAD], request[FILES] = await read_body(request) if request.method in ("POST", "PUT", "PATCH") else (None, [])
+        request[PAYLOAD], request[FILES] = (
+            await read_body(request) if request.method in ("POST", "PUT", "PATCH") else (None, [])
+        )
         record.json, record.files = request[PAYLOAD], request[FILES]
         fault = self.limits.take_fault(record.route)
         if fault is not None:
@@ -156,7 +170,9 @@ class StandIn:
         reason = f"discord stand-in: route not implemented: {request.method} {request.path}"
         record = request.get(RECORD)
         if record is None:  # outside /api: not recorded by the middleware
-            record = RecordedRequest(request.method, request.path, "", dict(request.query), request.content_type, False, status=404)
+            record = RecordedRequest(
+                request.method, request.path, "", dict(request.query), request.content_type, False, status=404
+            )
             self.store.requests.append(record)
         record.response = reason
         self.store.unimplemented.append(record)
@@ -179,16 +195,41 @@ class StandIn:
         body = payloads.message_event(event, message, guild.members.get(self.world.bot.id))
         self.gateway.dispatch_guild(guild.id, event, body, intent=GUILD_MESSAGES_INTENT)
 
-    def create_interaction(self, guild: Guild, channel: Channel, member: Member, interaction_type: int,
-                           data: dict[str, Any], locale: str = "en-US") -> Interaction:
+    def create_interaction(
+        self,
+        guild: Guild,
+        channel: Channel,
+        member: Member,
+        interaction_type: int,
+        data: dict[str, Any],
+        locale: str = "en-US",
+    ) -> Interaction:
         """Record an interaction and dispatch its INTERACTION_CREATE; its 3 s clock starts now."""
         interaction_id, token = self.world.ids.next(), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
-        body = payloads.interaction_create(self.world, guild, channel, member, interaction_id=interaction_id, token=token,
-                                           interaction_type=interaction_type, data=data, locale=locale)
-        interaction = Interaction(interaction_id, token, interaction_type, body, self.clock.now(), channel.id, guild.id, member.user.id)
+        body = payloads.interaction_create(
+            self.world,
+            guild,
+            channel,
+            member,
+            interaction_id=interaction_id,
+            token=token,
+            interaction_type=interaction_type,
+            data=data,
+            locale=locale,
+        )
+        interaction = Interaction(
+            interaction_id,
+            token,
+            interaction_type,
+            body,
+            self.clock.now(),
+            channel.id,
+            guild.id,
+            member.user.id,
+        )
         self.store.interactions[interaction_id] = interaction
         delivered = self.gateway.dispatch_guild(guild.id, "INTERACTION_CREATE", body)
         if not delivered:
-            raise RuntimeError("no bot session owns this guild: wait for the bot to be READY before invoking")
+            raise UsageError("no bot session owns this guild: wait for the bot to be READY before invoking")
         self.store.changed()
         return interaction

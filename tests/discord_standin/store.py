@@ -33,7 +33,11 @@ class Notifier:
         self._event = asyncio.Event()
 
     async def wait_for(
-        self, check: Callable[[], T | None], timeout: float, what: str, context: Callable[[], str] | None = None
+        self,
+        check: Callable[[], T | None],
+        timeout: float,
+        what: str,
+        context: Callable[[], str] | None = None,
     ) -> T:
         """Return check()'s first truthy result; raise StandInTimeout after `timeout` seconds of real time."""
         loop = asyncio.get_running_loop()

@@ -24,7 +24,12 @@ MENTION_EVERYONE = 1 << 17
 USE_APPLICATION_COMMANDS = 1 << 31
 ALL_PERMISSIONS = (1 << 53) - 1
 EVERYONE_DEFAULT = (
-    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS
+    VIEW_CHANNEL
+    | SEND_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | USE_APPLICATION_COMMANDS
 )
 
 GUILD_TEXT = 0
@@ -154,13 +159,17 @@ class Guild:
         for channel in self.channels:
             if name_or_id in (channel.id, channel.name, str(channel.id)):
                 return channel
-        raise LookupError(f"no channel {name_or_id!r} in guild {self.name!r}; have {[c.name for c in self.channels]}")
+        raise LookupError(
+            f"no channel {name_or_id!r} in guild {self.name!r}; have {[c.name for c in self.channels]}"
+        )
 
     def role(self, name_or_id: str | int) -> Role:
         for role in self.roles:
             if name_or_id in (role.id, role.name, str(role.id)):
                 return role
-        raise LookupError(f"no role {name_or_id!r} in guild {self.name!r}; have {[r.name for r in self.roles]}")
+        raise LookupError(
+            f"no role {name_or_id!r} in guild {self.name!r}; have {[r.name for r in self.roles]}"
+        )
 
     def permissions(self, role_ids: list[int], user_id: int | None = None) -> int:
         """Guild-level permissions for these roles (channel overwrites are not modelled)."""

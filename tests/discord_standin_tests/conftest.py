@@ -23,7 +23,9 @@ COMPRESSIONS = ["zstd-stream", "zlib-stream"]
 def zlib_decompression_context() -> type:
     """discord.py's own zlib-stream decoder: load a second copy of discord/utils.py as it loads on a machine
     without zstandard (the choice is made at import time, utils.py:86-98), and take its decoder class."""
-    spec = importlib.util.spec_from_file_location("discord._standin_utils_without_zstd", discord.utils.__file__)
+    spec = importlib.util.spec_from_file_location(
+        "discord._standin_utils_without_zstd", discord.utils.__file__
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "discord"
@@ -54,7 +56,9 @@ async def discord_server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Drive
     """A running stand-in, with discord.py's two class attributes pointed at it (restored afterwards)."""
     async with Driver() as driver:
         monkeypatch.setattr(discord.http.Route, "BASE", driver.standin.api_base)
-        monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(driver.standin.gateway_url))
+        monkeypatch.setattr(
+            discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(driver.standin.gateway_url)
+        )
         yield driver
         driver.assert_all_implemented()
 
@@ -89,7 +93,9 @@ class BotRunner:
 
 
 @pytest.fixture
-async def bots(discord_server: Driver, compression: str, caplog: pytest.LogCaptureFixture) -> AsyncIterator[BotRunner]:
+async def bots(
+    discord_server: Driver, compression: str, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[BotRunner]:
     """Runs TinyBots; afterwards every bot must still be alive and discord.py must have logged no errors
     other than those the test listed in `bots.expected_log_errors` (substrings)."""
     caplog.set_level(logging.INFO, logger="discord")

@@ -62,7 +62,9 @@ async def test_reconnect_resumes_and_the_bot_keeps_answering(bot: TinyBot, disco
     assert not [e for e in discord_server.gateway_events[mark:] if e.kind == "identify"]
 
 
-async def test_events_sent_while_disconnected_are_replayed_on_resume(bot: TinyBot, discord_server: Driver) -> None:
+async def test_events_sent_while_disconnected_are_replayed_on_resume(
+    bot: TinyBot, discord_server: Driver
+) -> None:
     mark = discord_server.gateway_mark()
     assert await discord_server.drop_connection() == 1
     await discord_server.wait_gateway("disconnect", after=mark)

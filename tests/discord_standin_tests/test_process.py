@@ -22,8 +22,14 @@ async def test_bot_process_configured_by_environment() -> None:
     async with Driver() as driver:
         env = os.environ | driver.env() | {"STANDIN_GUILD_ID": str(driver.guild.id)}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WITHOUT_ZSTD, cwd=REPO, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-c",
+            WITHOUT_ZSTD,
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await driver.wait_ready(commands={"quick", "chart"}, timeout=30)
             connect = next(e for e in driver.gateway_events if e.kind == "connect")

@@ -14,7 +14,9 @@ from .tinybot import COMMODITIES, TinyBot, tiny_png
 pytestmark = pytest.mark.usefixtures("compression")
 
 
-async def test_login_ready_and_guild_create_build_the_client_cache(bot: TinyBot, discord_server: Driver) -> None:
+async def test_login_ready_and_guild_create_build_the_client_cache(
+    bot: TinyBot, discord_server: Driver
+) -> None:
     await asyncio.wait_for(bot.wait_until_ready(), 5)
     guild = bot.get_guild(discord_server.guild.id)
     assert guild is not None and guild.name == "Stand-in Newsroom"
@@ -23,8 +25,11 @@ async def test_login_ready_and_guild_create_build_the_client_cache(bot: TinyBot,
     assert guild.me is not None and bot.user.id == discord_server.application_id
     assert bot.application_id == discord_server.application_id
     routes = [r.route for r in discord_server.requests()]
-    assert routes[:3] == ["GET /users/@me", "GET /oauth2/applications/@me",
-                          "PUT /applications/{application_id}/guilds/{guild_id}/commands"]
+    assert routes[:3] == [
+        "GET /users/@me",
+        "GET /oauth2/applications/@me",
+        "PUT /applications/{application_id}/guilds/{guild_id}/commands",
+    ]
     connect = next(e for e in discord_server.gateway_events if e.kind == "connect")
     assert connect.detail["compress"] == discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
 
@@ -46,7 +51,11 @@ async def test_command_reply_with_embed_and_png(bot: TinyBot, discord_server: Dr
     assert reply.content == "quick reply" and not reply.ephemeral
     assert reply.embeds[0]["title"] == "Quick"
     chart = reply.attachment("chart.png")
-    assert chart.data == tiny_png() and (chart.width, chart.height) == (4, 3) and chart.content_type == "image/png"
+    assert (
+        chart.data == tiny_png()
+        and (chart.width, chart.height) == (4, 3)
+        and chart.content_type == "image/png"
+    )
     assert reply.embeds[0]["image"]["url"] == chart.url and not reply.unresolved_attachment_refs
     assert reply.allowed_mentions == {"parse": []}
     callback = discord_server.requests("POST /interactions/{interaction_id}/{interaction_token}/callback")[-1]
@@ -71,7 +80,9 @@ async def test_defer_then_followups(bot: TinyBot, discord_server: Driver) -> Non
     assert ack.deferred
     reply = await handle.reply()
     assert reply.embeds[0]["title"] == "chips 2022" and reply.attachment("chart.png").width == 8
-    assert reply is handle.record.original and reply.edits == 1  # the first followup filled the "thinking" message
+    assert (
+        reply is handle.record.original and reply.edits == 1
+    )  # the first followup filled the "thinking" message
     second = (await handle.followups(1))[0]
     assert second.content == "second followup" and second.id != reply.id
     assert (await edits).message_id == reply.id
@@ -90,24 +101,36 @@ async def test_autocomplete_over_25_choices_is_refused(bots, bot: TinyBot, disco
     bots.expected_log_errors.append("Ignoring exception in autocomplete")
     with pytest.raises(AssertionError, match="50035"):
         await discord_server.autocomplete("greedy", "word", "w")
-    assert discord_server.rejections[-1].body["errors"]["data"]["choices"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH"
+    assert (
+        discord_server.rejections[-1].body["errors"]["data"]["choices"]["_errors"][0]["code"]
+        == "BASE_TYPE_MAX_LENGTH"
+    )
 
 
-async def test_subcommand_groups_resolve_channels_members_and_roles(bot: TinyBot, discord_server: Driver) -> None:
+async def test_subcommand_groups_resolve_channels_members_and_roles(
+    bot: TinyBot, discord_server: Driver
+) -> None:
     handle = await discord_server.invoke(
-        "watch rule add", {"keyword": "rosatom", "channel": "alerts", "who": "carol", "role": "Researcher"})
+        "watch rule add", {"keyword": "rosatom", "channel": "alerts", "who": "carol", "role": "Researcher"}
+    )
     assert (await handle.reply()).content == "rosatom #alerts carol ['@everyone', 'Moderator'] Researcher"
     listing = await discord_server.invoke("watch list", user="bob", channel="newsroom")
     assert (await listing.reply()).content == "rules for newsroom by bob"
 
 
-async def test_attachment_option_is_downloadable_from_the_stand_in(bot: TinyBot, discord_server: Driver) -> None:
-    handle = await discord_server.invoke("upload", {"document": FileOption("list.csv", b"name,country\nA,RU\n")})
+async def test_attachment_option_is_downloadable_from_the_stand_in(
+    bot: TinyBot, discord_server: Driver
+) -> None:
+    handle = await discord_server.invoke(
+        "upload", {"document": FileOption("list.csv", b"name,country\nA,RU\n")}
+    )
     assert (await handle.reply()).content == "list.csv 18 b'name,'"
 
 
 async def test_choices_edits_and_deletes(bot: TinyBot, discord_server: Driver) -> None:
-    assert (await (await discord_server.invoke("pick", {"flow": "imports"})).reply()).content == "picked imports"
+    assert (
+        await (await discord_server.invoke("pick", {"flow": "imports"})).reply()
+    ).content == "picked imports"
     deleted = asyncio.ensure_future(bot.wait_for("raw_message_delete", timeout=5))
     handle = await discord_server.invoke("churn")
     await deleted
@@ -130,7 +153,9 @@ async def test_channel_send_with_nonce_is_deduplicated(bot: TinyBot, discord_ser
     assert sent["enforce_nonce"] is True and sent["allowed_mentions"] == {"parse": []}
 
 
-async def test_driver_refuses_what_a_discord_client_would_not_send(bot: TinyBot, discord_server: Driver) -> None:
+async def test_driver_refuses_what_a_discord_client_would_not_send(
+    bot: TinyBot, discord_server: Driver
+) -> None:
     mistakes = [
         ("nosuch", {}, "no synced command"),
         ("chart", {"commodity": "chips", "colour": "red"}, "has no option"),
@@ -154,7 +179,11 @@ async def test_driver_refuses_what_a_discord_client_would_not_send(bot: TinyBot,
 async def test_deleted_placeholder_then_private_followup(bot: TinyBot, discord_server: Driver) -> None:
     handle = await discord_server.invoke("oops")
     followup = await handle.reply()
-    assert followup is handle.record.followups[0] and followup.ephemeral and followup.content == "only you can see this"
+    assert (
+        followup is handle.record.followups[0]
+        and followup.ephemeral
+        and followup.content == "only you can see this"
+    )
     assert handle.record.original.deleted and handle.record.original.loading
 
 
@@ -170,11 +199,41 @@ async def test_channel_history_pages_like_discord(bot: TinyBot, discord_server: 
     assert paged == ["alert 1", "alert 2", "alert 3", "alert 4"]
 
 
-@pytest.mark.parametrize(("content", "allowed", "expected"), [
-    ("hi @everyone <@1> <@&2>", None, {"everyone": True, "users": ["1"], "roles": ["2"]}),
-    ("hi @everyone <@1> <@&2>", {"parse": []}, {"everyone": False, "users": [], "roles": []}),
-    ("hi @here <@!1> <@3>", {"parse": [], "users": ["3"]}, {"everyone": False, "users": ["3"], "roles": []}),
-])
+@pytest.mark.parametrize(
+    ("content", "allowed", "expected"),
+    [
+        ("hi @everyone <@1> <@&2>", None, {"everyone": True, "users": ["1"], "roles": ["2"]}),
+        ("hi @everyone <@1> <@&2>", {"parse": []}, {"everyone": False, "users": [], "roles": []}),
+        (
+            "hi @here <@!1> <@3>",
+            {"parse": [], "users": ["3"]},
+            {"everyone": False, "users": ["3"], "roles": []},
+        ),
+    ],
+)
 def test_pings_follow_allowed_mentions(content: str, allowed: dict | None, expected: dict) -> None:
     message = Message(1, 2, 3, {}, "", content=content, allowed_mentions=allowed)
     assert message.pings() == expected
+
+
+async def test_second_guild_and_missing_bot(discord_server: Driver) -> None:
+    other = discord_server.add_guild("Other Desk", channels=["desk"], members=["bob"])
+    assert discord_server.channel("desk", other).guild_id == other.id
+    with pytest.raises(UsageError, match="no synced command"):
+        await discord_server.invoke("ping", guild=other, channel="desk", user="bob")
+    discord_server.standin.store.global_commands["ping"] = {
+        "id": "1",
+        "name": "ping",
+        "type": 1,
+        "options": [],
+    }
+    with pytest.raises(UsageError, match="wait for the bot to be READY"):
+        await discord_server.invoke("ping", guild=other, channel="desk", user="bob")
+
+
+async def test_bot_sees_every_guild_it_is_in(bots, discord_server: Driver) -> None:
+    other = discord_server.add_guild("Other Desk", channels=["desk"], members=["bob"])
+    bot = await bots.start()
+    await asyncio.wait_for(bot.wait_until_ready(), 5)
+    assert {g.name for g in bot.guilds} == {"Stand-in Newsroom", "Other Desk"}
+    assert bot.get_guild(other.id).get_channel(discord_server.channel("desk", other).id).name == "desk"

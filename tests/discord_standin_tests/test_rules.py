@@ -19,11 +19,15 @@ ONE_MODE = pytest.mark.parametrize("compression", ["zstd-stream"], indirect=True
 pytestmark = pytest.mark.usefixtures("compression")
 
 
-async def raw(driver: Driver, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> tuple[int, dict, Any]:
+async def raw(
+    driver: Driver, method: str, path: str, *, auth: bool = True, **kwargs: Any
+) -> tuple[int, dict, Any]:
     """A request straight to the stand-in, for what discord.py itself refuses to send."""
     headers = ({"Authorization": f"Bot {driver.token}"} if auth else {}) | kwargs.pop("headers", {})
     async with aiohttp.ClientSession() as session:
-        async with session.request(method, driver.standin.api_base + path, headers=headers, **kwargs) as response:
+        async with session.request(
+            method, driver.standin.api_base + path, headers=headers, **kwargs
+        ) as response:
             text = await response.text()
             body = json.loads(text) if response.headers.get("Content-Type") == "application/json" else text
             return response.status, dict(response.headers), body
@@ -45,11 +49,31 @@ OVER_LIMIT = [
     ({"embeds": [embed(title="x" * 257)]}, ("embeds", "0", "title"), "BASE_TYPE_MAX_LENGTH"),
     ({"embeds": [embed(description="x" * 4097)]}, ("embeds", "0", "description"), "BASE_TYPE_MAX_LENGTH"),
     ({"embeds": [embed(fields=[("n", "v")] * 26)]}, ("embeds", "0", "fields"), "BASE_TYPE_MAX_LENGTH"),
-    ({"embeds": [embed(fields=[("n" * 257, "v")])]}, ("embeds", "0", "fields", "0", "name"), "BASE_TYPE_MAX_LENGTH"),
-    ({"embeds": [embed(fields=[("n", "v" * 1025)])]}, ("embeds", "0", "fields", "0", "value"), "BASE_TYPE_MAX_LENGTH"),
-    ({"embeds": [embed(title="t", footer="f" * 2049)]}, ("embeds", "0", "footer", "text"), "BASE_TYPE_MAX_LENGTH"),
-    ({"embeds": [embed(title="t", author="a" * 257)]}, ("embeds", "0", "author", "name"), "BASE_TYPE_MAX_LENGTH"),
-    ({"embeds": [embed(description="x" * 3001), embed(description="y" * 3000)]}, ("embeds",), "MAX_EMBED_SIZE_EXCEEDED"),
+    (
+        {"embeds": [embed(fields=[("n" * 257, "v")])]},
+        ("embeds", "0", "fields", "0", "name"),
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        {"embeds": [embed(fields=[("n", "v" * 1025)])]},
+        ("embeds", "0", "fields", "0", "value"),
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        {"embeds": [embed(title="t", footer="f" * 2049)]},
+        ("embeds", "0", "footer", "text"),
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        {"embeds": [embed(title="t", author="a" * 257)]},
+        ("embeds", "0", "author", "name"),
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        {"embeds": [embed(description="x" * 3001), embed(description="y" * 3000)]},
+        ("embeds",),
+        "MAX_EMBED_SIZE_EXCEEDED",
+    ),
 ]
 
 
@@ -62,7 +86,9 @@ def error_at(body: dict[str, Any], path: tuple[str, ...]) -> str:
 
 @ONE_MODE
 @pytest.mark.parametrize(("kwargs", "path", "code"), OVER_LIMIT)
-async def test_message_limits_give_50035_with_the_error_tree(bot: TinyBot, discord_server: Driver, kwargs, path, code) -> None:
+async def test_message_limits_give_50035_with_the_error_tree(
+    bot: TinyBot, discord_server: Driver, kwargs, path, code
+) -> None:
     await asyncio.wait_for(bot.wait_until_ready(), 5)
     with pytest.raises(discord.HTTPException) as raised:
         await bot.get_channel(discord_server.channel("alerts").id).send(**kwargs)
@@ -81,20 +107,34 @@ async def test_limits_discord_py_does_not_check_itself(bot: TinyBot, discord_ser
     form = aiohttp.FormData(quote_fields=False)
     form.add_field("payload_json", json.dumps({"content": "eleven files"}), content_type="application/json")
     for index in range(11):
-        form.add_field(f"files[{index}]", b"x", filename=f"f{index}.txt", content_type="application/octet-stream")
+        form.add_field(
+            f"files[{index}]", b"x", filename=f"f{index}.txt", content_type="application/octet-stream"
+        )
     assert (await raw(discord_server, "POST", f"/channels/{channel}/messages", data=form))[2]["code"] == 30015
     big = aiohttp.FormData(quote_fields=False)
     big.add_field("payload_json", json.dumps({}), content_type="application/json")
-    big.add_field("files[0]", b"x" * (10 * 1024 * 1024 + 1), filename="big.bin", content_type="application/octet-stream")
+    big.add_field(
+        "files[0]", b"x" * (10 * 1024 * 1024 + 1), filename="big.bin", content_type="application/octet-stream"
+    )
     status, _, body = await raw(discord_server, "POST", f"/channels/{channel}/messages", data=big)
     assert (status, body["code"]) == (413, 40005)
-    status, _, body = await raw(discord_server, "POST", f"/channels/{channel}/messages", data="hi", headers={"Content-Type": "text/plain"})
+    status, _, body = await raw(
+        discord_server,
+        "POST",
+        f"/channels/{channel}/messages",
+        data="hi",
+        headers={"Content-Type": "text/plain"},
+    )
     assert (status, body["code"]) == (400, 50035)
-    status, _, body = await raw(discord_server, "POST", f"/channels/{channel}/messages", json={"content": "x", "nonce": "n" * 26})
+    status, _, body = await raw(
+        discord_server, "POST", f"/channels/{channel}/messages", json={"content": "x", "nonce": "n" * 26}
+    )
     assert error_at(body, ("nonce",)) == "BASE_TYPE_MAX_LENGTH"
 
 
-async def test_reply_over_limit_is_refused_and_the_bot_can_still_answer(bot: TinyBot, discord_server: Driver) -> None:
+async def test_reply_over_limit_is_refused_and_the_bot_can_still_answer(
+    bot: TinyBot, discord_server: Driver
+) -> None:
     handle = await discord_server.invoke("toolong")
     rejection = await handle.rejection(50035)
     assert error_at(rejection.body, ("data", "embeds", "0", "description")) == "BASE_TYPE_MAX_LENGTH"
@@ -149,7 +189,12 @@ async def test_unknown_channel_and_missing_permission(bot: TinyBot, discord_serv
 async def test_wire_details(bot: TinyBot, discord_server: Driver) -> None:
     status, headers, body = await raw(discord_server, "GET", "/users/@me")
     assert status == 200 and headers["Content-Type"] == "application/json"
-    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset-After", "X-RateLimit-Bucket"} <= set(headers)
+    assert {
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset-After",
+        "X-RateLimit-Bucket",
+    } <= set(headers)
     assert (await raw(discord_server, "GET", "/users/@me", auth=False))[0] == 401
     discord_server.fail_next("GET /users/@me", 429, retry_after=0.25)
     status, headers, body = await raw(discord_server, "GET", "/users/@me")
@@ -182,11 +227,20 @@ async def test_unimplemented_routes_are_loud(discord_server: Driver) -> None:
 @ONE_MODE
 async def test_command_sync_is_validated(discord_server: Driver) -> None:
     app, guild = discord_server.application_id, discord_server.guild.id
-    bad = [{"name": "Exports", "description": "upper case"},
-           {"name": "top", "description": "d", "options": [
-               {"type": 3, "name": "a", "description": "optional"},
-               {"type": 3, "name": "b", "description": "required after optional", "required": True}]}]
-    status, _, body = await raw(discord_server, "PUT", f"/applications/{app}/guilds/{guild}/commands", json=bad)
+    bad = [
+        {"name": "Exports", "description": "upper case"},
+        {
+            "name": "top",
+            "description": "d",
+            "options": [
+                {"type": 3, "name": "a", "description": "optional"},
+                {"type": 3, "name": "b", "description": "required after optional", "required": True},
+            ],
+        },
+    ]
+    status, _, body = await raw(
+        discord_server, "PUT", f"/applications/{app}/guilds/{guild}/commands", json=bad
+    )
     assert (status, body["code"]) == (400, 50035)
     assert error_at(body, ("0", "name")) == "APPLICATION_COMMAND_INVALID_NAME"
     assert error_at(body, ("1", "options", "1", "required")) == "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID"

@@ -20,12 +20,18 @@ COMMODITIES = ["chips", "chemicals", "bearings", "aluminium oxide", "machine too
 
 def tiny_png(width: int = 4, height: int = 3) -> bytes:
     """A valid PNG (RGB, all black), so tests can check Discord-style width/height reporting."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     rows = b"".join(b"\x00" + b"\x00" * 3 * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 class ErrorRecordingTree(app_commands.CommandTree):
@@ -48,7 +54,9 @@ class TinyBot(discord.Client):
     def __init__(self, guild_id: int, *, members_intent: bool = False) -> None:
         intents = discord.Intents.default()
         intents.members = members_intent
-        super().__init__(intents=intents, guild_ready_timeout=0.05, allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            intents=intents, guild_ready_timeout=0.05, allowed_mentions=discord.AllowedMentions.none()
+        )
         self.guild_id = guild_id
         self.tree = ErrorRecordingTree(self)
         self.release = asyncio.Event()  # /slow and /late wait for it
@@ -71,22 +79,40 @@ def chart_embed(title: str) -> discord.Embed:
 
 
 def add_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.abc.Snowflake) -> None:
+    add_reply_commands(tree, guild)
+    add_rule_commands(tree, bot, guild)
+    add_option_commands(tree, guild)
+
+
+def add_reply_commands(tree: app_commands.CommandTree, guild: discord.abc.Snowflake) -> None:
+    """Replies of every shape: embed + file, deferred followups, edits and deletes, autocomplete."""
+
     @tree.command(guild=guild, description="Reply at once with an embed and a PNG")
     async def quick(interaction: discord.Interaction, private: bool = False) -> None:
         png = discord.File(io.BytesIO(tiny_png()), filename="chart.png")
-        await interaction.response.send_message("quick reply", embed=chart_embed("Quick"), file=png, ephemeral=private)
+        await interaction.response.send_message(
+            "quick reply", embed=chart_embed("Quick"), file=png, ephemeral=private
+        )
 
     @tree.command(guild=guild, description="Defer, then follow up with a chart")
     @app_commands.describe(commodity="What goods", year="Which year")
-    async def chart(interaction: discord.Interaction, commodity: str, year: app_commands.Range[int, 2000, 2030] | None = None) -> None:
+    async def chart(
+        interaction: discord.Interaction,
+        commodity: str,
+        year: app_commands.Range[int, 2000, 2030] | None = None,
+    ) -> None:
         await interaction.response.defer(thinking=True)
         png = discord.File(io.BytesIO(tiny_png(8, 5)), filename="chart.png")
         await interaction.followup.send(embed=chart_embed(f"{commodity} {year or 'all years'}"), file=png)
         await interaction.followup.send("second followup")
 
     @chart.autocomplete("commodity")
-    async def commodity_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=c, value=c) for c in COMMODITIES if c.startswith(current.lower())][:25]
+    async def commodity_choices(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=c, value=c) for c in COMMODITIES if c.startswith(current.lower())][
+            :25
+        ]
 
     @tree.command(guild=guild, description="Autocomplete that offers too many choices (a bot bug)")
     async def greedy(interaction: discord.Interaction, word: str) -> None:
@@ -99,6 +125,23 @@ def add_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.ab
     @tree.command(guild=guild, description="Plain text reply")
     async def ping(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("pong")
+
+    @tree.command(guild=guild, description="Edits and deletes its own reply")
+    async def churn(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("draft")
+        await interaction.edit_original_response(content="edited")
+        message = await interaction.followup.send("temporary", wait=True)
+        await message.delete()
+
+    @tree.command(guild=guild, description="Defers in public, then answers privately")
+    async def oops(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.delete_original_response()
+        await interaction.followup.send("only you can see this", ephemeral=True)
+
+
+def add_rule_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.abc.Snowflake) -> None:
+    """Commands that break Discord's rules on purpose: limits, the 3 s deadline, the 15 min token."""
 
     @tree.command(guild=guild, description="An embed over Discord's description limit")
     async def toolong(interaction: discord.Interaction) -> None:
@@ -115,18 +158,9 @@ def add_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.ab
         await bot.release.wait()
         await interaction.followup.send("too late")
 
-    @tree.command(guild=guild, description="Edits and deletes its own reply")
-    async def churn(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("draft")
-        await interaction.edit_original_response(content="edited")
-        message = await interaction.followup.send("temporary", wait=True)
-        await message.delete()
 
-    @tree.command(guild=guild, description="Defers in public, then answers privately")
-    async def oops(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True)
-        await interaction.delete_original_response()
-        await interaction.followup.send("only you can see this", ephemeral=True)
+def add_option_commands(tree: app_commands.CommandTree, guild: discord.abc.Snowflake) -> None:
+    """Every option kind: attachments, static choices, permissions, subcommand groups with resolved objects."""
 
     @tree.command(guild=guild, description="Reads an attached file")
     async def upload(interaction: discord.Interaction, document: discord.Attachment) -> None:
@@ -134,7 +168,12 @@ def add_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.ab
         await interaction.response.send_message(f"{document.filename} {len(data)} {data[:5]!r}")
 
     @tree.command(guild=guild, description="Static choices")
-    @app_commands.choices(flow=[app_commands.Choice(name="Exports", value="exports"), app_commands.Choice(name="Imports", value="imports")])
+    @app_commands.choices(
+        flow=[
+            app_commands.Choice(name="Exports", value="exports"),
+            app_commands.Choice(name="Imports", value="imports"),
+        ]
+    )
     async def pick(interaction: discord.Interaction, flow: app_commands.Choice[str]) -> None:
         await interaction.response.send_message(f"picked {flow.value}")
 
@@ -147,14 +186,23 @@ def add_commands(tree: app_commands.CommandTree, bot: TinyBot, guild: discord.ab
     rules = app_commands.Group(name="rule", description="Watch rules", parent=watch)
 
     @rules.command(name="add", description="Add a rule")
-    async def rule_add(interaction: discord.Interaction, keyword: str, channel: discord.TextChannel,
-                       who: discord.Member, role: discord.Role | None = None) -> None:
+    async def rule_add(
+        interaction: discord.Interaction,
+        keyword: str,
+        channel: discord.TextChannel,
+        who: discord.Member,
+        role: discord.Role | None = None,
+    ) -> None:
         roles = [r.name for r in who.roles]
-        await interaction.response.send_message(f"{keyword} #{channel.name} {who.name} {roles} {role.name if role else '-'}")
+        await interaction.response.send_message(
+            f"{keyword} #{channel.name} {who.name} {roles} {role.name if role else '-'}"
+        )
 
     @watch.command(name="list", description="List rules")
     async def watch_list(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"rules for {interaction.channel.name} by {interaction.user.name}")
+        await interaction.response.send_message(
+            f"rules for {interaction.channel.name} by {interaction.user.name}"
+        )
 
     tree.add_command(watch)
 
