@@ -10,6 +10,8 @@ import click
 from bot.cli.ask import ask
 from bot.cli.database import db_group
 from bot.cli.demo import demo
+from bot.cli.import_entities import changes as entity_changes
+from bot.cli.import_entities import curate_group
 from bot.cli.imports import import_group
 from bot.cli.sync import sync
 from bot.config import ConfigError, load_config
@@ -38,6 +40,8 @@ cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(sync_commands)
 cli.add_command(sync)
+cli.add_command(curate_group)
+cli.add_command(entity_changes)
 
 
 def main() -> None:

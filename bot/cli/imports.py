@@ -37,3 +37,15 @@ def import_and_report(config: Config, source: str, path: str, **options: Any) ->
 @click.group("import")
 def import_group() -> None:
     """Load a source file (or folder) into the database. Re-importing the same file changes nothing."""
+
+
+from bot.cli import import_trade as _import_trade  # noqa: E402,F401  (registers hs, comtrade, trade-csv, imf)
+
+
+# Entity sources (bot/cli/import_entities.py); imported last because that module uses import_and_report.
+from bot.cli.import_entities import import_csl, import_curated, import_ofac, import_opensanctions  # noqa: E402
+
+import_group.add_command(import_ofac)
+import_group.add_command(import_csl)
+import_group.add_command(import_opensanctions)
+import_group.add_command(import_curated)

@@ -1,0 +1,132 @@
+"""CLI for the entity sources: `import ofac|csl|opensanctions|curated`, `curate check`, `changes`.
+
+Each command is a thin call into db/: the importers own their transaction, `curate check` only validates,
+`changes` reads db.queries.changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import Config
+from bot.runtime import open_app
+from db.ingest.curated import check
+from db.queries.changes import ChangeRow, list_changes
+
+DATA_DATE_HELP = "The date the file was published (YYYY-MM-DD); the CSV files do not say, so it is unknown without this."
+
+
+def import_and_report(config: Config, source: str, path: str, **options: object) -> None:
+    """bot.cli.imports.import_and_report, imported late: that module registers these commands on import."""
+    from bot.cli.imports import import_and_report as run
+
+    run(config, source, path, **options)
+
+
+def _date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2022-09-30") from None
+
+
+@click.command("ofac")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--data-date", help=DATA_DATE_HELP)
+@click.pass_obj
+def import_ofac(config: Config, path: str, data_date: str | None) -> None:
+    """OFAC SDN or non-SDN list: a folder with sdn.csv (or cons_prim.csv) and its siblings, or an XML file."""
+    import_and_report(config, "ofac", path, data_date=_date(data_date))
+
+
+@click.command("csl")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data-date", help=DATA_DATE_HELP)
+@click.option("--partial", is_flag=True, help="The file is an excerpt: entries missing from it are not delisted.")
+@click.pass_obj
+def import_csl(config: Config, path: str, data_date: str | None, partial: bool) -> None:
+    """trade.gov Consolidated Screening List, CSV (either layout) or the API's JSON."""
+    import_and_report(config, "csl", path, data_date=_date(data_date), partial=partial)
+
+
+@click.command("opensanctions")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--dataset", help="Dataset name (e.g. ua_war_sanctions); default: from index.json or the file.")
+@click.option("--delta", is_flag=True, help="PATH is a delta folder (delta.json + one folder per version).")
+@click.pass_obj
+def import_opensanctions(config: Config, path: str, dataset: str | None, delta: bool) -> None:
+    """OpenSanctions export: entities.ftm.json, targets.nested.json, targets.simple.csv, or a folder."""
+    import_and_report(config, "opensanctions", path, dataset=dataset, delta=delta)
+
+
+@click.command("curated")
+@click.argument("path", type=click.Path(exists=True), required=False)
+@click.pass_obj
+def import_curated(config: Config, path: str | None) -> None:
+    """The team's curated YAML files (default: the configured curated folder). Any error changes nothing."""
+    import_and_report(config, "curated", path or str(config.curated_dir))
+
+
+@click.group("curate")
+def curate_group() -> None:
+    """Work with the team's curated files."""
+
+
+@curate_group.command("check")
+@click.argument("folder", type=click.Path(exists=True), required=False)
+@click.pass_obj
+def curate_check(config: Config, folder: str | None) -> None:
+    """Validate the curated YAML files: every fact cited, ids and links known. Exits 1 on errors."""
+    target = Path(folder) if folder else config.curated_dir
+    try:
+        parsed, errors = check(target)
+    except FileNotFoundError:
+        raise click.ClickException(f"no such folder: {target}") from None
+    for error in errors:
+        click.echo(error, err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} error(s) in {target}")
+    facts = sum(len(m.entities) + len(m.relations) + len(m.shipments) + len(m.figures) for _, m in parsed)
+    click.echo(f"{target}: {len(parsed)} file(s), {facts} facts, all cited. OK")
+
+
+def _row_text(row: ChangeRow) -> str:
+    fields = ", ".join(row.fields) if row.fields else ""
+    extra = f" ({fields})" if fields else ""
+    return (f"{row.detected_at:%Y-%m-%d %H:%M}  {row.source:<28} {row.change:<8} {row.entity_key:<12} "
+            f"{row.name}{extra}  [data date {row.data_date or 'unknown'}]")
+
+
+@click.command("changes")
+@click.argument("source", required=False)
+@click.option("--since", help="Only changes detected on or after this date (YYYY-MM-DD).")
+@click.option("--limit", default=200, show_default=True, help="At most this many changes (newest first).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def changes(config: Config, source: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """List detected list changes (added, removed, amended), newest first, optionally for one SOURCE."""
+    since_date = dt.date.fromisoformat(_date(since)) if since else None
+
+    async def run() -> list[ChangeRow]:
+        async with open_app(config) as app, app.sessions() as session:
+            return await list_changes(session, source=source, since=since_date, limit=limit)
+
+    rows = asyncio.run(run())
+    if as_json:
+        json.dump([row.as_dict() for row in rows], sys.stdout, ensure_ascii=False, indent=2, default=str)
+        click.echo("")
+        return
+    if not rows:
+        click.echo("No changes recorded" + (f" for {source}" if source else "") +
+                   ". (The first snapshot of a source is its baseline and records none.)")
+        return
+    for row in rows:
+        click.echo(_row_text(row))
