@@ -92,7 +92,7 @@ class StandIn:
         return root
 
     async def start(self, port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False)
+        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
