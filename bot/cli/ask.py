@@ -9,6 +9,7 @@ import click
 
 from bot.config import Config
 from bot.runtime import open_app
+from bot.trade_fetch import trade_fetcher
 from commands.context import Context
 from commands.errors import CommandError
 from commands.registry import run_text
@@ -18,7 +19,7 @@ from commands.replies import Reply
 async def ask_once(config: Config, text: str) -> Reply:
     """Open the database, run one command, close."""
     async with open_app(config) as app, app.sessions() as session:
-        ctx = Context(session=session, lookups=app.lookups)
+        ctx = Context(session=session, lookups=app.lookups, fetch_trade=trade_fetcher(config))
         return await run_text(ctx, text)
 
 

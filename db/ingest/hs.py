@@ -1,9 +1,10 @@
 """HS nomenclature: the datasets/harmonized-system CSV (section, hscode, description, parent, level) -> hs_codes.
 
-Stages: `fetch` (download from the public source into the cache, conditional GET), `parse` (pure, checks
-every row), `normalise` (chapters' parent "TOTAL" -> none; the file's all-goods row "TOTAL" is stored with
-level 0, the same code trade_flows uses for all-goods totals), `load` (one transaction, upsert on the
-code). The same file twice (same sha256) changes nothing; a newer edition upserts changed descriptions and
+Stages: fetch (`tradewatch sync hs`: db/sync fetches the raw CSV of github.com/datasets/harmonized-system,
+or `[sync.hs] urls`, with a conditional GET through db.ingest.fetch, then calls `run_import`), `parse`
+(pure, checks every row), `normalise` (chapters' parent "TOTAL" -> none; the file's all-goods row "TOTAL"
+is stored with level 0, the same code trade_flows uses for all-goods totals), `load` (one transaction,
+upsert on the code). The same file twice (same sha256) changes nothing; a newer edition upserts changed descriptions and
 adds new codes. Codes the new file no longer lists are kept and counted (trade data may still use them).
 """
 
@@ -15,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import aiohttp
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,12 +31,10 @@ from db.ingest.base import (
     sha256_file,
 )
 from db.ingest.csvfile import open_csv
-from db.ingest.fetch import Fetched, fetch_to_cache
 from db.ingest.trade_load import TOTAL
 from db.models import HsCode
 
 SOURCE_KEY = "hs"
-DEFAULT_URL = "https://raw.githubusercontent.com/datasets/harmonized-system/main/data/harmonized-system.csv"
 COLUMNS = ("section", "hscode", "description", "parent", "level")
 
 
@@ -49,15 +47,6 @@ class HsRow:
     description: str
     parent: str | None
     section: str | None
-
-
-async def fetch(
-    url: str, cache_dir: Path, *, http: aiohttp.ClientSession | None = None, timeout: float = 60.0
-) -> Fetched:
-    """Download the nomenclature CSV into `cache_dir/hs/` unless the cached copy is current (304)."""
-    return await fetch_to_cache(
-        url, cache_dir / "hs", name="harmonized-system.csv", http=http, timeout=timeout
-    )
 
 
 def parse(path: Path) -> Iterator[tuple[int, HsRow]]:
@@ -179,32 +168,4 @@ async def run_import(
         )
         await load(session, rows, report)
         finish_snapshot(snapshot, report)
-    return report
-
-
-async def sync(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    url: str,
-    cache_dir: Path,
-    now: dt.datetime,
-    timeout: float = 60.0,
-    http: aiohttp.ClientSession | None = None,
-) -> IngestReport:
-    """Fetch the nomenclature from its public source (conditional GET) and import it.
-
-    A 304 answer or an unchanged checksum changes nothing. The cached copy is imported even after a 304,
-    so a download whose import failed earlier is retried (the import is a no-op when already loaded).
-
-    Raises:
-        FetchFailed: the download failed (HTTP error, timeout, truncated or HTML body).
-        ImportFailed: the downloaded file is malformed; nothing was changed.
-    """
-    fetched = await fetch(url, cache_dir, http=http, timeout=timeout)
-    report = await run_import(sessions, fetched.path, now=now)
-    report.extra["download"] = (
-        "not modified (HTTP 304), using the cached copy"
-        if fetched.not_modified
-        else f"HTTP 200, {fetched.size:,} bytes, sha256 {fetched.sha256[:16]}"
-    )
     return report
