@@ -15,8 +15,17 @@ from commands.registry import run_text
 from db.ingest.registry import importer
 
 # (source, path under the sources folder, importer options). Real files only; see ../shared/data/PROVENANCE.md.
-DEMO_IMPORTS: list[tuple[str, str, dict[str, str]]] = [
+DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
     ("hs", "hs/harmonized-system.csv", {}),
+    # Sanctions lists. SDN 2022-09-30 carries SINNO ELECTRONICS; 2024-05-01 (KING-PAI TECHNOLOGY HK) loads on top
+    # of it through change detection. The 2026-06 add.csv/alt.csv (King Pai alias) lack their sdn.csv and cannot
+    # be loaded alone. Data dates per PROVENANCE.md (the CSV files carry none).
+    ("ofac", "ofac/sdn_snapshots/2022-09-30", {"data_date": "2022-09-30"}),
+    ("ofac", "ofac/sdn_snapshots/2024-05-01", {"data_date": "2024-05-01"}),
+    ("csl", "bis_csl/csl_excerpts/csl_2019-12_excerpt.csv", {"partial": True}),
+    ("csl", "bis_csl/csl_excerpts/consolidated_2025-06_excerpt.csv", {"partial": True}),
+    ("opensanctions", "opensanctions/ua_war_sanctions_2026-03-13/targets.simple.csv", {"dataset": "ua_war_sanctions"}),
+    ("curated", str(Path(__file__).resolve().parents[2] / "db" / "curated"), {}),  # the repo's starter file
 ]
 
 DEMO_QUESTIONS = [
