@@ -1,0 +1,239 @@
+"""`/entity <name> [country=..] [list=..] [type=..]`: who is this, and is it listed?
+
+Fuzzy, cross-script search over every loaded name and alias (OFAC, the Consolidated Screening List,
+OpenSanctions, the team's curated files): legal forms (Co., Ltd., LLC, ООО, 有限公司) are ignored, word
+order does not matter, typos are forgiven, Cyrillic and Chinese match their romanisations. The best match
+is shown as a card (names, type, countries, identifiers, addresses, every listing, relations, curated
+shipments and reported figures, with sources), records of the same real-world entity from several
+sources grouped into one card; the other candidates follow with their scores. A network chart is
+attached when the entity has relations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from followthemoney import model
+
+from commands.context import Context
+from commands.entity_card import Candidate, CardInput, build_reply, network_graph
+from commands.errors import InvalidInput, NoData, NotFound
+from commands.network_chart import render_network
+from commands.parse import CommandLine
+from commands.replies import Attachment, Reply
+from commands.resolve import resolve_country
+from db.lookups import Lookups
+from db.names import normalize_name
+from db.queries.entities import EntityRecord, expand_same_as, group_records, load_records, same_as_pairs
+from db.queries.entity_links import group_links
+from db.search.index import EntityHit, SearchFilters
+from db.search.service import search_entities
+
+USAGE = "/entity <name> [country=..] [list=..] [type=person|company|vessel|aircraft]"
+OPTIONS = ("country", "list", "type")
+EXAMPLE = 'e.g. /entity Poly Group, /entity "King Pai" country=HK, /entity Ромашка type=company'
+MAX_NAME_CHARS = 200
+# Calibrated on tests/fixtures/entity_eval: 95% of correct best matches score 86 or more, while names that
+# are on no list (e.g. "sunrise electronics") still reach 70-84 against some listed name. Below MIN_SCORE
+# nothing is shown as a match; below commands.entity_card.STRONG_SCORE (92) the card says to check it.
+MIN_SCORE = 80.0
+SEARCH_DEPTH = 25  # entities read from the index: enough to group records and list other candidates
+SHOW_CANDIDATES = 5
+
+_MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here", re.I)
+
+
+def _schemata(*roots: str) -> frozenset[str]:
+    return frozenset(name for name, s in model.schemata.items() if any(s.is_a(r) for r in roots))
+
+
+_ORGS = _schemata("Organization") | {"LegalEntity"}
+TYPES: dict[str, frozenset[str]] = {
+    "person": _schemata("Person"),
+    "company": _ORGS,
+    "organization": _ORGS,
+    "organisation": _ORGS,
+    "vessel": frozenset({"Vessel"}),
+    "aircraft": frozenset({"Airplane"}),
+}
+_TYPE_ALIASES = {
+    "people": "person",
+    "individual": "person",
+    "org": "organization",
+    "entity": "company",
+    "ship": "vessel",
+    "airplane": "aircraft",
+    "plane": "aircraft",
+}
+
+
+@dataclass(frozen=True)
+class EntityParams:
+    """Validated arguments of /entity (the Discord cog builds the same from its typed options)."""
+
+    name: str
+    country: str | None = None  # ISO2, lower case (as entities store it)
+    country_name: str | None = None
+    list_term: str | None = None
+    entity_type: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        name: str | None,
+        lookups: Lookups,
+        *,
+        country: str | None = None,
+        list_term: str | None = None,
+        entity_type: str | None = None,
+    ) -> EntityParams:
+        """Check the name and resolve the filters.
+
+        Raises:
+            InvalidInput: empty, too short, too long, mention-only or symbol-only name; unknown type.
+            NotFound: unknown country (with the closest country names).
+        """
+        text = " ".join((name or "").split())
+        check_name(text)
+        iso2 = country_name = None
+        if country and country.strip():
+            resolved = resolve_country(lookups, country, "country")
+            if not resolved.iso2:
+                raise InvalidInput(
+                    f"{resolved.name} has no ISO country code to filter by.", "Try a country, e.g. CN."
+                )
+            iso2, country_name = resolved.iso2.lower(), resolved.name
+        kind = None
+        if entity_type and entity_type.strip():
+            kind = _TYPE_ALIASES.get(entity_type.strip().lower(), entity_type.strip().lower())
+            if kind not in TYPES:
+                raise InvalidInput(
+                    f"Unknown type {entity_type.strip()!r}.", "Types: person, company, vessel, aircraft."
+                )
+        term = " ".join((list_term or "").split()) or None
+        if term and len(term) > 100:
+            raise InvalidInput(
+                "The list= filter is too long.", "Use a word of the list's name, e.g. list=SDN."
+            )
+        return cls(text, iso2, country_name, term, kind)
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(
+            countries=frozenset({self.country}) if self.country else frozenset(),
+            schemata=TYPES[self.entity_type] if self.entity_type else frozenset(),
+            list_term=self.list_term,
+        )
+
+    def filter_text(self) -> str:
+        """`country Hong Kong, list SDN, type company` (empty without filters)."""
+        parts = [
+            f"country {self.country_name}" if self.country_name else "",
+            f"list {self.list_term}" if self.list_term else "",
+            f"type {self.entity_type}" if self.entity_type else "",
+        ]
+        return ", ".join(p for p in parts if p)
+
+
+def check_name(text: str) -> None:
+    """Reject what cannot be a name, saying what works instead.
+
+    Raises:
+        InvalidInput: empty, a Discord mention, over 200 characters, no letters or digits, one letter.
+    """
+    if not text:
+        raise InvalidInput("Give a name to look up.", EXAMPLE)
+    if _MENTION.search(text):
+        raise InvalidInput(
+            "That is a Discord mention, not a name.", "Type the company or person's name. " + EXAMPLE
+        )
+    if len(text) > MAX_NAME_CHARS:
+        raise InvalidInput(
+            f"That name is {len(text)} characters long; the limit is {MAX_NAME_CHARS}.",
+            "Paste the main part of the name, without addresses or remarks.",
+        )
+    key = normalize_name(text)
+    if not key:
+        raise InvalidInput("That has no letters or digits to search for.", EXAMPLE)
+    if len(key.replace(" ", "")) < 2:
+        raise InvalidInput("Type at least two letters of the name.", EXAMPLE)
+
+
+def parse_entity(line: CommandLine, lookups: Lookups) -> EntityParams:
+    """Parse `/entity King Pai country=HK`: every word is the name; filters are key=value options."""
+    unknown = sorted(set(line.options) - set(OPTIONS))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown option {unknown[0]}=.", f"Options: country=, list=, type=. Usage: {USAGE}"
+        )
+    opts = line.options
+    return EntityParams.build(
+        " ".join(line.words),
+        lookups,
+        country=opts.get("country"),
+        list_term=opts.get("list"),
+        entity_type=opts.get("type"),
+    )
+
+
+def _group_score(group: list[EntityRecord], by_id: dict[int, EntityHit]) -> EntityHit:
+    hits = [by_id[r.entity_id] for r in group if r.entity_id in by_id]
+    return max(hits, key=lambda h: h.score)
+
+
+async def _not_found(params: EntityParams, hits: list[EntityHit], ctx: Context) -> NotFound:
+    records = await load_records(ctx.session, [h.entity_id for h in hits[:5]])
+    near = [records[h.entity_id].name for h in hits[:5] if h.entity_id in records]
+    where = f" ({params.filter_text()})" if params.filter_text() else ""
+    hint = None if near else "Check the spelling, or try fewer words" + (" or no filters." if where else ".")
+    return NotFound(
+        f"No listed or curated entity matches {params.name!r}{where}.", list(dict.fromkeys(near)), hint
+    )
+
+
+async def run_entity(ctx: Context, params: EntityParams) -> Reply:
+    """Search the loaded lists and answer with the best match's card, its network and other candidates.
+
+    Raises:
+        NoData: no entity list is loaded yet.
+        NotFound: nothing scores at least 80/100 (the closest names are suggested).
+    """
+    result = await search_entities(ctx.session, params.name, filters=params.filters(), limit=SEARCH_DEPTH)
+    if result.names_indexed == 0:
+        raise NoData(
+            "No sanctions lists or curated entities are loaded yet.",
+            "Load one, e.g. `tradewatch import ofac PATH` (or csl, opensanctions, curated).",
+        )
+    if not result.hits or result.hits[0].score < MIN_SCORE:
+        raise await _not_found(params, result.hits, ctx)
+    by_id = {h.entity_id: h for h in result.hits if h.score >= MIN_SCORE}
+    records = await load_records(ctx.session, by_id)
+    ordered = [records[h.entity_id] for h in result.hits if h.entity_id in records]
+    groups = group_records(ordered, await same_as_pairs(ctx.session, list(records)))
+    best = groups[0]
+    extra_ids = await expand_same_as(ctx.session, [r.entity_id for r in best]) - set(records)
+    if extra_ids:  # curated same_as partners that did not match the query themselves
+        best = best + list((await load_records(ctx.session, extra_ids)).values())
+    group_ids = {r.entity_id for r in best}
+    links = await group_links(ctx.session, group_ids, {n.normalized for r in best for n in r.names})
+    card = CardInput(
+        params=params,
+        key=result.key,
+        records=best,
+        hit=_group_score(groups[0], by_id),
+        links=links,
+        candidates=[Candidate(g, _group_score(g, by_id)) for g in groups[1 : 1 + SHOW_CANDIDATES]],
+        names_indexed=result.names_indexed,
+        stale=result.stale,
+        lookups=ctx.lookups,
+    )
+    reply = build_reply(card)
+    graph = network_graph(card)
+    if graph is None:
+        return reply
+    png = await asyncio.to_thread(render_network, graph)
+    chart = Attachment("network.png", png, f"Network of {best[0].name}: related entities and their listings")
+    return Reply(
+        reply.title, reply.summary, reply.fields, reply.citations, [chart], reply.numbers, reply.ephemeral
+    )

@@ -1,0 +1,473 @@
+"""The /entity card: a group of records turned into a Reply (text kept as published; the bot escapes it).
+
+Everything shown carries its source: each record's list and data date, each relation's source, each
+curated shipment's and reported figure's own citation. `numbers` holds the same facts machine-readably.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from commands.network_chart import Edge, NetworkGraph, Node
+from commands.replies import Citation, Field, Reply
+from commands.trade_common import fmt_usd
+from db.lookups import Lookups
+from db.names import normalize_name
+from db.queries.entities import EntityRecord, NameRef
+from db.queries.entity_links import Cited, GroupLinks, Link
+from db.search.index import EntityHit
+
+if TYPE_CHECKING:
+    from commands.entity import EntityParams
+
+MAX_NAMES, MAX_ADDRESSES, MAX_LINKS, MAX_DIRECT_NODES, MAX_SECOND_NODES = 12, 5, 15, 14, 10
+REMARKS_CHARS = 400
+STRONG_SCORE = 92.0  # below this the card warns that the match needs checking (see commands.entity)
+_KIND_WORDS = {"linked_to": "linked to", "same_as": "same as", "unknown_link": "link"}
+_SYMMETRIC = {"linked_to", "same_as", "unknown_link", "associate", "family", "ownership", "directorship"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Another entity (group of records) that matched, with its best hit."""
+
+    records: list[EntityRecord]
+    hit: EntityHit
+
+
+@dataclass
+class CardInput:
+    """What the card is built from."""
+
+    params: EntityParams
+    key: str
+    records: list[EntityRecord]
+    hit: EntityHit
+    links: GroupLinks
+    candidates: list[Candidate] = field(default_factory=list)
+    names_indexed: int = 0
+    stale: bool = False
+    lookups: Lookups | None = None
+
+    @property
+    def lead(self) -> EntityRecord:
+        return self.records[0]
+
+
+def _country_names(codes: list[str], lookups: Lookups | None) -> str:
+    names = []
+    for code in codes:
+        country = lookups.country(code) if lookups and len(code) == 2 else None
+        names.append(country.name if country else code.upper())
+    return ", ".join(dict.fromkeys(names))
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _source_label(record: EntityRecord) -> str:
+    return f"{record.source.title} #{record.source_key}"
+
+
+def _data_date(data_date: str | None, loaded_at: dt.datetime | None) -> str:
+    if data_date:
+        return data_date
+    return f"unknown; loaded {loaded_at.date().isoformat()}" if loaded_at else "unknown"
+
+
+def matched_name(card: CardInput) -> NameRef | None:
+    for record in card.records:
+        for name in record.names:
+            if name.name_id == card.hit.name_id:
+                return name
+    return None
+
+
+def _status(records: list[EntityRecord]) -> str:
+    listed = [
+        f"{lst.list_name}" + (f" ({lst.program})" if lst.program else "")
+        for r in records
+        if r.active
+        for lst in r.listings
+    ]
+    if listed:
+        return "listed: " + "; ".join(dict.fromkeys(listed))
+    if any(not r.active for r in records):
+        return "no longer on its list"
+    return "not on a sanctions list (" + ", ".join(dict.fromkeys(r.source.title for r in records)) + ")"
+
+
+def _names_field(records: list[EntityRecord]) -> Field:
+    seen: dict[str, NameRef] = {}
+    for record in records:
+        for name in record.names:
+            seen.setdefault(name.name, name)
+    lines = [f"• {n.name} ({n.kind}, {n.script or 'no script'})" for n in list(seen.values())[:MAX_NAMES]]
+    if len(seen) > MAX_NAMES:
+        lines.append(f"… and {len(seen) - MAX_NAMES} more")
+    return Field(f"Names and aliases ({len(seen)})", "\n".join(lines))
+
+
+def _identifier_line(ident: dict[str, Any]) -> str:
+    where = ident.get("country_name") or (str(ident.get("country") or "").upper() or None)
+    label = ident.get("type") or ident.get("kind") or "Identifier"
+    return f"{label} {ident.get('number')}" + (f" ({where})" if where else "")
+
+
+def _facts_fields(records: list[EntityRecord]) -> list[Field]:
+    idents = list(dict.fromkeys(_identifier_line(i) for r in records for i in r.identifiers()))
+    addresses = list(dict.fromkeys(a for r in records for a in r.addresses()))
+    dates = [f"Born {d}" for r in records for d in r.birth_dates()]
+    dates += [f"Established {d}" for r in records for d in r.values("established")]
+    websites = [str(w) for r in records for w in r.values("websites")]
+    fields = []
+    if idents:
+        fields.append(Field("Identifiers", "\n".join(idents[:10])))
+    if addresses:
+        more = f"\n… and {len(addresses) - MAX_ADDRESSES} more" if len(addresses) > MAX_ADDRESSES else ""
+        fields.append(Field("Addresses", "\n".join(addresses[:MAX_ADDRESSES]) + more))
+    if dates or websites:
+        fields.append(Field("Dates and web", "\n".join(list(dict.fromkeys(dates + websites))[:8])))
+    return fields
+
+
+def _listing_lines(records: list[EntityRecord]) -> list[str]:
+    lines = []
+    for record in records:
+        for lst in record.listings:
+            parts = [
+                lst.authority,
+                lst.list_name,
+                lst.program,
+                f"listed {lst.listed_on}" if lst.listed_on else None,
+                f"ref. {lst.reference}" if lst.reference else None,
+                lst.source_url,
+            ]
+            status = "" if record.active else " (no longer listed)"
+            lines.append("• " + " — ".join(p for p in parts if p) + status)
+    return list(dict.fromkeys(lines))
+
+
+def kind_words(link: Link) -> str:
+    """How the relation reads from the card's entity.
+
+    A row (kind K, from A, to B) says "B is A's K": seen from A it reads `subsidiary: B`, seen from B
+    `subsidiary of: A`. Symmetric kinds (linked to, associate ...) read the same both ways. A role in the
+    link's details (FtM `role`, `relationship`) is added when it says more than the kind.
+    """
+    words = _KIND_WORDS.get(link.kind, link.kind.replace("_", " "))
+    if not link.outgoing and link.kind not in _SYMMETRIC:
+        words += " of"
+    details = link.details or {}
+    role = details.get("role") or details.get("relationship")
+    return f"{words} ({role})" if role and str(role).lower() not in words else words
+
+
+def _link_line(link: Link, with_source: bool) -> str:
+    other = link.other.name if link.other else link.other_name
+    tags = (
+        "; ".join(link.other.listings)
+        if link.other and link.other.listings
+        else ("not listed" if link.other else "not matched to a loaded record")
+    )
+    source = f" — {link.cited.source_title}" if with_source else ""
+    return f"• {kind_words(link)}: {other} [{tags}]{source}"
+
+
+def _links_field(links: list[Link]) -> Field | None:
+    """One line per relation, both directions (see `kind_words`), the source said once if there is one."""
+    if not links:
+        return None
+    sources = list(dict.fromkeys(lk.cited.source_title for lk in links))
+    lines = [_link_line(lk, len(sources) > 1) for lk in links[:MAX_LINKS]]
+    if len(links) > MAX_LINKS:
+        lines.append(f"… and {len(links) - MAX_LINKS} more (in the JSON; the chart shows {MAX_DIRECT_NODES})")
+    if len(sources) == 1:
+        lines.append(f"Source: {sources[0]}")
+    return Field(f"Relations ({len(links)})", "\n".join(lines))
+
+
+def _shipments_field(links: GroupLinks) -> Field | None:
+    s = links.shipments
+    if s is None:
+        return None
+    period = f"{s.first} to {s.last}" if s.first else "dates unknown"
+    value = (
+        f"total {fmt_usd(s.total_value_usd)} (value known for {s.valued} of {s.count})"
+        if s.valued
+        else "no values"
+    )
+    hs = ", ".join(f"{code} ({n})" for code, n, _ in s.top_hs)
+    parties = ", ".join(f"{name} ({n})" for name, n in s.counterparties)
+    text = f"{s.count} shipments, {period}; {value}\nTop HS codes: {hs}\nCounterparties: {parties}"
+    return Field("Shipments (curated)", text)
+
+
+def _figures_field(links: GroupLinks) -> Field | None:
+    if not links.figures:
+        return None
+    lines = [f"• {f.statement} — {_cite_text(f.cited)}" for f in links.figures[:6]]
+    return Field("Reported figures", "\n".join(lines))
+
+
+def _cite_text(cited: Cited) -> str:
+    c = cited.citation or {}
+    return ", ".join(
+        str(p) for p in (c.get("publisher") or cited.publisher, c.get("title"), c.get("date")) if p
+    )
+
+
+def _candidate_line(c: Candidate, lookups: Lookups | None) -> str:
+    r = c.records[0]
+    extras = [
+        r.schema,
+        _country_names(r.countries, lookups) or None,
+        "born " + ", ".join(r.birth_dates()[:2]) if r.birth_dates() else None,
+        "; ".join(dict.fromkeys(lst.label for x in c.records for lst in x.listings)) or r.source.title,
+    ]
+    return f"• {c.hit.score:.0f} — {r.name} (" + ", ".join(e for e in extras if e) + ")"
+
+
+def citations(card: CardInput) -> list[Citation]:
+    """One citation per source record, then each link, shipment and figure citation (no duplicates)."""
+    out: list[Citation] = []
+    for r in card.records:
+        out.append(
+            Citation(
+                r.source.title,
+                r.source.publisher,
+                _data_date(r.source.data_date, r.source.loaded_at),
+                r.source.url,
+                f"record {r.source_key}",
+            )
+        )
+    cited = [lk.cited for lk in card.links.links] + [f.cited for f in card.links.figures]
+    cited += card.links.shipments.cited if card.links.shipments else []
+    for c in cited:
+        meta = c.citation or {}
+        if meta.get("title") or meta.get("url"):
+            out.append(
+                Citation(
+                    str(meta.get("title") or c.source_title),
+                    str(meta.get("publisher") or c.publisher),
+                    str(meta["date"]) if meta.get("date") else c.data_date,
+                    str(meta.get("url") or "") or None,
+                    f"via {c.source_title}",
+                )
+            )
+        else:
+            out.append(Citation(c.source_title, c.publisher, c.data_date or "unknown", c.source_url))
+    unique: dict[tuple[str, str, str | None], Citation] = {}
+    for c in out:  # a list cited by a record and again by its relations is named once
+        unique.setdefault((c.source, c.publisher, c.url), c)
+    return list(unique.values())
+
+
+def _summary(card: CardInput) -> list[str]:
+    lead, name = card.lead, matched_name(card)
+    countries = _country_names(sorted({c for r in card.records for c in r.countries}), card.lookups)
+    lines = [
+        " · ".join(p for p in (lead.schema, countries or "no country given", _status(card.records)) if p)
+    ]
+    alias = f"{name.name!r} ({name.kind}, {name.script or 'no script'})" if name else card.hit.matched_key
+    lines.append(f"Matched {alias} — score {card.hit.score:.0f}/100 for {card.params.name!r}.")
+    if card.hit.score < STRONG_SCORE:
+        if set(card.key.split()) <= set(card.hit.matched_key.split()):
+            lines.append(
+                "Every word of the query is in this name, which has more: other names may contain them too."
+            )
+        else:
+            lines.append("Possible match only: compare the names, countries and dates before relying on it.")
+    if card.candidates and card.candidates[0].hit.score >= card.hit.score - 2:
+        lines.append("Other entities match about as well (below): narrow with country=, type= or list=.")
+    if len(card.records) > 1:
+        sources = ", ".join(dict.fromkeys(_source_label(r) for r in card.records))
+        lines.append(f"One entity, {len(card.records)} records: {sources}.")
+    if card.stale:
+        lines.append(
+            "The name index is being refreshed after an import; newest names may be missing for a minute."
+        )
+    return lines
+
+
+def build_reply(card: CardInput) -> Reply:
+    """The card as a Reply: summary, fields (names, facts, listings, relations, shipments, figures, candidates)."""
+    fields = [_names_field(card.records), *_facts_fields(card.records)]
+    listings = _listing_lines(card.records)
+    fields.append(
+        Field(f"Designations ({len(listings)})", "\n".join(listings) or "None in the loaded lists.")
+    )
+    remarks = [str(r.properties["remarks"]) for r in card.records if r.properties.get("remarks")]
+    if remarks:
+        fields.append(Field("Remarks (as published)", remarks[0][:REMARKS_CHARS]))
+    for f in (_links_field(card.links.links), _shipments_field(card.links), _figures_field(card.links)):
+        if f is not None:
+            fields.append(f)
+    if card.candidates:
+        fields.append(
+            Field("Other candidates", "\n".join(_candidate_line(c, card.lookups) for c in card.candidates))
+        )
+    return Reply(
+        title=card.lead.name,
+        summary=_summary(card),
+        fields=fields,
+        citations=citations(card),
+        numbers=numbers(card),
+    )
+
+
+def _record_json(r: EntityRecord) -> dict[str, Any]:
+    return {
+        "entity_id": r.entity_id,
+        "source": r.source.key,
+        "key": r.source_key,
+        "schema": r.schema,
+        "name": r.name,
+        "countries": r.countries,
+        "active": r.active,
+        "data_date": r.source.data_date,
+        "loaded_at": r.source.loaded_at,
+    }
+
+
+def _link_json(lk: Link) -> dict[str, Any]:
+    return {
+        "kind": lk.kind,
+        "direction": "out" if lk.outgoing else "in",
+        "name": lk.other_name,
+        "entity_id": lk.other.entity_id if lk.other else None,
+        "listings": list(lk.other.listings) if lk.other else [],
+        "details": lk.details,
+        "source": lk.cited.source_title,
+        "citation": lk.cited.citation,
+    }
+
+
+def numbers(card: CardInput) -> dict[str, Any]:
+    """The machine-readable answer: match, records, names, listings, links, shipments, candidates."""
+    name = matched_name(card)
+    s = card.links.shipments
+    return {
+        "query": card.params.name,
+        "normalized_query": card.key,
+        "filters": card.params.filter_text() or None,
+        "match": {
+            "score": card.hit.score,
+            "entity_id": card.hit.entity_id,
+            "name_id": card.hit.name_id,
+            "matched_name": name.name if name else None,
+            "matched_kind": name.kind if name else None,
+            "matched_key": card.hit.matched_key,
+        },
+        "records": [_record_json(r) for r in card.records],
+        "names": [
+            {"name": n.name, "script": n.script, "kind": n.kind} for r in card.records for n in r.names
+        ],
+        "designations": [
+            {
+                "entity_id": r.entity_id,
+                "authority": lst.authority,
+                "list": lst.list_name,
+                "program": lst.program,
+                "listed_on": _date(lst.listed_on),
+                "reference": lst.reference,
+                "source_url": lst.source_url,
+                "active": r.active,
+            }
+            for r in card.records
+            for lst in r.listings
+        ],
+        "relations": [_link_json(lk) for lk in card.links.links],
+        "shipments": None
+        if s is None
+        else {
+            "count": s.count,
+            "first": _date(s.first),
+            "last": _date(s.last),
+            "total_value_usd": s.total_value_usd,
+            "valued": s.valued,
+            "top_hs": [{"hs_code": h, "count": n, "value_usd": v} for h, n, v in s.top_hs],
+        },
+        "figures": [
+            {
+                "subject": f.subject,
+                "statement": f.statement,
+                "value": f.value,
+                "unit": f.unit,
+                "period": f.period,
+                "hs_code": f.hs_code,
+                "citation": f.cited.citation,
+            }
+            for f in card.links.figures
+        ],
+        "candidates": [
+            {
+                "score": c.hit.score,
+                "entity_ids": [r.entity_id for r in c.records],
+                "name": c.records[0].name,
+                "schema": c.records[0].schema,
+                "countries": c.records[0].countries,
+                "birth_dates": c.records[0].birth_dates(),
+                "sources": [r.source.key for r in c.records],
+            }
+            for c in card.candidates
+        ],
+        "index": {"names": card.names_indexed, "stale": card.stale},
+    }
+
+
+def _node_for(link: Link, role: str) -> Node:
+    if link.other is not None:
+        o = link.other
+        listed = bool(o.listings) and o.active
+        tag = o.listings[0] if o.listings else ("delisted" if not o.active else "not listed")
+        return Node(f"e{o.entity_id}", o.name, listed, tag, role)
+    return Node(
+        f"n:{normalize_name(link.other_name)}", link.other_name, False, "not matched to a record", role
+    )
+
+
+def network_graph(card: CardInput) -> NetworkGraph | None:
+    """The entity, its related entities and theirs (one more hop), with listings; None without relations."""
+    if not card.links.links:
+        return None
+    listed = [lst.label for r in card.records if r.active for lst in r.listings]
+    centre = Node("centre", card.lead.name, bool(listed), listed[0] if listed else "not listed", "centre")
+    nodes, edges = {centre.key: centre}, []
+    group_nodes = {f"e{r.entity_id}" for r in card.records}
+    for link in card.links.links:
+        node = _node_for(link, "direct")
+        if node.key not in nodes and sum(n.role == "direct" for n in nodes.values()) >= MAX_DIRECT_NODES:
+            continue
+        nodes.setdefault(node.key, node)
+        edges.append(
+            Edge("centre", node.key, kind_words(link))
+            if link.outgoing
+            else Edge(node.key, "centre", kind_words(link))
+        )
+    for neighbour_id, link in card.links.second_hop:
+        start = f"e{neighbour_id}"
+        node = _node_for(link, "second")
+        if start not in nodes or node.key in group_nodes:
+            continue
+        if node.key not in nodes and sum(n.role == "second" for n in nodes.values()) >= MAX_SECOND_NODES:
+            continue
+        nodes.setdefault(node.key, node)
+        edges.append(
+            Edge(start, node.key, kind_words(link))
+            if link.outgoing
+            else Edge(node.key, start, kind_words(link))
+        )
+    total = len({(lk.other.entity_id if lk.other else lk.other_name) for lk in card.links.links})
+    hidden = max(0, total - sum(n.role == "direct" for n in nodes.values()))
+    sources = ", ".join(dict.fromkeys(lk.cited.source_title for lk in card.links.links))
+    return NetworkGraph(
+        f"Network of {card.lead.name}",
+        list(nodes.values()),
+        list(dict.fromkeys(edges)),
+        f"Source: {sources}",
+        hidden,
+    )

@@ -1,0 +1,211 @@
+"""One name index per database: loaded from `entity_names`, kept fresh, and queried by commands.
+
+The database stays the source of truth; the index is derived, in-process memory (the same on SQLite and
+PostgreSQL). It is built on first use (or at bot start with `warm_index`), and every search first reads a
+cheap version stamp, the highest `entity_names.id` and `snapshots.id` (both primary-key lookups). Every
+import writes a snapshot, so a new stamp means the lists changed: a small index is rebuilt at once, a
+large one (over `SYNC_REBUILD_LIMIT` names, a few seconds to rebuild) in the background while searches
+keep using the previous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.models import Designation, Entity, EntityName, Snapshot, Source
+from db.names import normalize_name
+from db.search.index import EntityAttributes, EntityHit, NameColumns, NameIndex, SearchFilters
+
+log = logging.getLogger(__name__)
+
+SYNC_REBUILD_LIMIT = 200_000
+_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Entities found for a query, with the normalised key searched and the index it came from."""
+
+    query: str
+    key: str
+    hits: list[EntityHit]
+    names_indexed: int
+    stale: bool = False
+
+
+@dataclass
+class _Holder:
+    index: NameIndex | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refresh: asyncio.Task[None] | None = None
+
+
+_HOLDERS: weakref.WeakKeyDictionary[AsyncEngine, _Holder] = weakref.WeakKeyDictionary()
+
+
+def _holder(session: AsyncSession) -> _Holder:
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("search needs a session bound to an AsyncEngine")
+    return _HOLDERS.setdefault(engine, _Holder())
+
+
+async def read_version(session: AsyncSession) -> tuple[object, ...]:
+    """The version stamp of the loaded lists: (highest name id, highest snapshot id)."""
+    snapshot = select(func.max(Snapshot.id)).scalar_subquery()
+    row = (await session.execute(select(func.max(EntityName.id), snapshot))).one()
+    return (row[0], row[1])
+
+
+async def _load_names(session: AsyncSession) -> NameColumns:
+    columns = NameColumns()
+    stmt = select(EntityName.id, EntityName.entity_id, EntityName.normalized, EntityName.kind)
+    result = await session.stream(stmt.execution_options(yield_per=_BATCH))
+    async for rows in result.partitions():
+        for name_id, entity_id, key, kind in rows:
+            columns.append(name_id, entity_id, key, kind)
+    return columns
+
+
+async def _load_tags(session: AsyncSession) -> dict[int, set[str]]:
+    """Lower-case list tags per entity (authority, list, program), for the `list=` filter."""
+    tags: dict[int, set[str]] = {}
+    interned: dict[str, str] = {}
+    stmt = select(Designation.entity_id, Designation.authority, Designation.list_name, Designation.program)
+    result = await session.stream(stmt.execution_options(yield_per=_BATCH))
+    async for rows in result.partitions():
+        for entity_id, *values in rows:
+            bucket = tags.setdefault(entity_id, set())
+            for value in values:
+                if value:
+                    folded = value.casefold()
+                    bucket.add(interned.setdefault(folded, folded))
+    return tags
+
+
+async def _load_entities(session: AsyncSession) -> list[EntityAttributes]:
+    sources = {
+        sid: f"{key} {title}".casefold()
+        for sid, key, title in await session.execute(select(Source.id, Source.key, Source.title))
+    }
+    tags = await _load_tags(session)
+    entities: list[EntityAttributes] = []
+    stmt = select(Entity.id, Entity.schema, Entity.countries, Entity.source_id)
+    result = await session.stream(stmt.execution_options(yield_per=_BATCH))
+    async for rows in result.partitions():
+        for entity_id, schema, countries, source_id in rows:
+            entity_tags = (sources.get(source_id, ""), *sorted(tags.get(entity_id, ())))
+            entities.append(EntityAttributes(entity_id, schema, tuple(countries or ()), entity_tags))
+    return entities
+
+
+async def load_index(session: AsyncSession) -> NameIndex:
+    """Read every name and entity from the database and build a fresh index (in a worker thread)."""
+    started = time.perf_counter()
+    version = await read_version(session)
+    names = await _load_names(session)
+    entities = await _load_entities(session)
+    index = await asyncio.to_thread(NameIndex.build, names, entities, version)
+    log.info(
+        "name index built: names=%d entities=%d bytes=%d seconds=%.2f",
+        index.size,
+        len(entities),
+        index.nbytes,
+        time.perf_counter() - started,
+    )
+    return index
+
+
+async def _refresh_in_background(engine: AsyncEngine, holder: _Holder) -> None:
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            holder.index = await load_index(session)
+    except Exception:  # a failed refresh keeps the old index; the next search tries again
+        log.exception("background rebuild of the name index failed")
+    finally:
+        holder.refresh = None
+
+
+async def get_index(session: AsyncSession) -> tuple[NameIndex, bool]:
+    """The current index for the session's database, and whether it is stale (a rebuild is running)."""
+    holder = _holder(session)
+    version = await read_version(session)
+    index = holder.index
+    if index is not None and index.version == version:
+        return index, False
+    if index is not None and index.size > SYNC_REBUILD_LIMIT:
+        if holder.refresh is None:
+            engine = session.bind
+            assert isinstance(engine, AsyncEngine)
+            holder.refresh = asyncio.create_task(_refresh_in_background(engine, holder))
+        return index, True
+    async with holder.lock:
+        if holder.index is None or holder.index.version != version:
+            holder.index = await load_index(session)
+        return holder.index, False
+
+
+async def warm_index(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Build the index now (call at bot start so the first /entity is fast); returns names indexed."""
+    async with sessions() as session:
+        index, _ = await get_index(session)
+        return index.size
+
+
+def forget_index(engine: AsyncEngine) -> None:
+    """Drop the index of a database (tests, or after deleting data outside an import)."""
+    _HOLDERS.pop(engine, None)
+
+
+async def search_entities(
+    session: AsyncSession, query: str, *, filters: SearchFilters | None = None, limit: int = 10
+) -> SearchResult:
+    """Fuzzy, cross-script search over every loaded name and alias.
+
+    Args:
+        session: an open session on the database to search.
+        query: the name as the user typed it, in any script.
+        filters: country, type and list restrictions.
+        limit: how many entities to return.
+    Returns:
+        The entities found, best first, each with the alias that matched and its score (0-100).
+    """
+    key = normalize_name(query)
+    index, stale = await get_index(session)
+    hits = await asyncio.to_thread(index.search, key, limit=limit, filters=filters) if key else []
+    return SearchResult(query, key, hits, index.size, stale)
+
+
+async def suggest_names(session: AsyncSession, prefix_or_partial: str, limit: int = 25) -> list[str]:
+    """Names for autocomplete: the listed names (original script) best matching a partial name.
+
+    Args:
+        session: an open session on the database to search.
+        prefix_or_partial: what the user has typed so far; the last word may be incomplete.
+        limit: at most this many names (Discord shows 25).
+    Returns:
+        Distinct names, best first, each cut to 100 characters (Discord's limit for a choice).
+    """
+    key = normalize_name(prefix_or_partial or "")
+    if len(key.replace(" ", "")) < 2:
+        return []
+    index, _ = await get_index(session)
+    hits = await asyncio.to_thread(index.search, key, limit=limit, prefix=True)
+    if not hits:
+        return []
+    ids = [h.name_id for h in hits]
+    rows = await session.execute(select(EntityName.id, EntityName.name).where(EntityName.id.in_(ids)))
+    by_id = {name_id: name for name_id, name in rows}
+    out: list[str] = []
+    for name_id in ids:
+        name = " ".join(by_id.get(name_id, "").split())[:100]
+        if name and name not in out:
+            out.append(name)
+    return out
