@@ -125,6 +125,8 @@ def _scheduled_status(spec: SyncSource, row: SourceRow | None, sync: SyncRow | N
                           url=settings.urls[0] if settings.urls else None)
     if row is not None:
         _apply_row(status, row)
+        if spec.kind == "record":
+            status.rows, status.rows_label = None, "change file recorded (not imported)"
     if sync is not None:
         status.last_sync_at, status.last_success_at = sync.last_attempt_at, sync.last_success_at
         status.last_outcome, status.last_error = sync.last_outcome, sync.last_error

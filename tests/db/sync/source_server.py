@@ -30,6 +30,7 @@ class Route:
     last_modified: str = "Thu, 29 Sep 2022 18:59:00 GMT"
     content_type: str = "text/csv"
     location: str = ""
+    delay: float = 0.0  # seconds before answering (to make two syncs overlap)
 
 
 @dataclass
@@ -73,6 +74,8 @@ class SourceServer:
         conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
         status = await self._status(route, request)
         self.hits.append(Hit(request.path, status, conditional))
+        if route is not None and route.delay:
+            await asyncio.sleep(route.delay)
         if route is None or status == 404:
             return web.Response(status=404, text="not found")
         if route.mode == "hang":
