@@ -7,23 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-
 from commands.context import Context
 from commands.errors import InvalidInput, NoData, NotFound
 from commands.parse import CommandLine
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.resolve import (
-    ALIAS_TYPO,
     DescriptionMatch,
     alias_suggestions,
     code_digits,
     describe,
     description_index,
+    typo_alias,
 )
 from commands.tables import csv_bytes
 from db.ingest.base import CATALOGUE, latest_snapshot
-from db.lookups import Commodity, Lookups, fold
+from db.lookups import Commodity, Lookups
 from db.queries import hs as hsq
 from db.queries.hs import HsEntry
 
@@ -199,24 +197,20 @@ def _best_matches(matches: list[DescriptionMatch], limit: int) -> list[Descripti
     return sorted(chosen[:limit], key=lambda m: m.entry.code)
 
 
-def _alias_of(lookups: Lookups, query: str) -> tuple[Commodity | None, bool]:
+def _alias_of(lookups: Lookups, query: str, full_match: bool) -> tuple[Commodity | None, bool]:
+    """The alias typed (or misspelt, unless the words match an HS description exactly) and whether corrected."""
     commodity = lookups.commodity(query)
-    if commodity is not None:
+    if commodity is not None or full_match:
         return commodity, False
-    typo = process.extractOne(
-        fold(query), lookups.commodity_aliases, scorer=fuzz.ratio, score_cutoff=ALIAS_TYPO
-    )
-    if typo is not None and len(fold(query)) >= 4:
-        return lookups.commodity(typo[0]), True
-    return None, False
+    typo = typo_alias(lookups, query)
+    return (lookups.commodity(typo), True) if typo else (None, False)
 
 
 async def _words_reply(ctx: Context, query: str, loaded: bool) -> Reply:
-    commodity, corrected = _alias_of(ctx.lookups, query)
     index = await description_index(ctx.session) if loaded else None
-    matches = _best_matches(
-        index.search(query, limit=60) if index else [], MAX_MATCHES if commodity is None else 5
-    )
+    found = index.search(query, limit=60) if index else []
+    commodity, corrected = _alias_of(ctx.lookups, query, bool(found) and found[0].recall >= 99)
+    matches = _best_matches(found, MAX_MATCHES if commodity is None else 5)
     if commodity is None and not matches:
         if not loaded:
             raise NoData(

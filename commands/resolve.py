@@ -244,12 +244,27 @@ async def resolve_commodity(session: AsyncSession, lookups: Lookups, text: str) 
     digits = code_digits(query)
     if digits is not None:
         return await _from_code(session, query, digits)
-    typo = process.extractOne(
+    index = await description_index(session)
+    matches = index.search(query) if index else []
+    single = _single_match(index, query, matches)
+    if single is not None:
+        return single
+    # A misspelt alias is tried only after the descriptions: "aluminium hydroxide" is a real HS-6 subheading,
+    # not a typo of the alias "aluminium oxide".
+    typo = typo_alias(lookups, query)
+    if typo is not None:
+        return replace(_from_alias(query, typo, lookups), corrected_from=query)
+    raise _no_match(lookups, query, index, matches)
+
+
+def typo_alias(lookups: Lookups, query: str) -> str | None:
+    """The alias `query` is a misspelling of (`graphit` -> `graphite`), or None."""
+    if len(fold(query)) < 4:
+        return None
+    hit = process.extractOne(
         fold(query), lookups.commodity_aliases, scorer=fuzz.ratio, score_cutoff=ALIAS_TYPO
     )
-    if typo is not None and len(fold(query)) >= 4:
-        return replace(_from_alias(query, typo[0], lookups), corrected_from=query)
-    return await _from_words(session, lookups, query)
+    return str(hit[0]) if hit is not None else None
 
 
 def _from_alias(query: str, alias: str, lookups: Lookups) -> ResolvedCommodity:
@@ -311,25 +326,16 @@ async def description_index(session: AsyncSession) -> DescriptionIndex | None:
     return index
 
 
-async def _from_words(session: AsyncSession, lookups: Lookups, query: str) -> ResolvedCommodity:
-    index = await description_index(session)
-    if index is None:
-        raise NotFound(
-            f"{query!r} is not a commodity alias, and HS descriptions are not loaded to match words against.",
-            alias_suggestions(lookups, query),
-            hint=None if alias_suggestions(lookups, query) else "Load them with `tradewatch import hs FILE`.",
-        )
-    matches = index.search(query)
-    if not matches or matches[0].recall < 50:
-        near = [describe(m.entry, 50) for m in matches[:3]]
-        raise NotFound(
-            f"No alias or HS description matches {query!r}.", [*alias_suggestions(lookups, query), *near]
-        )
+def _single_match(
+    index: DescriptionIndex | None, query: str, matches: list[DescriptionMatch]
+) -> ResolvedCommodity | None:
+    """The one HS code whose description holds every typed word (headings folded), or None."""
+    if index is None or not matches or matches[0].recall < 99:
+        return None
     top = [m for m in matches if m.recall >= matches[0].recall - 5]
     roots = index.collapse([m.entry.code for m in top])
-    if matches[0].recall < 99 or len(roots) != 1:
-        candidates = [describe(index.by_code[c]) for c in (roots or [m.entry.code for m in top])][:8]
-        raise Ambiguous(f"{query!r} matches several HS codes.", [*candidates, "or give the HS code itself"])
+    if len(roots) != 1:
+        return None
     code = roots[0]
     entry = index.by_code[code]
     others = [describe(m.entry, 60) for m in matches if not m.entry.code.startswith(code)][:5]
@@ -341,3 +347,25 @@ async def _from_words(session: AsyncSession, lookups: Lookups, query: str) -> Re
         alternatives=tuple(others),
         descriptions={code: entry.description},
     )
+
+
+def _no_match(
+    lookups: Lookups, query: str, index: DescriptionIndex | None, matches: list[DescriptionMatch]
+) -> NotFound | Ambiguous:
+    """The error when words resolve to no single code: candidates if several match, else suggestions."""
+    if index is None:
+        suggestions = alias_suggestions(lookups, query)
+        return NotFound(
+            f"{query!r} is not a commodity alias, and HS descriptions are not loaded to match words against.",
+            suggestions,
+            hint=None if suggestions else "Load them with `tradewatch import hs FILE`.",
+        )
+    if not matches or matches[0].recall < 50:
+        near = [describe(m.entry, 50) for m in matches[:3]]
+        return NotFound(
+            f"No alias or HS description matches {query!r}.", [*alias_suggestions(lookups, query), *near]
+        )
+    top = [m for m in matches if m.recall >= matches[0].recall - 5]
+    roots = index.collapse([m.entry.code for m in top]) or [m.entry.code for m in top]
+    candidates = [describe(index.by_code[c]) for c in roots][:8]
+    return Ambiguous(f"{query!r} matches several HS codes.", [*candidates, "or give the HS code itself"])

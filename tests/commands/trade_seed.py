@@ -46,6 +46,7 @@ async def seed_flows(
     sha256: str = "0" * 64,
     data_date: str | None = "periods 2017-01 to 2024-12",
     hs_level: int | None = None,
+    freq: str = "M",
 ) -> int:
     """Insert the rows of `frame` (columns partner, period, hs6, val, qty) as China-reported monthly exports."""
     async with sessions() as session, session.begin():
@@ -61,8 +62,8 @@ async def seed_flows(
                 "partner": int(r.partner),
                 "flow": "X",
                 "hs_code": str(r.hs6),
-                "hs_level": hs_level or len(str(r.hs6)),
-                "freq": "M",
+                "hs_level": len(str(r.hs6)) if hs_level is None else hs_level,
+                "freq": freq,
                 "period": int(r.period),
                 "value_usd": float(r.val),
                 "net_kg": None,
