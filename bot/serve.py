@@ -11,6 +11,7 @@ import click
 import discord
 from sqlalchemy.engine import make_url
 
+from bot.cli.sync import start_sync_thread
 from bot.client import TradewatchBot, apply_endpoints
 from bot.config import Config
 from bot.logs import event, setup_logging
@@ -54,6 +55,7 @@ async def run_bot(config: Config, *, stop_signals: Sequence[signal.Signals] = (s
     for sig in stop_signals:
         loop.add_signal_handler(sig, on_signal, sig)
     bot = TradewatchBot(config)
+    sync_thread = start_sync_thread(config)  # the source sync schedule, on its own thread (bot/cli/sync.py)
     try:
         async with bot:
             runner = asyncio.create_task(bot.start(token), name="tradewatch-bot")
@@ -79,6 +81,8 @@ async def run_bot(config: Config, *, stop_signals: Sequence[signal.Signals] = (s
     finally:
         for sig in stop_signals:
             loop.remove_signal_handler(sig)
+        if sync_thread is not None:
+            await asyncio.to_thread(sync_thread.stop)
     event(log, "stopped")
     return EXIT_OK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import signal
 from collections.abc import AsyncIterator
@@ -15,8 +16,10 @@ import click
 from bot.config import Config
 from bot.runtime import open_app
 from db.sync.runner import SyncContext, SyncResult
-from db.sync.scheduler import run_scheduler, sync_and_plan
+from db.sync.scheduler import SyncThread, run_scheduler, sync_and_plan
 from db.sync.sources import SYNC_SOURCES
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
@@ -42,6 +45,17 @@ async def run_schedule(config: Config) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with sync_context(config) as ctx:
         await run_scheduler(ctx, config.sync.sources(), jitter=config.sync.jitter_seconds, stop=stop)
+
+
+def start_sync_thread(config: Config) -> SyncThread | None:
+    """Start the sync schedule beside the bot (`tradewatch serve`), unless `[sync] enabled = false`."""
+    if not config.sync.enabled:
+        log.info("sync schedule off ([sync] enabled = false)")
+        return None
+    thread = SyncThread(config.database_url, config.cache_dir, config.sync.sources(),
+                        timeout=config.sync.timeout_seconds, jitter=config.sync.jitter_seconds)
+    thread.start()
+    return thread
 
 
 def choose(config: Config, names: tuple[str, ...]) -> list[str]:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import aiohttp
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import make_engine, make_sessionmaker
+from db.engine import current_revision, head_revision, make_engine, make_sessionmaker
 from db.models import SyncState
 from db.sync.runner import SyncContext, SyncResult, sync_source
 from db.sync.sources import SYNC_SOURCES, SourceSettings
@@ -173,6 +174,8 @@ class SyncThread:
         self._ready.set()
         engine = make_engine(self.database_url)
         try:
+            if not await self._schema_ready(engine):
+                return
             async with aiohttp.ClientSession() as http:
                 ctx = SyncContext(engine, make_sessionmaker(engine), http, self.cache_dir, self.timeout)
                 await run_scheduler(ctx, self.settings, jitter=self.jitter, stop=self._stop)
@@ -180,3 +183,20 @@ class SyncThread:
             log.exception("sync thread ended with an error")
         finally:
             await engine.dispose()
+
+    async def _schema_ready(self, engine: AsyncEngine) -> bool:
+        """Wait until the bot has brought the schema up to date (it migrates an empty or SQLite database at
+        start); False if asked to stop first. The sync never migrates: two migrators would race."""
+        assert self._stop is not None
+        head = head_revision()
+        while not self._stop.is_set():
+            try:
+                if await current_revision(engine) == head:
+                    return True
+            except Exception as exc:  # the database may not be reachable yet
+                log.debug("sync thread: database not ready: %s", exc)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=2.0)
+            except TimeoutError:
+                pass
+        return False
