@@ -6,7 +6,7 @@ See README.md. Entry points: `Driver` (the test API) and `StandIn` (the server).
 from __future__ import annotations
 
 from .clock import Clock
-from .driver import Driver, InteractionHandle
+from .driver import BotExited, Driver, InteractionHandle
 from .options import FileOption, UsageError
 from .server import StandIn
 from .store import Ack, Attachment, Message, Rejection, StandInTimeout
@@ -15,6 +15,7 @@ from .world import World, default_world
 __all__ = [
     "Ack",
     "Attachment",
+    "BotExited",
     "Clock",
     "Driver",
     "FileOption",

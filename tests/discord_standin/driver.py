@@ -12,6 +12,7 @@ and inject faults. Every wait has a timeout and raises StandInTimeout (an Assert
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -25,7 +26,11 @@ from .world import Channel, Guild, Member, Role, User
 T = TypeVar("T")
 APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
 
-__all__ = ["Driver", "InteractionHandle", "FileOption", "UsageError", "StandInTimeout"]
+__all__ = ["BotExited", "Driver", "FileOption", "InteractionHandle", "StandInTimeout", "UsageError"]
+
+
+class BotExited(AssertionError):
+    """A watched bot process ended while a test was waiting for it."""
 
 
 class InteractionHandle:
@@ -92,6 +97,7 @@ class Driver:
 
     def __init__(self, standin: StandIn | None = None, **standin_options: Any) -> None:
         self.standin = standin or StandIn(**standin_options)
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
 
     async def start(self) -> Driver:
         await self.standin.start()
@@ -175,8 +181,27 @@ class Driver:
 
     # -- waiting --------------------------------------------------------------------------------------------
 
+    def watch_process(self, process: asyncio.subprocess.Process, name: str = "bot") -> None:
+        """Make every wait fail at once (BotExited) if this bot process exits, instead of running into its timeout.
+        Call `forget_process(name)` before stopping it on purpose."""
+        self.processes[name] = process
+
+    def forget_process(self, name: str = "bot") -> None:
+        self.processes.pop(name, None)
+
     async def wait_for(self, check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:
-        return await self.standin.store.notifier.wait_for(check, timeout, what, self.standin.store.summary)
+        def guarded() -> T | None:
+            for name, process in self.processes.items():
+                if process.returncode is not None:
+                    raise BotExited(
+                        f"{name} process exited with code {process.returncode} while waiting for {what}"
+                    )
+            return check()
+
+        poll = 0.2 if self.processes else None
+        return await self.standin.store.notifier.wait_for(
+            guarded, timeout, what, self.standin.store.summary, poll
+        )
 
     def commands(self, guild: str | int | Guild | None = None) -> dict[str, dict[str, Any]]:
         """Synced definitions a user in this guild sees: global commands, overridden by guild commands."""

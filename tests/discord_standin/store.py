@@ -38,8 +38,12 @@ class Notifier:
         timeout: float,
         what: str,
         context: Callable[[], str] | None = None,
+        poll: float | None = None,
     ) -> T:
-        """Return check()'s first truthy result; raise StandInTimeout after `timeout` seconds of real time."""
+        """Return check()'s first truthy result; raise StandInTimeout after `timeout` seconds of real time.
+
+        `poll` also re-checks every so many seconds, for conditions no state change announces (a process exit).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -51,7 +55,7 @@ class Notifier:
                 detail = f"\n{context()}" if context else ""
                 raise StandInTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
             try:
-                await asyncio.wait_for(self._event.wait(), remaining)
+                await asyncio.wait_for(self._event.wait(), min(remaining, poll or remaining))
             except TimeoutError:
                 continue
 

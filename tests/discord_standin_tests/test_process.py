@@ -9,7 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from tests.discord_standin import Driver
+import pytest
+
+from tests.discord_standin import BotExited, Driver
 
 REPO = Path(__file__).resolve().parents[2]
 WITHOUT_ZSTD = (
@@ -30,6 +32,7 @@ async def test_bot_process_configured_by_environment() -> None:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
+        driver.watch_process(process)
         try:
             await driver.wait_ready(commands={"quick", "chart"}, timeout=30)
             connect = next(e for e in driver.gateway_events if e.kind == "connect")
@@ -42,6 +45,15 @@ async def test_bot_process_configured_by_environment() -> None:
             assert (await (await driver.invoke("ping")).reply()).content == "pong"
             driver.assert_all_implemented()
         finally:
+            driver.forget_process()
             process.terminate()
             _, stderr = await asyncio.wait_for(process.communicate(), 10)
     assert b"Traceback" not in stderr, stderr.decode()
+
+
+async def test_a_dead_bot_process_fails_the_wait_at_once() -> None:
+    async with Driver() as driver:
+        process = await asyncio.create_subprocess_exec(sys.executable, "-c", "raise SystemExit(3)")
+        driver.watch_process(process)
+        with pytest.raises(BotExited, match="exited with code 3"):
+            await driver.wait_ready(timeout=30)
