@@ -192,7 +192,8 @@ async def fetch_if_possible(ctx: Context, scope: TradeScope, years: Sequence[int
             ctx.session, scope.reporter, scope.partner, scope.flow, list(scope.prefixes), list(years)
         )
     except Exception as exc:  # the fetch is a best effort: the answer says it failed and why
-        log.warning("on-demand trade fetch failed: %s", exc, exc_info=True)
+        log.warning("on-demand trade fetch failed: %s", exc)
+        log.debug("on-demand trade fetch failure", exc_info=True)
         return 0, f"Fetching from UN Comtrade failed: {str(exc)[:200]}"
     if not loaded:
         return 0, "UN Comtrade was asked and returned no rows for this."
