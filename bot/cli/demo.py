@@ -30,6 +30,13 @@ DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
 
 DEMO_QUESTIONS = [
     "/hs chips",
+    # Trade: China-reported monthly exports (real derived table, HS-6 250410/380110/811292, 2017-2024).
+    "/exports graphite RU 2023",
+    "/top partners graphite 2023",
+    "/top goods RU 2023",
+    "/hs aluminium oxide",
+    "/exports chips RU 2022",  # no HS 8542 data is loaded: answers honestly and says how to get it
+    "/exports gallium US 2023",
 ]
 
 
