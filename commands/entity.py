@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from followthemoney import model
 
 from commands.context import Context
-from commands.entity_card import Candidate, CardInput, build_reply, network_graph
+from commands.entity_card import Candidate, CardInput, build_reply
 from commands.errors import InvalidInput, NoData, NotFound
-from commands.network_chart import render_network
+from commands.network_chart import graph_from_links, render_network
 from commands.parse import CommandLine
 from commands.replies import Attachment, Reply
 from commands.resolve import resolve_country
@@ -229,7 +229,8 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
         lookups=ctx.lookups,
     )
     reply = build_reply(card)
-    graph = network_graph(card)
+    listed = [lst.label for r in best if r.active for lst in r.listings]
+    graph = graph_from_links(best[0].name, listed, group_ids, links)
     if graph is None:
         return reply
     png = await asyncio.to_thread(render_network, graph)

@@ -10,23 +10,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from commands.network_chart import Edge, NetworkGraph, Node
 from commands.replies import Citation, Field, Reply
 from commands.trade_common import fmt_usd
 from db.lookups import Lookups
-from db.names import normalize_name
 from db.queries.entities import EntityRecord, NameRef
-from db.queries.entity_links import Cited, GroupLinks, Link
+from db.queries.entity_links import Cited, GroupLinks, Link, relation_words
 from db.search.index import EntityHit
 
 if TYPE_CHECKING:
     from commands.entity import EntityParams
 
-MAX_NAMES, MAX_ADDRESSES, MAX_LINKS, MAX_DIRECT_NODES, MAX_SECOND_NODES = 12, 5, 15, 14, 10
+MAX_NAMES, MAX_ADDRESSES, MAX_LINKS = 12, 5, 15
 REMARKS_CHARS = 400
 STRONG_SCORE = 92.0  # below this the card warns that the match needs checking (see commands.entity)
-_KIND_WORDS = {"linked_to": "linked to", "same_as": "same as", "unknown_link": "link"}
-_SYMMETRIC = {"linked_to", "same_as", "unknown_link", "associate", "family", "ownership", "directorship"}
 
 
 @dataclass(frozen=True)
@@ -151,21 +147,6 @@ def _listing_lines(records: list[EntityRecord]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
-def kind_words(link: Link) -> str:
-    """How the relation reads from the card's entity.
-
-    A row (kind K, from A, to B) says "B is A's K": seen from A it reads `subsidiary: B`, seen from B
-    `subsidiary of: A`. Symmetric kinds (linked to, associate ...) read the same both ways. A role in the
-    link's details (FtM `role`, `relationship`) is added when it says more than the kind.
-    """
-    words = _KIND_WORDS.get(link.kind, link.kind.replace("_", " "))
-    if not link.outgoing and link.kind not in _SYMMETRIC:
-        words += " of"
-    details = link.details or {}
-    role = details.get("role") or details.get("relationship")
-    return f"{words} ({role})" if role and str(role).lower() not in words else words
-
-
 def _link_line(link: Link, with_source: bool) -> str:
     other = link.other.name if link.other else link.other_name
     tags = (
@@ -174,17 +155,17 @@ def _link_line(link: Link, with_source: bool) -> str:
         else ("not listed" if link.other else "not matched to a loaded record")
     )
     source = f" — {link.cited.source_title}" if with_source else ""
-    return f"• {kind_words(link)}: {other} [{tags}]{source}"
+    return f"• {relation_words(link.kind, link.outgoing, link.details)}: {other} [{tags}]{source}"
 
 
 def _links_field(links: list[Link]) -> Field | None:
-    """One line per relation, both directions (see `kind_words`), the source said once if there is one."""
+    """One line per relation, both directions (see `relation_words`), the source said once if there is one."""
     if not links:
         return None
     sources = list(dict.fromkeys(lk.cited.source_title for lk in links))
     lines = [_link_line(lk, len(sources) > 1) for lk in links[:MAX_LINKS]]
     if len(links) > MAX_LINKS:
-        lines.append(f"… and {len(links) - MAX_LINKS} more (in the JSON; the chart shows {MAX_DIRECT_NODES})")
+        lines.append(f"… and {len(links) - MAX_LINKS} more (in the JSON)")
     if len(sources) == 1:
         lines.append(f"Source: {sources[0]}")
     return Field(f"Relations ({len(links)})", "\n".join(lines))
@@ -417,57 +398,3 @@ def numbers(card: CardInput) -> dict[str, Any]:
         ],
         "index": {"names": card.names_indexed, "stale": card.stale},
     }
-
-
-def _node_for(link: Link, role: str) -> Node:
-    if link.other is not None:
-        o = link.other
-        listed = bool(o.listings) and o.active
-        tag = o.listings[0] if o.listings else ("delisted" if not o.active else "not listed")
-        return Node(f"e{o.entity_id}", o.name, listed, tag, role)
-    return Node(
-        f"n:{normalize_name(link.other_name)}", link.other_name, False, "not matched to a record", role
-    )
-
-
-def network_graph(card: CardInput) -> NetworkGraph | None:
-    """The entity, its related entities and theirs (one more hop), with listings; None without relations."""
-    if not card.links.links:
-        return None
-    listed = [lst.label for r in card.records if r.active for lst in r.listings]
-    centre = Node("centre", card.lead.name, bool(listed), listed[0] if listed else "not listed", "centre")
-    nodes, edges = {centre.key: centre}, []
-    group_nodes = {f"e{r.entity_id}" for r in card.records}
-    for link in card.links.links:
-        node = _node_for(link, "direct")
-        if node.key not in nodes and sum(n.role == "direct" for n in nodes.values()) >= MAX_DIRECT_NODES:
-            continue
-        nodes.setdefault(node.key, node)
-        edges.append(
-            Edge("centre", node.key, kind_words(link))
-            if link.outgoing
-            else Edge(node.key, "centre", kind_words(link))
-        )
-    for neighbour_id, link in card.links.second_hop:
-        start = f"e{neighbour_id}"
-        node = _node_for(link, "second")
-        if start not in nodes or node.key in group_nodes:
-            continue
-        if node.key not in nodes and sum(n.role == "second" for n in nodes.values()) >= MAX_SECOND_NODES:
-            continue
-        nodes.setdefault(node.key, node)
-        edges.append(
-            Edge(start, node.key, kind_words(link))
-            if link.outgoing
-            else Edge(node.key, start, kind_words(link))
-        )
-    total = len({(lk.other.entity_id if lk.other else lk.other_name) for lk in card.links.links})
-    hidden = max(0, total - sum(n.role == "direct" for n in nodes.values()))
-    sources = ", ".join(dict.fromkeys(lk.cited.source_title for lk in card.links.links))
-    return NetworkGraph(
-        f"Network of {card.lead.name}",
-        list(nodes.values()),
-        list(dict.fromkeys(edges)),
-        f"Source: {sources}",
-        hidden,
-    )

@@ -19,12 +19,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from db.names import normalize_name
+from db.queries.entity_links import GroupLinks, Link, relation_words
+
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.2, 150
 CENTRE = ("#1f4e79", "#1f4e79", "white")  # face, edge, text
 LISTED = ("#fbe3df", "#c0392b", "#7b1d12")
 UNLISTED = ("#eef1f4", "#7f8c8d", "#2c3e50")
 EDGE_COLOUR = "#9aa5b1"
 NAME_WIDTH = 24  # characters per label line
+MAX_DIRECT_NODES, MAX_SECOND_NODES = 14, 10
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A relation between two nodes (by key), labelled with its kind."""
+    """A relation from node `a` to node `b` (by key): "b is a's <label>", drawn as an arrow a -> b."""
 
     a: str
     b: str
@@ -56,6 +60,58 @@ class NetworkGraph:
     edges: list[Edge]
     source: str
     hidden: int = 0
+
+
+def _node_for(link: Link, role: str) -> Node:
+    if link.other is not None:
+        o = link.other
+        tag = o.listings[0] if o.listings else ("delisted" if not o.active else "not listed")
+        return Node(f"e{o.entity_id}", o.name, bool(o.listings) and o.active, tag, role)
+    return Node(
+        f"n:{normalize_name(link.other_name)}", link.other_name, False, "not matched to a record", role
+    )
+
+
+def _edge(start: str, node: str, link: Link) -> Edge:
+    words = relation_words(link.kind, True, link.details)  # read along the arrow: from -> to
+    return Edge(start, node, words) if link.outgoing else Edge(node, start, words)
+
+
+def graph_from_links(
+    name: str, listings: list[str], group_ids: set[int], links: GroupLinks
+) -> NetworkGraph | None:
+    """The entity, its related entities and theirs (one more hop), with listings; None without relations.
+
+    Args:
+        name: the entity's name (the centre).
+        listings: its current listings (short labels), first shown under the name.
+        group_ids: ids of its records (second-hop links back to them are not drawn twice).
+        links: its relations and its neighbours' relations.
+    """
+    if not links.links:
+        return None
+    centre = Node("centre", name, bool(listings), listings[0] if listings else "not listed", "centre")
+    nodes, edges = {centre.key: centre}, []
+    group_nodes = {f"e{i}" for i in group_ids}
+    for role, pairs, cap in (
+        ("direct", [(None, lk) for lk in links.links], MAX_DIRECT_NODES),
+        ("second", links.second_hop, MAX_SECOND_NODES),
+    ):
+        for neighbour_id, link in pairs:
+            start = "centre" if neighbour_id is None else f"e{neighbour_id}"
+            node = _node_for(link, role)
+            if start not in nodes or node.key in group_nodes:
+                continue
+            if node.key not in nodes and sum(n.role == role for n in nodes.values()) >= cap:
+                continue
+            nodes.setdefault(node.key, node)
+            edges.append(_edge(start, node.key, link))
+    total = len({(lk.other.entity_id if lk.other else lk.other_name) for lk in links.links})
+    hidden = max(0, total - sum(n.role == "direct" for n in nodes.values()))
+    sources = ", ".join(dict.fromkeys(lk.cited.source_title for lk in links.links))
+    return NetworkGraph(
+        f"Network of {name}", list(nodes.values()), list(dict.fromkeys(edges)), f"Source: {sources}", hidden
+    )
 
 
 def _column(keys: list[str], x: float, pos: dict[str, tuple[float, float]]) -> None:
@@ -119,7 +175,7 @@ def _draw_nodes(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float
             continue
         face, edge, text = _style(node)
         x, y = pos[node.key]
-        compact = per_column[x] > 8
+        compact = per_column[x] > 6
         size = 10 if node.role == "centre" else (7.5 if compact else 8.5)
         dashed = node.tag == "not matched to a record"
         ax.text(
@@ -155,23 +211,28 @@ def _draw_edges(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float
             continue
         (x1, y1), (x2, y2) = pos[edge.a], pos[edge.b]
         second = "centre" not in (edge.a, edge.b)
+        style = (0, (4, 3)) if second else "-"
         ax.plot(
-            [x1, x2],
-            [y1, y2],
-            color=EDGE_COLOUR,
-            linewidth=1.0 if second else 1.6,
-            linestyle=(0, (4, 3)) if second else "-",
-            zorder=1,
+            [x1, x2], [y1, y2], color=EDGE_COLOUR, linewidth=1.0 if second else 1.6, linestyle=style, zorder=1
+        )
+        # The boxes hide the line's ends, so the direction (a -> b) is an arrowhead in the middle.
+        ax.annotate(
+            "",
+            xy=(x1 + (x2 - x1) * 0.56, y1 + (y2 - y1) * 0.56),
+            xytext=(x1 + (x2 - x1) * 0.44, y1 + (y2 - y1) * 0.44),
+            arrowprops={"arrowstyle": "-|>", "color": "#6b7785", "lw": 1.2, "mutation_scale": 12},
+            zorder=2,
         )
         if labelled:
-            ax.text(
-                (x1 + x2) / 2,
-                (y1 + y2) / 2,
+            ax.annotate(
                 edge.label,
+                xy=((x1 + x2) / 2, (y1 + y2) / 2),
+                xytext=(0, 8),
+                textcoords="offset points",
                 fontsize=7.5,
-                color="#555555",
+                color="#444444",
                 ha="center",
-                va="center",
+                va="bottom",
                 zorder=2,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
             )
@@ -197,7 +258,7 @@ def render_network(graph: NetworkGraph) -> bytes:
         va="center",
     )
     kinds = sorted({e.label for e in graph.edges})
-    subtitle = "Relations labelled on the lines" if _edge_labels_shown(graph) else "Relation: " + kinds[0]
+    subtitle = "Arrow A → B: B is A's <relation>" if _edge_labels_shown(graph) else "Relation: " + kinds[0]
     if any(n.role == "second" for n in graph.nodes):
         subtitle += " · dashed: links of the related entities"
     fig.text(0.015, 0.91, subtitle, fontsize=8, color="#444444", va="center")

@@ -165,6 +165,10 @@ def normalize_name(text: str) -> str:
     if not words:
         # A name that is nothing but a legal form ("LLC"): keep it rather than lose the row.
         words = [w for w in map(_romanise, folded.split()) if w]
+    elif not all(token.isascii() for token in folded.split()):
+        # Mixed or non-Latin text can reveal a legal form only once romanised ("Sа" with a Cyrillic а);
+        # a second pass keeps the key stable: normalize_name(key) == key.
+        words = _without_legal_forms(" ".join(words)).split()
     return " ".join(_drop_trailing_generic(words))
 
 

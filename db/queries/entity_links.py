@@ -1,8 +1,9 @@
 """The links of an entity group: relations both ways, curated shipments and reported figures, with sources.
 
-Read by `/entity` for its card and network chart. Relation direction: a row says `from` carries the link
-(`SINNO ELECTRONICS` --linked_to--> `RADIOAVTOMATIKA LLC` from OFAC's remark on SINNO); the card shows
-outgoing and incoming links alike, each with the source that states it.
+Read by `/entity` for its card and network chart. A relation row (kind K, from A, to B) reads "B is A's K"
+(`SINNO ELECTRONICS` --linked_to--> `RADIOAVTOMATIKA LLC`, from OFAC's remark on SINNO; a curated
+`China Poly Group` --subsidiary--> `Poly Technologies`); the card shows outgoing and incoming links alike,
+each with the source that states it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Designation, Entity, Relation, ReportedFigure, Shipment, Snapshot, Source
 from db.names import normalize_name
 
+_KIND_WORDS = {"linked_to": "linked to", "same_as": "same as", "unknown_link": "link"}
+_SYMMETRIC = {"linked_to", "same_as", "unknown_link", "associate", "family", "ownership", "directorship"}
 MAX_RELATIONS = 200  # per query; a hub such as a state conglomerate can have thousands
 MAX_FIGURES = 2000
+
+
+def relation_words(kind: str, outgoing: bool, details: dict[str, Any] | None = None) -> str:
+    """How a relation reads from one end.
+
+    A row (kind K, from A, to B) says "B is A's K": from A it reads `subsidiary` (B is its subsidiary),
+    from B `subsidiary of` (it is A's subsidiary). Symmetric kinds (linked to, associate ...) read the same
+    both ways. A role in the details (`role`, `relationship`) is added when it says more than the kind.
+    """
+    words = _KIND_WORDS.get(kind, kind.replace("_", " "))
+    if not outgoing and kind not in _SYMMETRIC:
+        words += " of"
+    role = (details or {}).get("role") or (details or {}).get("relationship")
+    return f"{words} ({role})" if role and str(role).lower() not in words else words
 
 
 @dataclass(frozen=True)
