@@ -346,6 +346,11 @@ class Driver:
 
         return await self.wait_for(find, f"a message in {channel or 'any channel'}", timeout)
 
+    def on_message(self, listener: Callable[[str, Message], None]) -> None:
+        """Call `listener(event, message)` synchronously for every MESSAGE_CREATE / MESSAGE_UPDATE / MESSAGE_DELETE
+        the stand-in produces (ephemeral messages too), e.g. to kill a bot right after it posted."""
+        self.standin.message_listeners.append(listener)
+
     def requests(self, route: str | None = None) -> list[RecordedRequest]:
         """Recorded /api requests, optionally only one route ("POST /channels/{channel_id}/messages")."""
         return [r for r in self.standin.store.requests if route is None or r.route == route]

@@ -8,6 +8,7 @@ says so, and is added to `store.unimplemented`, which tests assert is empty.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -52,6 +53,7 @@ class StandIn:
         self.gateway.allowed_privileged_intents = allowed_privileged_intents
         self.factory = MessageFactory(self.store, self.world.ids, self.clock, lambda: self.base_url)
         self.routes = {f"{r.method} {r.path}" for r in bot_routes(self) + interaction_routes(self)}
+        self.message_listeners: list[Callable[[str, Message], None]] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -188,7 +190,10 @@ class StandIn:
     # -- events -----------------------------------------------------------------------------------------------
 
     def dispatch_message(self, event: str, message: Message) -> None:
-        """MESSAGE_CREATE/UPDATE/DELETE to sessions with the GUILD_MESSAGES intent; ephemeral messages stay private."""
+        """MESSAGE_CREATE/UPDATE/DELETE to sessions with the GUILD_MESSAGES intent; ephemeral messages stay private.
+        Listeners (`Driver.on_message`) see every event first, ephemeral ones included."""
+        for listener in self.message_listeners:
+            listener(event, message)
         if message.ephemeral or message.guild_id is None:
             return
         guild = self.world.guilds[message.guild_id]

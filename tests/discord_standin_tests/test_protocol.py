@@ -66,11 +66,14 @@ async def test_command_reply_with_embed_and_png(bot: TinyBot, discord_server: Dr
 
 
 async def test_ephemeral_reply_has_flag_64_and_no_gateway_echo(bot: TinyBot, discord_server: Driver) -> None:
+    seen: list[tuple[str, bool]] = []
+    discord_server.on_message(lambda event, message: seen.append((event, message.ephemeral)))
     handle = await discord_server.invoke("quick", {"private": True})
     reply = await handle.reply()
     assert reply.ephemeral and reply.flags & 64 and (await handle.ack()).ephemeral
     assert reply not in discord_server.messages("general")
     assert reply in discord_server.messages("general", include_ephemeral=True)
+    assert seen == [("MESSAGE_CREATE", True)]
 
 
 async def test_defer_then_followups(bot: TinyBot, discord_server: Driver) -> None:
