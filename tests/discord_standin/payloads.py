@@ -40,57 +40,53 @@ def ready(
     return body
 
 
+# GUILD_CREATE fields the stand-in never varies (Docs events/gateway-events.mdx, "Guild Create"; resources/guild.mdx).
+GUILD_CONSTANTS: dict[str, Any] = {
+    **dict.fromkeys(["icon", "icon_hash", "splash", "discovery_splash", "banner", "afk_channel_id"], None),
+    **dict.fromkeys(
+        ["application_id", "system_channel_id", "rules_channel_id", "public_updates_channel_id"], None
+    ),
+    **dict.fromkeys(["safety_alerts_channel_id", "vanity_url_code", "description"], None),
+    **dict.fromkeys(["verification_level", "default_message_notifications", "explicit_content_filter"], 0),
+    **dict.fromkeys(["mfa_level", "nsfw_level", "premium_tier", "premium_subscription_count"], 0),
+    "system_channel_flags": 0,
+    "afk_timeout": 300,
+    "max_members": 500000,
+    "max_video_channel_users": 25,
+    "premium_progress_bar_enabled": False,
+    "large": False,
+    "unavailable": False,
+}
+GUILD_EMPTY_LISTS = [
+    "emojis",
+    "stickers",
+    "features",
+    "threads",
+    "presences",
+    "voice_states",
+    "stage_instances",
+    "guild_scheduled_events",
+    "soundboard_sounds",
+    "embedded_activities",
+]
+
+
 def guild_create(world: World, guild: Guild, intents: int) -> dict[str, Any]:
     # Without the GUILD_PRESENCES intent Discord sends only the bot's own member (and voice members) here;
     # discord.py then asks for the rest with op 8 when it has the GUILD_MEMBERS intent (state.py _guild_needs_chunking).
     members = guild.members.values() if intents & GUILD_PRESENCES_INTENT else [guild.members[world.bot.id]]
     return {
+        **GUILD_CONSTANTS,
+        **{key: [] for key in GUILD_EMPTY_LISTS},
         "id": str(guild.id),
         "name": guild.name,
-        "icon": None,
-        "icon_hash": None,
-        "splash": None,
-        "discovery_splash": None,
-        "banner": None,
         "owner_id": str(guild.owner_id),
-        "afk_channel_id": None,
-        "afk_timeout": 300,
-        "verification_level": 0,
-        "default_message_notifications": 0,
-        "explicit_content_filter": 0,
-        "mfa_level": 0,
-        "nsfw_level": 0,
-        "premium_tier": 0,
-        "premium_subscription_count": 0,
-        "premium_progress_bar_enabled": False,
-        "roles": [role.payload() for role in guild.roles],
-        "emojis": [],
-        "stickers": [],
-        "features": [],
-        "application_id": None,
-        "system_channel_id": None,
-        "system_channel_flags": 0,
-        "rules_channel_id": None,
-        "public_updates_channel_id": None,
-        "safety_alerts_channel_id": None,
-        "max_members": 500000,
-        "max_video_channel_users": 25,
-        "vanity_url_code": None,
-        "description": None,
         "preferred_locale": guild.locale,
         "joined_at": guild.joined_at,
-        "large": False,
-        "unavailable": False,
         "member_count": len(guild.members),
+        "roles": [role.payload() for role in guild.roles],
         "members": [member.payload() for member in members],
         "channels": [channel.payload() for channel in guild.channels],
-        "threads": [],
-        "presences": [],
-        "voice_states": [],
-        "stage_instances": [],
-        "guild_scheduled_events": [],
-        "soundboard_sounds": [],
-        "embedded_activities": [],
     }
 
 
