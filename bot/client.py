@@ -107,6 +107,8 @@ class TradewatchBot(commands.Bot):
 
     def __init__(self, config: Config, *, open_database: bool = True, sync_guilds: bool | None = None,
                  cog_modules: Sequence[str] | None = None, **options: Any) -> None:
+        # The bot never joins voice: skip discord.py's warnings about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,  # required by commands.Bot; only slash commands are used
             intents=least_intents(),

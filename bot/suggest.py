@@ -90,7 +90,9 @@ class CommoditySuggester:
         words = _words(query)
         starts = [a for a in self.aliases if a[0].startswith(query)]
         contains = [a for a in self.aliases if not a[0].startswith(query) and _word_prefix_match(words, _spaced(a[0]))]
-        hs_hits = (e for e in self.hs if _word_prefix_match(words, e.spaced))
+        hs_hits = [e for e in self.hs if _word_prefix_match(words, e.spaced)]
+        # Descriptions that start with the word come first (`bearing` before `...; bearing housings`).
+        hs_hits.sort(key=lambda e: e.spaced.find(" " + words[0]))
         choices = [Suggestion(f"{alias} — {label}", alias) for _, alias, label in starts + contains]
         return _dedupe([*choices, *(self._hs_choice(e) for e in hs_hits)], limit)
 

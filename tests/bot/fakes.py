@@ -55,7 +55,7 @@ class FakeInteraction:
     type: discord.InteractionType = discord.InteractionType.application_command
     command: Any = None
     namespace: Any = field(default_factory=SimpleNamespace)
-    attachment_size_limit: int = 10 * 1024 * 1024
+    filesize_limit: int = 10 * 1024 * 1024  # from the payload's attachment_size_limit
     response: FakeResponse = field(default_factory=FakeResponse)
     followup: FakeFollowup = field(default_factory=FakeFollowup)
     deleted_original: int = 0

@@ -1,0 +1,67 @@
+"""/entity: fuzzy, cross-script lookup of listed and curated entities (with a network chart when linked)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from discord import Interaction, app_commands
+from discord.ext import commands
+
+from bot.client import TradewatchBot
+from bot.cogs import answer, country_choices
+from bot.logs import event
+from commands.entity import EntityParams, run_entity
+from db.search.service import suggest_names, warm_index
+
+log = logging.getLogger(__name__)
+
+# Autocomplete must answer within Discord's 3 seconds; past this the user just gets no suggestions.
+SUGGEST_SECONDS = 1.5
+TYPES = [app_commands.Choice(name=name, value=name) for name in ("person", "company", "vessel", "aircraft")]
+
+
+class EntityCog(commands.Cog):
+    """Sanctions lists, the screening list, OpenSanctions and the team's curated files."""
+
+    def __init__(self, bot: TradewatchBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        if not self.bot.open_database:  # `sync-commands` only needs the definitions
+            return
+        # Build the name index now so the first /entity and the first keystroke are fast.
+        names = await warm_index(self.bot.app.sessions)
+        self.bot.health["entity_names"] = names
+
+    async def name_choices(self, interaction: Interaction[TradewatchBot], current: str) -> list[app_commands.Choice[str]]:
+        """Listed names (original script) matching what has been typed so far."""
+        try:
+            async with self.bot.app.sessions() as session:
+                names = await asyncio.wait_for(suggest_names(session, current, limit=25), SUGGEST_SECONDS)
+        except TimeoutError:
+            event(log, "autocomplete_slow", logging.WARNING, command="entity", typed_chars=len(current))
+            return []
+        return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:25]]
+
+    @app_commands.command(name="entity")
+    @app_commands.describe(
+        name="Company, person or vessel name, in any script (Poly Group, Сибирь, 华为); word order does not matter.",
+        country="Only entities linked to this country (name or ISO code).",
+        list_term="Only listings whose list or programme contains this word (SDN, Entity List, RUSSIA-EO14024).",
+        entity_type="Only this kind of entity.",
+    )
+    @app_commands.rename(list_term="list", entity_type="type")
+    @app_commands.autocomplete(name=name_choices, country=country_choices)
+    @app_commands.choices(entity_type=TYPES)
+    @app_commands.guild_only()
+    async def entity(self, interaction: Interaction[TradewatchBot], name: str, country: str | None = None,
+                     list_term: str | None = None, entity_type: app_commands.Choice[str] | None = None) -> None:
+        """Who is this? Listings, aliases, identifiers, owners and shipments, with sources."""
+        params = EntityParams.build(name, self.bot.app.lookups, country=country, list_term=list_term,
+                                    entity_type=entity_type.value if entity_type else None)
+        await answer(interaction, run_entity, params)
+
+
+async def setup(bot: TradewatchBot) -> None:
+    await bot.add_cog(EntityCog(bot))
