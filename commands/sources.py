@@ -56,8 +56,14 @@ class SourceStatus:
 
     def flags(self) -> list[str]:
         """`stale` and/or `sync failing`."""
-        return [flag for flag, on in (("stale", self.stale_reason is not None),
-                                      ("sync failing", self.last_outcome == "failed")) if on]
+        return [
+            flag
+            for flag, on in (
+                ("stale", self.stale_reason is not None),
+                ("sync failing", self.last_outcome == "failed"),
+            )
+            if on
+        ]
 
 
 def parse_sources(line: CommandLine, lookups: Any = None) -> SourcesParams:
@@ -93,7 +99,9 @@ def when(moment: dt.datetime | None, now: dt.datetime) -> str:
     return f"{text} ({_age(delta)} ago)" if delta >= dt.timedelta(0) else f"{text} (in {_age(delta)})"
 
 
-def stale_reason(status: SourceStatus, confirmed: dt.datetime | None, hours: float, now: dt.datetime) -> str | None:
+def stale_reason(
+    status: SourceStatus, confirmed: dt.datetime | None, hours: float, now: dt.datetime
+) -> str | None:
     """Why a scheduled source is flagged as stale, or None when it is current."""
     if confirmed is None:
         return "never loaded" + ("" if status.sync_enabled else " (sync disabled)")
@@ -110,7 +118,10 @@ def _apply_row(status: SourceStatus, row: SourceRow) -> None:
         if row.active_entities:
             status.rows, status.rows_label = row.active_entities, f"{row.active_entities:,} entries listed"
         else:
-            status.rows, status.rows_label = row.latest.rows_read, f"{row.latest.rows_read:,} rows in the last file"
+            status.rows, status.rows_label = (
+                row.latest.rows_read,
+                f"{row.latest.rows_read:,} rows in the last file",
+            )
     if row.last_change_at is not None:
         status.last_change_at, status.change_counts = row.last_change_at, dict(row.last_change_counts)
     elif row.latest is not None:
@@ -119,10 +130,16 @@ def _apply_row(status: SourceStatus, row: SourceRow) -> None:
         status.last_change_at, status.change_note = row.latest.fetched_at, "new file loaded"
 
 
-def _scheduled_status(spec: SyncSource, row: SourceRow | None, sync: SyncRow | None,
-                      settings: SourceSettings, now: dt.datetime) -> SourceStatus:
-    status = SourceStatus(spec.key, row.title if row else spec.title, scheduled=True, sync_enabled=settings.enabled,
-                          url=settings.urls[0] if settings.urls else None)
+def _scheduled_status(
+    spec: SyncSource, row: SourceRow | None, sync: SyncRow | None, settings: SourceSettings, now: dt.datetime
+) -> SourceStatus:
+    status = SourceStatus(
+        spec.key,
+        row.title if row else spec.title,
+        scheduled=True,
+        sync_enabled=settings.enabled,
+        url=settings.urls[0] if settings.urls else None,
+    )
     if row is not None:
         _apply_row(status, row)
         if spec.kind == "record":
@@ -131,14 +148,24 @@ def _scheduled_status(spec: SyncSource, row: SourceRow | None, sync: SyncRow | N
         status.last_sync_at, status.last_success_at = sync.last_attempt_at, sync.last_success_at
         status.last_outcome, status.last_error = sync.last_outcome, sync.last_error
         status.next_sync_at = sync.next_sync_at
-    candidates = [t for t in (sync.last_success_at if sync else None, row.latest.fetched_at
-                              if row and row.latest else None) if t is not None]
+    candidates = [
+        t
+        for t in (
+            sync.last_success_at if sync else None,
+            row.latest.fetched_at if row and row.latest else None,
+        )
+        if t is not None
+    ]
     status.stale_reason = stale_reason(status, max(candidates, default=None), settings.stale_hours, now)
     return status
 
 
-def build_statuses(rows: list[SourceRow], syncs: Mapping[str, SyncRow], settings: Mapping[str, SourceSettings],
-                   now: dt.datetime) -> list[SourceStatus]:
+def build_statuses(
+    rows: list[SourceRow],
+    syncs: Mapping[str, SyncRow],
+    settings: Mapping[str, SourceSettings],
+    now: dt.datetime,
+) -> list[SourceStatus]:
     """Scheduled sources first (catalogue order), then every other loaded source."""
     by_key = {r.key: r for r in rows}
     out = []
@@ -158,9 +185,13 @@ def _field(status: SourceStatus, now: dt.datetime) -> Field:
     if status.scheduled:
         outcome = f" ({status.last_outcome})" if status.last_outcome else ""
         lines.append(f"Last sync: {when(status.last_sync_at, now)}{outcome}")
-    lines.append(f"Data date: {status.data_date or 'not stated by the file'}"
-                 + (f" · {status.rows_label}" if status.rows_label else " · not loaded"))
-    counts = ", ".join(f"{n:,} {kind}" for kind, n in sorted(status.change_counts.items())) or status.change_note
+    lines.append(
+        f"Data date: {status.data_date or 'not stated by the file'}"
+        + (f" · {status.rows_label}" if status.rows_label else " · not loaded")
+    )
+    counts = (
+        ", ".join(f"{n:,} {kind}" for kind, n in sorted(status.change_counts.items())) or status.change_note
+    )
     lines.append(f"Last change: {when(status.last_change_at, now)}" + (f" ({counts})" if counts else ""))
     if status.scheduled:
         if not status.sync_enabled:
@@ -212,7 +243,9 @@ async def run_sources(ctx: Context, params: SourcesParams) -> Reply:
         NotFound: a named source is neither scheduled nor loaded.
     """
     now = ctx.now()
-    statuses = build_statuses(await source_rows(ctx.session), await sync_rows(ctx.session), sync_settings(ctx), now)
+    statuses = build_statuses(
+        await source_rows(ctx.session), await sync_rows(ctx.session), sync_settings(ctx), now
+    )
     if params.only:
         known = {s.key: s for s in statuses}
         missing = [k for k in params.only if k not in known]
@@ -225,5 +258,8 @@ async def run_sources(ctx: Context, params: SourcesParams) -> Reply:
         summary=_summary(statuses),
         fields=[_field(s, now) for s in statuses][:25],
         citations=citations,
-        numbers={"sources": [_numbers(s) for s in statuses], "flagged": [s.key for s in statuses if s.flagged]},
+        numbers={
+            "sources": [_numbers(s) for s in statuses],
+            "flagged": [s.key for s in statuses if s.flagged],
+        },
     )

@@ -33,8 +33,12 @@ async def sync_now(config: Config, keys: list[str], *, force: bool = False) -> l
     """Sync the named sources one after the other and plan their next scheduled check."""
     settings = config.sync.sources()
     async with sync_context(config) as ctx:
-        return [await sync_and_plan(ctx, key, settings, jitter=config.sync.jitter_seconds, rng=random.Random(),
-                                    force=force) for key in keys]
+        return [
+            await sync_and_plan(
+                ctx, key, settings, jitter=config.sync.jitter_seconds, rng=random.Random(), force=force
+            )
+            for key in keys
+        ]
 
 
 async def run_schedule(config: Config) -> None:
@@ -52,8 +56,13 @@ def start_sync_thread(config: Config) -> SyncThread | None:
     if not config.sync.enabled:
         log.info("sync schedule off ([sync] enabled = false)")
         return None
-    thread = SyncThread(config.database_url, config.cache_dir, config.sync.sources(),
-                        timeout=config.sync.timeout_seconds, jitter=config.sync.jitter_seconds)
+    thread = SyncThread(
+        config.database_url,
+        config.cache_dir,
+        config.sync.sources(),
+        timeout=config.sync.timeout_seconds,
+        jitter=config.sync.jitter_seconds,
+    )
     thread.start()
     return thread
 
@@ -70,11 +79,17 @@ def choose(config: Config, names: tuple[str, ...]) -> list[str]:
 
 @click.command("sync")
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@click.option("--force", is_flag=True,
-              help="Download in full (no conditional request) and re-import even if nothing seems to have changed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Download in full (no conditional request) and re-import even if nothing seems to have changed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source.")
-@click.option("--schedule", is_flag=True,
-              help="Keep running and sync every enabled source on its interval (as `tradewatch serve` does).")
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Keep running and sync every enabled source on its interval (as `tradewatch serve` does).",
+)
 @click.pass_obj
 def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, schedule: bool) -> None:
     """Fetch sources from their official URLs and import what changed.
@@ -85,7 +100,9 @@ def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, s
     """
     if schedule:
         if sources or force:
-            raise click.UsageError("--schedule runs every enabled source on its interval; drop SOURCE and --force")
+            raise click.UsageError(
+                "--schedule runs every enabled source on its interval; drop SOURCE and --force"
+            )
         asyncio.run(run_schedule(config))
         return
     keys = choose(config, sources)
@@ -94,8 +111,17 @@ def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, s
     results = asyncio.run(sync_now(config, keys, force=force))
     for result in results:
         if as_json:
-            click.echo(json.dumps({"source": result.source, "outcome": result.outcome, "message": result.message,
-                                   "changes": result.changes, "snapshot_ids": result.snapshot_ids}))
+            click.echo(
+                json.dumps(
+                    {
+                        "source": result.source,
+                        "outcome": result.outcome,
+                        "message": result.message,
+                        "changes": result.changes,
+                        "snapshot_ids": result.snapshot_ids,
+                    }
+                )
+            )
         else:
             click.echo(result.summary(), err=result.failed)
             for report in result.reports:

@@ -62,34 +62,77 @@ async def source_rows(session: AsyncSession) -> list[SourceRow]:
         One `SourceRow` per source, ordered by key.
     """
     sources = (await session.execute(select(Source).order_by(Source.key))).scalars().all()
-    snaps = select(Snapshot.source_id, func.max(Snapshot.id).label("latest"), func.count().label("n")).group_by(
-        Snapshot.source_id)
+    snaps = select(
+        Snapshot.source_id, func.max(Snapshot.id).label("latest"), func.count().label("n")
+    ).group_by(Snapshot.source_id)
     counts = {r.source_id: (r.latest, r.n) for r in (await session.execute(snaps)).all()}
     latest_ids = [latest for latest, _ in counts.values()]
-    latest = {s.source_id: s for s in (await session.execute(
-        select(Snapshot).where(Snapshot.id.in_(latest_ids)))).scalars().all()} if latest_ids else {}
-    active = dict((await session.execute(
-        select(Entity.source_id, func.count()).where(Entity.active.is_(True)).group_by(Entity.source_id))).all())
-    changes = {r.source_id: (utc(r.at), r.snapshot_id) for r in (await session.execute(
-        select(ListChange.source_id, func.max(ListChange.detected_at).label("at"),
-               func.max(ListChange.snapshot_id).label("snapshot_id")).group_by(ListChange.source_id))).all()}
+    latest = (
+        {
+            s.source_id: s
+            for s in (await session.execute(select(Snapshot).where(Snapshot.id.in_(latest_ids))))
+            .scalars()
+            .all()
+        }
+        if latest_ids
+        else {}
+    )
+    active: dict[int, int] = {
+        source_id: int(n)
+        for source_id, n in (
+            await session.execute(
+                select(Entity.source_id, func.count())
+                .where(Entity.active.is_(True))
+                .group_by(Entity.source_id)
+            )
+        ).all()
+    }
+    changes = {
+        r.source_id: (utc(r.at), r.snapshot_id)
+        for r in (
+            await session.execute(
+                select(
+                    ListChange.source_id,
+                    func.max(ListChange.detected_at).label("at"),
+                    func.max(ListChange.snapshot_id).label("snapshot_id"),
+                ).group_by(ListChange.source_id)
+            )
+        ).all()
+    }
     rows = []
     for src in sources:
         snap = latest.get(src.id)
         change_at, change_snapshot = changes.get(src.id, (None, None))
-        rows.append(SourceRow(
-            src.key, src.title, src.publisher, src.url, counts.get(src.id, (None, 0))[1],
-            LatestSnapshot(snap.id, utc(snap.fetched_at) or snap.fetched_at, snap.data_date, snap.rows_read,
-                           snap.file_name) if snap else None,
-            int(active.get(src.id, 0)), change_at,
-            await _change_counts(session, change_snapshot) if change_snapshot else {},
-        ))
+        rows.append(
+            SourceRow(
+                src.key,
+                src.title,
+                src.publisher,
+                src.url,
+                counts.get(src.id, (None, 0))[1],
+                LatestSnapshot(
+                    snap.id,
+                    utc(snap.fetched_at) or snap.fetched_at,
+                    snap.data_date,
+                    snap.rows_read,
+                    snap.file_name,
+                )
+                if snap
+                else None,
+                int(active.get(src.id, 0)),
+                change_at,
+                await _change_counts(session, change_snapshot) if change_snapshot else {},
+            )
+        )
     return rows
 
 
 async def _change_counts(session: AsyncSession, snapshot_id: int) -> dict[str, int]:
-    stmt = select(ListChange.change, func.count()).where(ListChange.snapshot_id == snapshot_id).group_by(
-        ListChange.change)
+    stmt = (
+        select(ListChange.change, func.count())
+        .where(ListChange.snapshot_id == snapshot_id)
+        .group_by(ListChange.change)
+    )
     return {change: int(n) for change, n in (await session.execute(stmt)).all()}
 
 
@@ -97,7 +140,16 @@ async def sync_rows(session: AsyncSession) -> dict[str, SyncRow]:
     """The sync state of every source that was ever synced, by source key."""
     rows = (await session.execute(select(SyncState))).scalars().all()
     return {
-        r.source_key: SyncRow(r.source_key, utc(r.last_attempt_at), utc(r.last_success_at), utc(r.last_change_at),
-                              utc(r.next_sync_at), r.last_outcome, r.last_error, r.failures or 0, r.cursor)
+        r.source_key: SyncRow(
+            r.source_key,
+            utc(r.last_attempt_at),
+            utc(r.last_success_at),
+            utc(r.last_change_at),
+            utc(r.next_sync_at),
+            r.last_outcome,
+            r.last_error,
+            r.failures or 0,
+            r.cursor,
+        )
         for r in rows
     }

@@ -70,8 +70,12 @@ def read_index(path: Path, index_url: str) -> DatasetIndex:
         if isinstance(r, dict) and r.get("name") and r.get("url")
     }
     delta = data.get("delta_url")
-    return DatasetIndex(str(data.get("name") or wanted), str(data["version"]) if data.get("version") else None,
-                        urljoin(index_url, delta) if isinstance(delta, str) and delta else None, resources)
+    return DatasetIndex(
+        str(data.get("name") or wanted),
+        str(data["version"]) if data.get("version") else None,
+        urljoin(index_url, delta) if isinstance(delta, str) and delta else None,
+        resources,
+    )
 
 
 def read_versions(path: Path, delta_url: str) -> dict[str, str]:
@@ -110,14 +114,23 @@ async def sync_opensanctions(
     if index.version is None or index.version <= state.cursor:
         await save_state(ctx.sessions, source.key, files=files)
         how = "not modified (304)" if fetched.not_modified else "no newer version"
-        return SyncResult(source.key, "unchanged", f"dataset index {how}; version {state.cursor} is current",
-                          cursor=state.cursor)
+        return SyncResult(
+            source.key,
+            "unchanged",
+            f"dataset index {how}; version {state.cursor} is current",
+            cursor=state.cursor,
+        )
     return await _deltas(ctx, source, settings, index, fetched.path, files, state.cursor)
 
 
 async def _baseline(
-    ctx: SyncContext, source: SyncSource, settings: SourceSettings, index: DatasetIndex, index_path: Path,
-    files: dict[str, Any], force: bool,
+    ctx: SyncContext,
+    source: SyncSource,
+    settings: SourceSettings,
+    index: DatasetIndex,
+    index_path: Path,
+    files: dict[str, Any],
+    force: bool,
 ) -> SyncResult:
     assert source.importer is not None
     name = settings.resource or "entities.ftm.json"
@@ -131,17 +144,33 @@ async def _baseline(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     cursor = index.version or ""
-    await save_state(ctx.sessions, source.key, files={**files, name: describe(export)}, last_sha256=export.sha256,
-                     cursor=clip(cursor, 300) or None)
+    await save_state(
+        ctx.sessions,
+        source.key,
+        files={**files, name: describe(export)},
+        last_sha256=export.sha256,
+        cursor=clip(cursor, 300) or None,
+    )
     ids = [report.snapshot_id] if report.snapshot_id and not report.already_loaded else []
-    return SyncResult(source.key, "imported" if ids else "unchanged",
-                      f"full export {name} of {index.name} version {cursor or '?'}: {report.rows_read:,} entities "
-                      "read", await count_changes(ctx, ids), ids, [report], cursor)
+    return SyncResult(
+        source.key,
+        "imported" if ids else "unchanged",
+        f"full export {name} of {index.name} version {cursor or '?'}: {report.rows_read:,} entities read",
+        await count_changes(ctx, ids),
+        ids,
+        [report],
+        cursor,
+    )
 
 
 async def _deltas(
-    ctx: SyncContext, source: SyncSource, settings: SourceSettings, index: DatasetIndex, index_path: Path,
-    files: dict[str, Any], cursor: str,
+    ctx: SyncContext,
+    source: SyncSource,
+    settings: SourceSettings,
+    index: DatasetIndex,
+    index_path: Path,
+    files: dict[str, Any],
+    cursor: str,
 ) -> SyncResult:
     assert index.delta_url is not None and source.importer is not None
     listing = await fetch_one(ctx, index.delta_url, files_dir(ctx, source.key), "delta.json", force=True)
@@ -156,8 +185,13 @@ async def _deltas(
     staging = staging_dir(ctx, source.key)
     try:
         for version in pending:  # a version with no operations is an empty file
-            delta = await fetch_one(ctx, versions[version], ctx.cache_dir / "sync" / source.key / "deltas",
-                                    f"{version}.entities.delta.json", allow_empty=True)
+            delta = await fetch_one(
+                ctx,
+                versions[version],
+                ctx.cache_dir / "sync" / source.key / "deltas",
+                f"{version}.entities.delta.json",
+                allow_empty=True,
+            )
             (staging / version).mkdir()
             link_or_copy(delta.path, staging / version / "entities.delta.json")
         (staging / "delta.json").write_text(json.dumps({"versions": {v: versions[v] for v in pending}}))
@@ -166,22 +200,39 @@ async def _deltas(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     ids = await _snapshot_ids_after(ctx, f"opensanctions:{index.name}", before)
-    await save_state(ctx.sessions, source.key, files={**files, "delta.json": describe(listing)},
-                     cursor=clip(pending[-1], 300))
-    return SyncResult(source.key, "imported" if ids else "unchanged",
-                      f"applied {len(pending)} delta version(s), {pending[0]} to {pending[-1]}",
-                      await count_changes(ctx, ids), ids, [report], pending[-1])
+    await save_state(
+        ctx.sessions,
+        source.key,
+        files={**files, "delta.json": describe(listing)},
+        cursor=clip(pending[-1], 300),
+    )
+    return SyncResult(
+        source.key,
+        "imported" if ids else "unchanged",
+        f"applied {len(pending)} delta version(s), {pending[0]} to {pending[-1]}",
+        await count_changes(ctx, ids),
+        ids,
+        [report],
+        pending[-1],
+    )
 
 
 async def _last_snapshot_id(ctx: SyncContext, source_key: str) -> int:
     async with ctx.sessions() as session:
-        stmt = select(func.max(Snapshot.id)).join(Source, Source.id == Snapshot.source_id).where(
-            Source.key == source_key)
+        stmt = (
+            select(func.max(Snapshot.id))
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.key == source_key)
+        )
         return int((await session.execute(stmt)).scalar() or 0)
 
 
 async def _snapshot_ids_after(ctx: SyncContext, source_key: str, after: int) -> list[int]:
     async with ctx.sessions() as session:
-        stmt = select(Snapshot.id).join(Source, Source.id == Snapshot.source_id).where(
-            Source.key == source_key, Snapshot.id > after).order_by(Snapshot.id)
+        stmt = (
+            select(Snapshot.id)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.key == source_key, Snapshot.id > after)
+            .order_by(Snapshot.id)
+        )
         return list((await session.execute(stmt)).scalars().all())

@@ -89,7 +89,9 @@ class SyncFailed(Exception):
 Syncer = Callable[[SyncContext, SyncSource, SourceSettings, StateView, bool], Awaitable[SyncResult]]
 
 
-async def sync_source(ctx: SyncContext, key: str, settings: SourceSettings, *, force: bool = False) -> SyncResult:
+async def sync_source(
+    ctx: SyncContext, key: str, settings: SourceSettings, *, force: bool = False
+) -> SyncResult:
     """Sync one source under its cross-process lock and record the outcome in `sync_state`.
 
     Args:
@@ -119,13 +121,19 @@ async def _run_guarded(
 ) -> SyncResult:
     from db.sync.opensanctions import sync_opensanctions  # late: it imports this module's helpers
 
-    syncers: dict[str, Syncer] = {"files": sync_files, "record": sync_record, "opensanctions": sync_opensanctions}
+    syncers: dict[str, Syncer] = {
+        "files": sync_files,
+        "record": sync_record,
+        "opensanctions": sync_opensanctions,
+    }
     try:
         return await syncers[source.kind](ctx, source, settings, state, force)
     except (FetchFailed, SyncFailed) as exc:
         return SyncResult(source.key, "failed", f"{exc}; nothing was changed")
     except ImportFailed as exc:
-        return SyncResult(source.key, "failed", f"the new file could not be imported: {exc}; nothing was changed")
+        return SyncResult(
+            source.key, "failed", f"the new file could not be imported: {exc}; nothing was changed"
+        )
     except Exception as exc:  # a bug or an unexpected server answer must not kill the scheduler
         log.exception("sync %s: unexpected error", source.key)
         return SyncResult(source.key, "failed", f"unexpected error {exc.__class__.__name__}: {exc}")
@@ -134,13 +142,22 @@ async def _run_guarded(
 async def _record_outcome(ctx: SyncContext, key: str, result: SyncResult, state: StateView) -> None:
     now = ctx.now()
     if result.failed:
-        await save_state(ctx.sessions, key, last_outcome="failed", last_error=clip(result.message),
-                         failures=state.failures + 1)
+        await save_state(
+            ctx.sessions,
+            key,
+            last_outcome="failed",
+            last_error=clip(result.message),
+            failures=state.failures + 1,
+        )
         return
     if result.outcome == "busy":
         return
-    values: dict[str, Any] = {"last_outcome": result.outcome, "last_success_at": now, "last_error": None,
-                              "failures": 0}
+    values: dict[str, Any] = {
+        "last_outcome": result.outcome,
+        "last_success_at": now,
+        "last_error": None,
+        "failures": 0,
+    }
     if result.changed:
         values["last_change_at"] = now
     await save_state(ctx.sessions, key, **values)
@@ -174,8 +191,9 @@ async def fetch_one(
     """Fetch one file into a cache folder with a conditional request (unconditional when `force`)."""
     if force:
         (folder / f"{name}.meta.json").unlink(missing_ok=True)
-    return await fetch_to_cache(url, folder, name=name, http=ctx.http, timeout=ctx.timeout, now=ctx.now(),
-                                allow_empty=allow_empty)
+    return await fetch_to_cache(
+        url, folder, name=name, http=ctx.http, timeout=ctx.timeout, now=ctx.now(), allow_empty=allow_empty
+    )
 
 
 async def fetch_all(
@@ -186,13 +204,20 @@ async def fetch_all(
     if len(set(names)) != len(names):
         raise SyncFailed(f"two URLs of {source.key} end in the same file name: {', '.join(urls)}")
     folder = files_dir(ctx, source.key)
-    return [await fetch_one(ctx, url, folder, name, force=force) for url, name in zip(urls, names, strict=True)]
+    return [
+        await fetch_one(ctx, url, folder, name, force=force) for url, name in zip(urls, names, strict=True)
+    ]
 
 
 def describe(fetched: Fetched) -> dict[str, Any]:
     """What `sync_state.files` remembers of a fetched file."""
-    return {"url": fetched.url, "sha256": fetched.sha256, "bytes": fetched.size, "etag": fetched.etag,
-            "last_modified": fetched.last_modified}
+    return {
+        "url": fetched.url,
+        "sha256": fetched.sha256,
+        "bytes": fetched.size,
+        "etag": fetched.etag,
+        "last_modified": fetched.last_modified,
+    }
 
 
 async def run_importer(ctx: SyncContext, name: str, path: Path, **options: Any) -> IngestReport:
@@ -255,10 +280,18 @@ async def sync_files(
     await fill_data_date(ctx, report.snapshot_id, published_date(fetched))
     await save_state(ctx.sessions, source.key, files=files, last_sha256=combined)
     if report.already_loaded:
-        return SyncResult(source.key, "unchanged", "this content was loaded before (same sha256)", reports=[report])
+        return SyncResult(
+            source.key, "unchanged", "this content was loaded before (same sha256)", reports=[report]
+        )
     ids = [report.snapshot_id] if report.snapshot_id else []
-    return SyncResult(source.key, "imported", f"new snapshot of {len(fetched)} file(s): "
-                      f"{report.rows_loaded:,} rows loaded", await count_changes(ctx, ids), ids, [report])
+    return SyncResult(
+        source.key,
+        "imported",
+        f"new snapshot of {len(fetched)} file(s): {report.rows_loaded:,} rows loaded",
+        await count_changes(ctx, ids),
+        ids,
+        [report],
+    )
 
 
 async def sync_record(
@@ -275,8 +308,13 @@ async def sync_record(
     await save_state(ctx.sessions, source.key, files=files, last_sha256=combined)
     if snapshot_id is None:
         return SyncResult(source.key, "unchanged", "this change file was recorded before")
-    return SyncResult(source.key, "recorded", f"new change file ({fetched[0].size:,} bytes, sha256 "
-                      f"{combined[:12]})", 0, [snapshot_id])
+    return SyncResult(
+        source.key,
+        "recorded",
+        f"new change file ({fetched[0].size:,} bytes, sha256 {combined[:12]})",
+        0,
+        [snapshot_id],
+    )
 
 
 async def _record_snapshot(
@@ -286,6 +324,13 @@ async def _record_snapshot(
         src = await get_source(session, source.catalogue_key, title=source.title)
         if await find_snapshot(session, src, combined) is not None:
             return None
-        snapshot = await new_snapshot(session, src, sha256=combined, file_name=fetched[0].path.name,
-                                      now=ctx.now(), data_date=published_date(fetched), meta={"files": files})
+        snapshot = await new_snapshot(
+            session,
+            src,
+            sha256=combined,
+            file_name=fetched[0].path.name,
+            now=ctx.now(),
+            data_date=published_date(fetched),
+            meta={"files": files},
+        )
         return snapshot.id

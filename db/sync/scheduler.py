@@ -35,8 +35,9 @@ FIRST_RETRY_SECONDS = 300.0
 BUSY_RETRY_SECONDS = 60.0
 
 
-def next_delay(settings: SourceSettings, result: SyncResult, failures: int, jitter: float,
-               rng: random.Random) -> float:
+def next_delay(
+    settings: SourceSettings, result: SyncResult, failures: int, jitter: float, rng: random.Random
+) -> float:
     """Seconds until the next check of a source after `result` (with `failures` consecutive failures)."""
     interval = settings.interval_minutes * 60
     if result.failed:
@@ -44,28 +45,44 @@ def next_delay(settings: SourceSettings, result: SyncResult, failures: int, jitt
     return interval + rng.uniform(0, jitter)
 
 
-async def due_sources(ctx: SyncContext, settings: Mapping[str, SourceSettings], now: dt.datetime) -> list[str]:
+async def due_sources(
+    ctx: SyncContext, settings: Mapping[str, SourceSettings], now: dt.datetime
+) -> list[str]:
     """Enabled sources whose next check is due (never-synced ones are due at once), in catalogue order."""
     async with ctx.sessions() as session:
         rows = (await session.execute(select(SyncState.source_key, SyncState.next_sync_at))).all()
     planned = {key: utc(when) for key, when in rows}
-    return [key for key, s in settings.items() if s.enabled and (planned.get(key) is None or planned[key] <= now)]
+    return [key for key, s in settings.items() if s.enabled and _due(planned.get(key), now)]
 
 
-async def seconds_to_next(ctx: SyncContext, settings: Mapping[str, SourceSettings], now: dt.datetime) -> float:
+def _due(planned: dt.datetime | None, now: dt.datetime) -> bool:
+    return planned is None or planned <= now
+
+
+async def seconds_to_next(
+    ctx: SyncContext, settings: Mapping[str, SourceSettings], now: dt.datetime
+) -> float:
     """How long until the earliest planned check of an enabled source (0 when one is due)."""
     async with ctx.sessions() as session:
         rows = (await session.execute(select(SyncState.source_key, SyncState.next_sync_at))).all()
     planned = {key: utc(when) for key, when in rows}
-    waits = [
-        max((planned[key] - now).total_seconds(), 0.0) if planned.get(key) else 0.0
-        for key, s in settings.items() if s.enabled
-    ]
+    waits = []
+    for key, s in settings.items():
+        when = planned.get(key)
+        if s.enabled:
+            waits.append(max((when - now).total_seconds(), 0.0) if when is not None else 0.0)
     return min(waits, default=3600.0)
 
 
-async def sync_and_plan(ctx: SyncContext, key: str, settings: Mapping[str, SourceSettings], *, jitter: float,
-                        rng: random.Random, force: bool = False) -> SyncResult:
+async def sync_and_plan(
+    ctx: SyncContext,
+    key: str,
+    settings: Mapping[str, SourceSettings],
+    *,
+    jitter: float,
+    rng: random.Random,
+    force: bool = False,
+) -> SyncResult:
     """Sync one source and write when it is next due (unless another process holds it)."""
     result = await sync_source(ctx, key, settings[key], force=force)
     if result.outcome != "busy":
@@ -77,8 +94,14 @@ async def sync_and_plan(ctx: SyncContext, key: str, settings: Mapping[str, Sourc
     return result
 
 
-async def run_due(ctx: SyncContext, settings: Mapping[str, SourceSettings], *, jitter: float,
-                  rng: random.Random, busy_until: dict[str, dt.datetime] | None = None) -> list[SyncResult]:
+async def run_due(
+    ctx: SyncContext,
+    settings: Mapping[str, SourceSettings],
+    *,
+    jitter: float,
+    rng: random.Random,
+    busy_until: dict[str, dt.datetime] | None = None,
+) -> list[SyncResult]:
     """One pass: sync every due source, then the sources a changed one triggers (OFAC's change file).
 
     `busy_until` remembers sources another process was syncing, so they are not retried every second.
@@ -100,8 +123,15 @@ async def run_due(ctx: SyncContext, settings: Mapping[str, SourceSettings], *, j
     return results
 
 
-async def run_scheduler(ctx: SyncContext, settings: Mapping[str, SourceSettings], *, jitter: float,
-                        stop: asyncio.Event, rng: random.Random | None = None, max_wait: float = 60.0) -> None:
+async def run_scheduler(
+    ctx: SyncContext,
+    settings: Mapping[str, SourceSettings],
+    *,
+    jitter: float,
+    stop: asyncio.Event,
+    rng: random.Random | None = None,
+    max_wait: float = 60.0,
+) -> None:
     """Run the schedule until `stop` is set. Never raises: errors are logged and the loop goes on.
 
     Args:
@@ -141,8 +171,15 @@ class SyncThread:
         jitter: seconds of random delay added to each planned check.
     """
 
-    def __init__(self, database_url: str, cache_dir: Path, settings: Mapping[str, SourceSettings], *,
-                 timeout: float, jitter: float) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        cache_dir: Path,
+        settings: Mapping[str, SourceSettings],
+        *,
+        timeout: float,
+        jitter: float,
+    ) -> None:
         self.database_url = database_url
         self.cache_dir = cache_dir
         self.settings = dict(settings)

@@ -75,39 +75,82 @@ SYNC_SOURCES: dict[str, SyncSource] = {
     s.key: s
     for s in [
         SyncSource(
-            "ofac_sdn", "OFAC SDN list (legacy CSV set)", "ofac_sdn", "files", "ofac",
-            SourceSettings(urls=_ofac(["sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv"]),
-                           interval_minutes=60, stale_hours=48),
+            "ofac_sdn",
+            "OFAC SDN list (legacy CSV set)",
+            "ofac_sdn",
+            "files",
+            "ofac",
+            SourceSettings(
+                urls=_ofac(["sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv"]),
+                interval_minutes=60,
+                stale_hours=48,
+            ),
             import_folder=True,
         ),
         SyncSource(
-            "ofac_cons", "OFAC Consolidated (non-SDN) list (CSV set)", "ofac_cons", "files", "ofac",
-            SourceSettings(urls=_ofac(["cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv"]),
-                           interval_minutes=180, stale_hours=72),
+            "ofac_cons",
+            "OFAC Consolidated (non-SDN) list (CSV set)",
+            "ofac_cons",
+            "files",
+            "ofac",
+            SourceSettings(
+                urls=_ofac(["cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv"]),
+                interval_minutes=180,
+                stale_hours=72,
+            ),
             import_folder=True,
         ),
         SyncSource(
-            "ofac_changes", "OFAC Sanctions List Service change file", "ofac_changes", "record", None,
-            SourceSettings(urls=("https://sanctionslistservice.ofac.treas.gov/changes/latest",),
-                           interval_minutes=30, stale_hours=24),
+            "ofac_changes",
+            "OFAC Sanctions List Service change file",
+            "ofac_changes",
+            "record",
+            None,
+            SourceSettings(
+                urls=("https://sanctionslistservice.ofac.treas.gov/changes/latest",),
+                interval_minutes=30,
+                stale_hours=24,
+            ),
             triggers=("ofac_sdn", "ofac_cons"),
         ),
         SyncSource(
-            "csl", "trade.gov Consolidated Screening List (JSON)", "csl", "files", "csl",
-            SourceSettings(urls=("https://api.trade.gov/static/consolidated_screening_list/consolidated.json",),
-                           interval_minutes=360, stale_hours=72),
-        ),
-        SyncSource(
-            "opensanctions", "OpenSanctions dataset (index, exports and deltas)", "opensanctions", "opensanctions",
-            "opensanctions",
-            SourceSettings(urls=("https://data.opensanctions.org/datasets/latest/sanctions/index.json",),
-                           interval_minutes=360, stale_hours=48, resource="entities.ftm.json"),
-        ),
-        SyncSource(
-            "hs", "Harmonized System nomenclature", "hs", "files", "hs",
+            "csl",
+            "trade.gov Consolidated Screening List (JSON)",
+            "csl",
+            "files",
+            "csl",
             SourceSettings(
-                urls=("https://raw.githubusercontent.com/datasets/harmonized-system/main/data/harmonized-system.csv",),
-                interval_minutes=7 * 24 * 60, stale_hours=120 * 24),
+                urls=("https://api.trade.gov/static/consolidated_screening_list/consolidated.json",),
+                interval_minutes=360,
+                stale_hours=72,
+            ),
+        ),
+        SyncSource(
+            "opensanctions",
+            "OpenSanctions dataset (index, exports and deltas)",
+            "opensanctions",
+            "opensanctions",
+            "opensanctions",
+            SourceSettings(
+                urls=("https://data.opensanctions.org/datasets/latest/sanctions/index.json",),
+                interval_minutes=360,
+                stale_hours=48,
+                resource="entities.ftm.json",
+            ),
+        ),
+        SyncSource(
+            "hs",
+            "Harmonized System nomenclature",
+            "hs",
+            "files",
+            "hs",
+            SourceSettings(
+                urls=(
+                    "https://raw.githubusercontent.com/datasets/harmonized-system/main/data/harmonized-system.csv",
+                ),
+                interval_minutes=7 * 24 * 60,
+                stale_hours=120 * 24,
+            ),
         ),
     ]
 }
@@ -149,7 +192,11 @@ def settings_from_table(key: str, table: Mapping[str, Any]) -> SourceSettings:
     for name, value in table.items():
         if name == "urls":
             urls = [value] if isinstance(value, str) else value
-            if not isinstance(urls, list | tuple) or not urls or not all(isinstance(u, str) and u for u in urls):
+            if (
+                not isinstance(urls, list | tuple)
+                or not urls
+                or not all(isinstance(u, str) and u for u in urls)
+            ):
                 raise ValueError(f"{where} urls must be a non-empty list of URLs")
             values[name] = tuple(urls)
         elif name == "enabled":
@@ -165,8 +212,10 @@ def settings_from_table(key: str, table: Mapping[str, Any]) -> SourceSettings:
                 raise ValueError(f"{where} resource must be a string")
             values[name] = value
         else:
-            raise ValueError(f"unknown config key {where} {name}; known: enabled, urls, interval_minutes, "
-                             "stale_hours, resource")
+            raise ValueError(
+                f"unknown config key {where} {name}; known: enabled, urls, interval_minutes, "
+                "stale_hours, resource"
+            )
     return replace(base, **values)
 
 

@@ -30,10 +30,14 @@ class StateView:
 async def load_state(sessions: async_sessionmaker[AsyncSession], source_key: str) -> StateView:
     """The sync state of a source (empty if it was never synced)."""
     async with sessions() as session:
-        row = (await session.execute(select(SyncState).where(SyncState.source_key == source_key))).scalar_one_or_none()
+        row = (
+            await session.execute(select(SyncState).where(SyncState.source_key == source_key))
+        ).scalar_one_or_none()
     if row is None:
         return StateView(source_key)
-    return StateView(source_key, dict(row.files or {}), row.last_sha256, row.cursor, row.last_success_at, row.failures or 0)
+    return StateView(
+        source_key, dict(row.files or {}), row.last_sha256, row.cursor, row.last_success_at, row.failures or 0
+    )
 
 
 async def save_state(sessions: async_sessionmaker[AsyncSession], source_key: str, **values: Any) -> None:

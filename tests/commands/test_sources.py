@@ -23,12 +23,15 @@ CONS = ("cons_prim.csv", "cons_add.csv")
 def serve_cons(server: SourceServer, shared_data: Path, folder: str, date: str) -> dict[str, SourceSettings]:
     for name in CONS:
         server.serve_file(f"/ofac/{name}", shared_data / "ofac" / folder / name, last_modified=date)
-    cons = SourceSettings(urls=tuple(server.url(f"/ofac/{n}") for n in CONS), interval_minutes=180, stale_hours=72)
+    cons = SourceSettings(
+        urls=tuple(server.url(f"/ofac/{n}") for n in CONS), interval_minutes=180, stale_hours=72
+    )
     return {**DEFAULT_SETTINGS, "ofac_cons": cons}
 
 
-async def ask(sync_ctx: SyncContext, lookups: Lookups, text: str, settings: dict[str, SourceSettings],
-              now: dt.datetime):  # type: ignore[no-untyped-def]
+async def ask(
+    sync_ctx: SyncContext, lookups: Lookups, text: str, settings: dict[str, SourceSettings], now: dt.datetime
+):  # type: ignore[no-untyped-def]
     async with sync_ctx.sessions() as session:
         ctx = Context(session=session, lookups=lookups, now=lambda: now, extras={"sync_settings": settings})
         return await run_text(ctx, text)
@@ -37,10 +40,14 @@ async def ask(sync_ctx: SyncContext, lookups: Lookups, text: str, settings: dict
 async def test_sources_after_a_baseline_and_a_delisting(
     sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path, lookups: Lookups
 ) -> None:
-    settings = serve_cons(source_server, shared_data, "nonsdn_consolidated_2025-04", "Tue, 15 Apr 2025 12:00:00 GMT")
+    settings = serve_cons(
+        source_server, shared_data, "nonsdn_consolidated_2025-04", "Tue, 15 Apr 2025 12:00:00 GMT"
+    )
     rng = random.Random(1)
     assert (await sync_and_plan(sync_ctx, "ofac_cons", settings, jitter=0, rng=rng)).outcome == "imported"
-    settings = serve_cons(source_server, shared_data, "nonsdn_consolidated_2025-12", "Mon, 01 Dec 2025 12:00:00 GMT")
+    settings = serve_cons(
+        source_server, shared_data, "nonsdn_consolidated_2025-12", "Mon, 01 Dec 2025 12:00:00 GMT"
+    )
     assert (await sync_and_plan(sync_ctx, "ofac_cons", settings, jitter=0, rng=rng)).outcome == "imported"
 
     now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
@@ -55,7 +62,9 @@ async def test_sources_after_a_baseline_and_a_delisting(
     assert "Data date: 2025-12-01 · 442 entries listed" in text and "1 removed" in text and "(in 2 h)" in text
     sdn = next(s for s in reply.numbers["sources"] if s["key"] == "ofac_sdn")
     assert sdn["stale_reason"] == "never loaded" and "ofac_sdn" in reply.numbers["flagged"]
-    assert any(c.source.startswith("OFAC Consolidated") and c.data_date == "2025-12-01" for c in reply.citations)
+    assert any(
+        c.source.startswith("OFAC Consolidated") and c.data_date == "2025-12-01" for c in reply.citations
+    )
 
     later = now + dt.timedelta(hours=100)
     stale = await ask(sync_ctx, lookups, "/sources ofac_cons", settings, later)
@@ -67,13 +76,17 @@ async def test_sources_after_a_baseline_and_a_delisting(
 async def test_a_failing_sync_is_flagged_with_its_error(
     sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path, lookups: Lookups
 ) -> None:
-    settings = serve_cons(source_server, shared_data, "nonsdn_consolidated_2025-04", "Tue, 15 Apr 2025 12:00:00 GMT")
+    settings = serve_cons(
+        source_server, shared_data, "nonsdn_consolidated_2025-04", "Tue, 15 Apr 2025 12:00:00 GMT"
+    )
     source_server.set_mode("/ofac/cons_prim.csv", "error")
     result = await sync_and_plan(sync_ctx, "ofac_cons", settings, jitter=0, rng=random.Random(1))
     assert result.failed
     reply = await ask(sync_ctx, lookups, "/sources ofac_cons", settings, dt.datetime.now(dt.UTC))
     field = reply.fields[0]
-    assert "SYNC FAILING" in field.name and "HTTP 500" in field.value and "Last good sync: never" in field.value
+    assert (
+        "SYNC FAILING" in field.name and "HTTP 500" in field.value and "Last good sync: never" in field.value
+    )
     assert "ofac_cons (stale, sync failing)" in reply.summary[0]
 
 

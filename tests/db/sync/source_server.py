@@ -102,7 +102,9 @@ class SourceServer:
             return 304
         since = request.headers.get("If-Modified-Since")
         if since and "If-None-Match" not in request.headers:
-            if email.utils.parsedate_to_datetime(since) >= email.utils.parsedate_to_datetime(route.last_modified):
+            if email.utils.parsedate_to_datetime(since) >= email.utils.parsedate_to_datetime(
+                route.last_modified
+            ):
                 return 304
         return 200
 

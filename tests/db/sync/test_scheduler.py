@@ -59,7 +59,9 @@ async def test_two_concurrent_syncs_of_one_source_import_once(
     sync_ctx: SyncContext, source_server: SourceServer, sdn_settings: dict[str, SourceSettings]
 ) -> None:
     source_server.routes[SDN].delay = 0.5  # the first sync is still downloading when the second starts
-    results = await asyncio.gather(*(sync_source(sync_ctx, "ofac_sdn", sdn_settings["ofac_sdn"]) for _ in range(2)))
+    results = await asyncio.gather(
+        *(sync_source(sync_ctx, "ofac_sdn", sdn_settings["ofac_sdn"]) for _ in range(2))
+    )
     assert sorted(r.outcome for r in results) == ["busy", "imported"]
     async with sync_ctx.sessions() as session:
         assert len((await session.execute(select(Snapshot))).scalars().all()) == 1
@@ -79,7 +81,9 @@ async def test_the_loop_survives_an_error_and_stops_when_asked(
         return []
 
     monkeypatch.setattr(scheduler, "run_due", flaky_run_due)
-    await asyncio.wait_for(run_scheduler(sync_ctx, sdn_settings, jitter=0, stop=stop, max_wait=0.01), timeout=30)
+    await asyncio.wait_for(
+        run_scheduler(sync_ctx, sdn_settings, jitter=0, stop=stop, max_wait=0.01), timeout=30
+    )
     assert len(calls) == 2
 
 

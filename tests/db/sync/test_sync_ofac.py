@@ -22,7 +22,9 @@ def sdn_day(shared_data: Path, day: str) -> Path:
 
 async def count(sessions: async_sessionmaker[AsyncSession], model: type, *where: object) -> int:
     async with sessions() as session:
-        return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+        return int(
+            (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+        )
 
 
 async def state(sessions: async_sessionmaker[AsyncSession], key: str) -> SyncState:
@@ -33,7 +35,9 @@ async def state(sessions: async_sessionmaker[AsyncSession], key: str) -> SyncSta
 @pytest.fixture
 def sdn_settings(source_server: SourceServer, shared_data: Path) -> SourceSettings:
     """ofac_sdn pointed at the stand-in, serving the 2022-09-29 list."""
-    source_server.serve_file(SDN, sdn_day(shared_data, "2022-09-29"), last_modified="Thu, 29 Sep 2022 18:59:00 GMT")
+    source_server.serve_file(
+        SDN, sdn_day(shared_data, "2022-09-29"), last_modified="Thu, 29 Sep 2022 18:59:00 GMT"
+    )
     return SourceSettings(urls=(source_server.url(SDN),), interval_minutes=60, stale_hours=48)
 
 
@@ -49,7 +53,9 @@ async def test_baseline_then_304_then_the_296_additions(
     assert source_server.fetched(SDN) == [200, 304]
     assert await count(sync_ctx.sessions, Snapshot) == 1
 
-    source_server.serve_file(SDN, sdn_day(shared_data, "2022-09-30"), last_modified="Fri, 30 Sep 2022 18:59:00 GMT")
+    source_server.serve_file(
+        SDN, sdn_day(shared_data, "2022-09-30"), last_modified="Fri, 30 Sep 2022 18:59:00 GMT"
+    )
     second = await sync_source(sync_ctx, "ofac_sdn", sdn_settings)
     assert second.outcome == "imported", second.message
     added = await count(sync_ctx.sessions, ListChange, ListChange.change == "added")
@@ -57,7 +63,9 @@ async def test_baseline_then_304_then_the_296_additions(
     assert (added, removed) == (296, 0)
     assert second.changes == await count(sync_ctx.sessions, ListChange)
     async with sync_ctx.sessions() as session:
-        sinno = (await session.execute(select(ListChange).where(ListChange.entity_key == "38641"))).scalar_one()
+        sinno = (
+            await session.execute(select(ListChange).where(ListChange.entity_key == "38641"))
+        ).scalar_one()
         latest = await session.get(Snapshot, second.snapshot_ids[0])
     assert sinno.change == "added" and sinno.name.startswith("SINNO ELECTRONICS")
     assert latest is not None and latest.data_date == "2022-09-30"  # the server's Last-Modified date
@@ -78,7 +86,9 @@ async def test_broken_answers_change_nothing_and_the_next_good_sync_works(
     sync_ctx: SyncContext, source_server: SourceServer, sdn_settings: SourceSettings, shared_data: Path
 ) -> None:
     assert (await sync_source(sync_ctx, "ofac_sdn", sdn_settings)).outcome == "imported"
-    source_server.serve_file(SDN, sdn_day(shared_data, "2022-09-30"), last_modified="Fri, 30 Sep 2022 18:59:00 GMT")
+    source_server.serve_file(
+        SDN, sdn_day(shared_data, "2022-09-30"), last_modified="Fri, 30 Sep 2022 18:59:00 GMT"
+    )
     for failures, (mode, message) in enumerate(BROKEN_ANSWERS, start=1):
         source_server.set_mode(SDN, mode)
         broken = await sync_source(sync_ctx, "ofac_sdn", sdn_settings)

@@ -20,17 +20,26 @@ FIRST, LAST = "20240527134702-zbn", "20240528134729-3iv"
 
 def serve_index(server: SourceServer, version: str) -> None:
     """A dataset index in OpenSanctions' format (built here: the shared t1 index.json is the catalogue one)."""
-    index = {"name": "sanctions", "title": "Consolidated Sanctions", "version": version,
-             "updated_at": "2024-05-27T13:47:02", "last_export": "2024-05-27T13:47:02",
-             "delta_url": server.url(f"/artifacts/sanctions/{version}/delta.json"),
-             "resources": [{"name": "entities.ftm.json", "url": server.url(EXPORT), "mime_type": "application/json+ftm"}]}
+    index = {
+        "name": "sanctions",
+        "title": "Consolidated Sanctions",
+        "version": version,
+        "updated_at": "2024-05-27T13:47:02",
+        "last_export": "2024-05-27T13:47:02",
+        "delta_url": server.url(f"/artifacts/sanctions/{version}/delta.json"),
+        "resources": [
+            {"name": "entities.ftm.json", "url": server.url(EXPORT), "mime_type": "application/json+ftm"}
+        ],
+    }
     server.serve_bytes(INDEX, json.dumps(index).encode(), content_type="application/json")
 
 
 def serve_deltas(server: SourceServer, t2: Path, version: str) -> None:
     """The real t2 delta.json with its URLs pointed at the stand-in, listed newest first (order must not matter)."""
     listed = json.loads((t2 / "delta.json").read_text())["versions"]
-    local = {v: server.url(f"/artifacts/sanctions/{v}/entities.delta.json") for v in sorted(listed, reverse=True)}
+    local = {
+        v: server.url(f"/artifacts/sanctions/{v}/entities.delta.json") for v in sorted(listed, reverse=True)
+    }
     server.serve_bytes(f"/artifacts/sanctions/{version}/delta.json", json.dumps({"versions": local}).encode())
     for v in listed:
         server.serve_file(f"/artifacts/sanctions/{v}/entities.delta.json", t2 / v / "entities.delta.json")
@@ -57,17 +66,27 @@ async def test_baseline_then_deltas_in_version_order(
     assert source_server.fetched(f"/artifacts/sanctions/{FIRST}/entities.delta.json") == []  # not newer
 
     async with sync_ctx.sessions() as session:
-        rows = (await session.execute(
-            select(Snapshot.meta, ListChange.change, ListChange.entity_key)
-            .join(ListChange, ListChange.snapshot_id == Snapshot.id).order_by(Snapshot.id, ListChange.id))).all()
-        poltergeist = (await session.execute(
-            select(Entity.active).where(Entity.source_key == "NK-500Poltergeist"))).scalar_one()
+        rows = (
+            await session.execute(
+                select(Snapshot.meta, ListChange.change, ListChange.entity_key)
+                .join(ListChange, ListChange.snapshot_id == Snapshot.id)
+                .order_by(Snapshot.id, ListChange.id)
+            )
+        ).all()
+        poltergeist = (
+            await session.execute(select(Entity.active).where(Entity.source_key == "NK-500Poltergeist"))
+        ).scalar_one()
     by_version: dict[str, set[tuple[str, str]]] = {}
     for meta, change, key in rows:  # rows come in snapshot (= application) order
         by_version.setdefault(meta["version"], set()).add((change, key))
-    assert list(by_version) == sorted(by_version)  # applied oldest first, though delta.json lists newest first
+    assert list(by_version) == sorted(
+        by_version
+    )  # applied oldest first, though delta.json lists newest first
     assert by_version == {
-        "20240527194702-wnk": {("added", "NK-2T3S8Hu29ktYnKSTgQp2wL"), ("added", "NK-2sJaJRaPJcWUfMbHjTtWcL")},
+        "20240527194702-wnk": {
+            ("added", "NK-2T3S8Hu29ktYnKSTgQp2wL"),
+            ("added", "NK-2sJaJRaPJcWUfMbHjTtWcL"),
+        },
         "20240528014702-pfh": {("added", "NK-500Poltergeist"), ("amended", "NK-2T3S8Hu29ktYnKSTgQp2wL")},
         "20240528074703-npf": {("removed", "NK-500Poltergeist")},
         LAST: {("added", "Q4365364")},

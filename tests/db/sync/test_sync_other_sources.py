@@ -24,14 +24,17 @@ def without_line(path: Path, marker: str) -> bytes:
     return b"".join(kept)
 
 
-async def test_csl_delisting_through_the_sync(sync_ctx: SyncContext, source_server: SourceServer,
-                                              shared_data: Path) -> None:
+async def test_csl_delisting_through_the_sync(
+    sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path
+) -> None:
     excerpt = shared_data / "bis_csl" / "csl_excerpts" / "consolidated_2025-06_excerpt.csv"
     source_server.serve_file(CSL, excerpt, last_modified="Wed, 25 Jun 2025 08:00:00 GMT")
     settings = SourceSettings(urls=(source_server.url(CSL),))
     assert (await sync_source(sync_ctx, "csl", settings)).outcome == "imported"
 
-    source_server.serve_bytes(CSL, without_line(excerpt, '"Atlas Sanatgaran"'), last_modified="Thu, 26 Jun 2025 08:00:00 GMT")
+    source_server.serve_bytes(
+        CSL, without_line(excerpt, '"Atlas Sanatgaran"'), last_modified="Thu, 26 Jun 2025 08:00:00 GMT"
+    )
     result = await sync_source(sync_ctx, "csl", settings)
     assert result.outcome == "imported" and result.changes == 1
     async with sync_ctx.sessions() as session:
@@ -39,7 +42,9 @@ async def test_csl_delisting_through_the_sync(sync_ctx: SyncContext, source_serv
     assert (change.change, change.name) == ("removed", "Atlas Sanatgaran")
 
 
-async def test_hs_table_then_304(sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path) -> None:
+async def test_hs_table_then_304(
+    sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path
+) -> None:
     path = "/datasets/harmonized-system/main/data/harmonized-system.csv"
     source_server.serve_file(path, shared_data / "hs" / "harmonized-system.csv")
     settings = SourceSettings(urls=(source_server.url(path),))
@@ -58,8 +63,9 @@ async def test_change_file_is_recorded_and_triggers_the_lists(
     sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path
 ) -> None:
     source_server.serve_bytes("/changes/latest", b"", mode="redirect", location="/changes/1001")
-    source_server.serve_bytes("/changes/1001", CHANGE_A, content_type="text/xml",
-                              last_modified="Wed, 01 May 2024 18:00:00 GMT")
+    source_server.serve_bytes(
+        "/changes/1001", CHANGE_A, content_type="text/xml", last_modified="Wed, 01 May 2024 18:00:00 GMT"
+    )
     sdn = "/ofac/downloads/sdn.csv"
     source_server.serve_file(sdn, shared_data / "ofac" / "sdn_snapshots" / "2024-04-26" / "sdn.csv")
     settings = {
@@ -69,12 +75,17 @@ async def test_change_file_is_recorded_and_triggers_the_lists(
     }
     rng = random.Random(3)
     first = await run_due(sync_ctx, settings, jitter=0, rng=rng)
-    assert [(r.source, r.outcome) for r in first] == [("ofac_sdn", "imported"), ("ofac_changes", "recorded"),
-                                                      ("ofac_sdn", "unchanged")]
+    assert [(r.source, r.outcome) for r in first] == [
+        ("ofac_sdn", "imported"),
+        ("ofac_changes", "recorded"),
+        ("ofac_sdn", "unchanged"),
+    ]
     assert await run_due(sync_ctx, settings, jitter=0, rng=rng) == []  # nothing is due yet
 
     async with sync_ctx.sessions() as session:
-        recorded = (await session.execute(select(Snapshot).join(Source).where(Source.key == "ofac_changes"))).scalar_one()
+        recorded = (
+            await session.execute(select(Snapshot).join(Source).where(Source.key == "ofac_changes"))
+        ).scalar_one()
     assert recorded.data_date == "2024-05-01" and recorded.file_name == "latest"
     assert recorded.meta is not None and recorded.meta["files"]["latest"]["bytes"] == len(CHANGE_A)
 
