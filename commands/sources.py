@@ -185,10 +185,10 @@ def _field(status: SourceStatus, now: dt.datetime) -> Field:
     if status.scheduled:
         outcome = f" ({status.last_outcome})" if status.last_outcome else ""
         lines.append(f"Last sync: {when(status.last_sync_at, now)}{outcome}")
-    lines.append(
-        f"Data date: {status.data_date or 'not stated by the file'}"
-        + (f" · {status.rows_label}" if status.rows_label else " · not loaded")
-    )
+    if status.rows_label:
+        lines.append(f"Data date: {status.data_date or 'not stated by the publisher'} · {status.rows_label}")
+    else:
+        lines.append("Data: not loaded yet")
     counts = (
         ", ".join(f"{n:,} {kind}" for kind, n in sorted(status.change_counts.items())) or status.change_note
     )
@@ -216,9 +216,13 @@ def _summary(statuses: list[SourceStatus]) -> list[str]:
     flagged = [s for s in statuses if s.flagged]
     loaded = sum(1 for s in statuses if s.rows_label)
     if not flagged:
-        return [f"{len(statuses)} sources, {loaded} loaded; none is stale or failing."]
+        return [f"{_plural(len(statuses), 'source')}, {loaded} loaded; none is stale or failing."]
     names = ", ".join(f"{s.key} ({', '.join(s.flags())})" for s in flagged)
-    return [f"{len(statuses)} sources, {loaded} loaded; {len(flagged)} flagged: {names}."]
+    return [f"{_plural(len(statuses), 'source')}, {loaded} loaded; {len(flagged)} flagged: {names}."]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _numbers(status: SourceStatus) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from commands.replies import Reply
 async def ask_once(config: Config, text: str) -> Reply:
     """Open the database, run one command, close."""
     async with open_app(config) as app, app.sessions() as session:
-        ctx = Context(session=session, lookups=app.lookups, fetch_trade=trade_fetcher(config))
+        ctx = Context(session=session, lookups=app.lookups, fetch_trade=trade_fetcher(config),
+                      extras={"config": config})  # /sources reads the [sync] thresholds from it
         return await run_text(ctx, text)
 
 
