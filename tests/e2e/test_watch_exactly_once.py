@@ -1,0 +1,247 @@
+"""Kill-and-restart: SIGKILL imports and `tradewatch serve` at random points; no alert is lost or posted twice.
+
+Workload: a run of OFAC non-SDN snapshots, each the real 2025-12 list with a random handful of entries left
+out (invented variants for this test only, written to a temporary folder: each step delists some entries and
+relists others). Two watches: every non-SDN change (channel #alerts) and persons only (#newsroom).
+
+Kill points, chosen by a seeded random generator (the seed is printed; TW_E2E_SEED replays a run):
+- during an import: the import process is killed after a random delay, then run again;
+- during delivery: a serve process is killed at random moments and restarted after a random pause;
+- between posting and marking: the stand-in kills every serve process the instant it has stored an alert
+  message, before its answer reaches the bot, for a random set of alert posts.
+SQLite runs one serve process; PostgreSQL runs two at once on the same database.
+
+At the end, every alert must be in its channel exactly once: the stand-in's channel record, read back into
+(change, entry) pairs, equals the changes computed from the files, and no nonce has two messages.
+Bounded: 12 import steps and about 20 kill points per backend (roughly 1-2 minutes each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import random
+import signal
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import AlertOutbox, ListChange
+from tests.discord_standin import Driver
+from tests.e2e.test_watch_alerts import add_watch, outbox_settled
+from tests.e2e.watch_harness import (
+    ServeProcess,
+    alert_messages,
+    clean_env,
+    posted_entries,
+    run_import,
+    start_import,
+    write_config,
+)
+
+pytestmark = pytest.mark.e2e
+
+STEPS = 12
+IMPORT_KILLS = 4  # steps whose first import attempt is killed
+POST_KILLS = 5  # alert posts after which every serve process dies before hearing back
+CHAOS_KILLS = 10  # serve processes killed at random moments
+
+
+@dataclass
+class Plan:
+    """The random choices of one run."""
+
+    seed: int
+    removed: list[set[str]] = field(default_factory=list)  # entries left out at each step
+    killed_imports: set[int] = field(default_factory=set)
+    killed_posts: set[int] = field(default_factory=set)
+
+
+def make_plan(seed: int, keys: list[str]) -> Plan:
+    rng = random.Random(seed)
+    plan = Plan(seed, removed=[set()])
+    for _ in range(STEPS):
+        keep = {k for k in sorted(plan.removed[-1]) if rng.random() < 0.5}  # some relisted, some still out
+        plan.removed.append(keep | set(rng.sample(keys, rng.randint(1, 6))))
+    plan.killed_imports = set(rng.sample(range(1, STEPS + 1), IMPORT_KILLS))
+    plan.killed_posts = set(rng.sample(range(2, 45), POST_KILLS))
+    return plan
+
+
+def write_variants(base: Path, out: Path, plan: Plan) -> list[Path]:
+    """One folder per step: cons_prim.csv and cons_add.csv without that step's left-out entries."""
+    tables = {}
+    for name in ("cons_prim.csv", "cons_add.csv"):
+        rows = [
+            r
+            for r in csv.reader((base / name).open(encoding="utf-8", newline=""))
+            if r and r[0].strip().isdigit()
+        ]
+        tables[name] = rows
+    folders = []
+    for step, removed in enumerate(plan.removed):
+        folder = out / f"step{step:02d}"
+        folder.mkdir(parents=True)
+        for name, rows in tables.items():
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n").writerows(
+                r for r in rows if r[0].strip() not in removed
+            )
+            (folder / name).write_text(buffer.getvalue(), encoding="utf-8")
+        folders.append(folder)
+    return folders
+
+
+def expected_changes(
+    plan: Plan, persons: set[str]
+) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    """(every change, the persons' changes) over all steps, from the plan alone."""
+    every: Counter[tuple[str, str]] = Counter()
+    for before, after in zip(plan.removed, plan.removed[1:], strict=False):
+        every.update(("removed", k) for k in after - before)
+        every.update(("added", k) for k in before - after)  # relisted
+    return every, Counter({(kind, k): n for (kind, k), n in every.items() if k in persons})
+
+
+class Chaos:
+    """Kills serve processes: at random moments, and right after the stand-in stores chosen alert posts."""
+
+    def __init__(self, serves: list[ServeProcess], rng: random.Random, plan: Plan) -> None:
+        self.serves, self.rng, self.plan = serves, rng, plan
+        self.posts = 0
+        self.post_kills = 0
+        self.random_kills = 0
+        self.running = True
+
+    def on_message(self, message: object) -> None:
+        """Called by the stand-in after it stored a message, before it answers the request."""
+        self.posts += 1
+        if self.running and self.posts in self.plan.killed_posts:
+            if sum(s.kill() for s in self.serves):
+                self.post_kills += 1
+
+    async def keep_alive(self) -> None:
+        """Restart dead serve processes after a random pause; kill one at random moments."""
+        while self.running:
+            await asyncio.sleep(self.rng.uniform(0.3, 1.0))
+            for serve in self.serves:
+                if not serve.alive and self.running:
+                    await serve.wait_dead()
+                    await serve.start()
+            if self.random_kills < CHAOS_KILLS and self.rng.random() < 0.25:
+                await asyncio.sleep(self.rng.uniform(1.0, 4.0))  # mid-startup, mid-delivery, idle: any moment
+                if self.rng.choice(self.serves).kill():
+                    self.random_kills += 1
+
+    async def settle(self) -> None:
+        self.running = False
+        for serve in self.serves:
+            if not serve.alive:
+                await serve.wait_dead()
+                await serve.start()
+
+
+async def import_step(
+    config: Path, env: dict[str, str], folder: Path, kill: bool, rng: random.Random
+) -> bool:
+    """Import one step; when `kill`, SIGKILL the first attempt after a random delay. True if it was killed."""
+    killed = False
+    if kill:
+        proc = await start_import(config, env, "ofac", folder)
+        try:
+            await asyncio.wait_for(proc.wait(), rng.uniform(0.3, 2.5))
+        except TimeoutError:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True
+        await proc.wait()
+    await run_import(config, env, "ofac", folder)  # "already loaded" if the killed attempt had committed
+    return killed
+
+
+async def test_no_alert_lost_or_doubled_when_killed_anywhere(
+    tmp_path: Path, db_url: str, sessions: async_sessionmaker[AsyncSession], shared_data: Path
+) -> None:
+    base = shared_data / "ofac" / "nonsdn_consolidated_2025-12"
+    rows = [
+        r
+        for r in csv.reader((base / "cons_prim.csv").open(encoding="utf-8", newline=""))
+        if r and r[0].isdigit()
+    ]
+    persons = {r[0] for r in rows if r[2].strip().lower() == "individual"}
+    seed = int(os.environ.get("TW_E2E_SEED", random.randrange(1 << 30)))
+    plan = make_plan(seed, sorted(r[0] for r in rows))
+    folders = write_variants(base, tmp_path / "variants", plan)
+    every, person_changes = expected_changes(plan, persons)
+    rng = random.Random(seed + 1)
+    backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+
+    async with Driver() as discord:
+        config = write_config(tmp_path / "config.toml", db_url, discord.guild.id)
+        env = clean_env(discord.env())
+        await run_import(config, env, "ofac", folders[0])  # the baseline
+        serves = [
+            ServeProcess(config, env, tmp_path, name=f"serve{i}")
+            for i in range(2 if backend == "postgresql" else 1)
+        ]
+        for serve in serves:
+            await serve.start()
+        chaos = Chaos(serves, rng, plan)
+        original = discord.standin.dispatch_message
+
+        def dispatch(event: str, message: object) -> None:
+            original(event, message)
+            if event == "MESSAGE_CREATE":
+                chaos.on_message(message)
+
+        try:
+            await discord.wait_ready(commands={"watch"}, timeout=60)
+            await add_watch(discord, channel=discord.channel("alerts"), sources="ofac_cons")
+            await add_watch(discord, channel=discord.channel("newsroom"), sources="ofac_cons", types="person")
+            discord.standin.dispatch_message = dispatch  # type: ignore[method-assign]
+            keeper = asyncio.create_task(chaos.keep_alive())
+            killed_imports = 0
+            for step in range(1, STEPS + 1):
+                killed_imports += await import_step(
+                    config, env, folders[step], step in plan.killed_imports, rng
+                )
+                await asyncio.sleep(rng.uniform(0.0, 1.5))
+            await asyncio.sleep(3)  # let the chaos reach the last alerts too
+            await chaos.settle()
+            keeper.cancel()
+            await outbox_settled(sessions, serves[0], timeout=150)
+        finally:
+            chaos.running = False
+            for serve in serves:
+                await serve.stop()
+
+    async with sessions() as session:
+        changes = Counter(
+            (c, k)
+            for c, k in (await session.execute(select(ListChange.change, ListChange.entity_key))).tuples()
+        )
+        outbox = (await session.execute(select(AlertOutbox.nonce, AlertOutbox.message_id))).tuples().all()
+    assert changes == every  # killed imports left nothing half-written and nothing twice
+
+    posted = {"alerts": posted_entries(discord, "alerts"), "newsroom": posted_entries(discord, "newsroom")}
+    wanted = {"alerts": every, "newsroom": person_changes}
+    lost = sum(((wanted[c] - posted[c]) for c in wanted), Counter())
+    doubled = sum(((posted[c] - wanted[c]) for c in wanted), Counter())
+    messages = [m for c in wanted for m in alert_messages(discord, c)]
+    per_nonce = Counter(m.nonce for m in messages)
+    print(
+        f"\nexactly-once[{backend}] seed={seed}: {STEPS} imports ({killed_imports} killed mid-import), "
+        f"{len(serves)} serve process(es) started {sum(s.runs for s in serves)} times, "
+        f"killed {chaos.random_kills} times at random and {chaos.post_kills} times between posting and marking; "
+        f"{len(outbox)} alerts in {len(messages)} messages; lost {sum(lost.values())}, "
+        f"duplicated {sum(doubled.values())}"
+    )
+    assert not lost and not doubled
+    assert set(per_nonce.values()) == {1} and None not in per_nonce
+    assert {mid for _, mid in outbox} == {m.id for m in messages}
+    assert killed_imports >= 1 and chaos.post_kills >= 1 and chaos.random_kills >= 1
