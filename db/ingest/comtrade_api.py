@@ -56,11 +56,13 @@ class ComtradeParams:
     pause: float = 1.0  # seconds between calls; the key-less preview allows about one call per second
     retries: int = 2
     backoff: float = 2.0
+    page_limit: int = 0  # records asked per call; 0: the endpoint's own maximum (tests use small pages)
 
     @property
     def limit(self) -> int:
-        """Most records one call returns."""
-        return KEY_LIMIT if self.api_key else PREVIEW_LIMIT
+        """Most records one call returns (a call that returns this many may have been cut short)."""
+        endpoint_max = KEY_LIMIT if self.api_key else PREVIEW_LIMIT
+        return min(self.page_limit, endpoint_max) if self.page_limit > 0 else endpoint_max
 
     def endpoint(self, freq: str) -> str:
         """The data URL for goods (C), `freq` (A or M), HS as reported."""

@@ -53,6 +53,10 @@ BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least th
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
 
 
+class ConcurrentWrite(Exception):
+    """A row of this load already exists: another writer stored the same keys at the same moment."""
+
+
 class Flow(NamedTuple):
     """One trade value, ready to load. The first six fields are the natural key (with the source)."""
 
@@ -259,9 +263,14 @@ async def _copy_postgresql(
     columns = ["source_id", "snapshot_id", *Flow._fields]
     for start in range(0, len(flows), BATCH_SIZE):
         batch = flows[start : start + BATCH_SIZE]
-        await driver.copy_records_to_table(
-            "trade_flows", records=[(source_id, snapshot_id, *f) for f in batch], columns=columns
-        )
+        try:
+            await driver.copy_records_to_table(
+                "trade_flows", records=[(source_id, snapshot_id, *f) for f in batch], columns=columns
+            )
+        except Exception as exc:  # asyncpg's own errors: not wrapped by SQLAlchemy on this raw path
+            if getattr(exc, "sqlstate", None) == "23505":  # unique_violation
+                raise ConcurrentWrite(str(exc)) from None
+            raise
         bar.update(len(batch))
 
 
@@ -435,7 +444,7 @@ async def import_flows(
                 raise _DryRun
     except _DryRun:
         report.extra["dry run"] = "nothing was written"
-    except IntegrityError as exc:
+    except (IntegrityError, ConcurrentWrite) as exc:
         log.debug("integrity error during import", exc_info=exc)
         raise ImportFailed(
             f"{path.name}: another import wrote the same rows at the same moment; run it again"
