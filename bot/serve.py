@@ -11,10 +11,10 @@ import click
 import discord
 from sqlalchemy.engine import make_url
 
-from bot.cli.sync import start_sync_thread
 from bot.client import TradewatchBot, apply_endpoints
 from bot.config import Config
 from bot.logs import event, setup_logging
+from bot.sync_schedule import start_sync_thread
 from db.engine import SchemaOutOfDate
 
 log = logging.getLogger("bot.serve")
@@ -55,7 +55,7 @@ async def run_bot(config: Config, *, stop_signals: Sequence[signal.Signals] = (s
     for sig in stop_signals:
         loop.add_signal_handler(sig, on_signal, sig)
     bot = TradewatchBot(config)
-    sync_thread = start_sync_thread(config)  # the source sync schedule, on its own thread (bot/cli/sync.py)
+    sync_thread = start_sync_thread(config)  # the source sync schedule, on its own thread
     try:
         async with bot:
             runner = asyncio.create_task(bot.start(token), name="tradewatch-bot")

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config
 from bot.runtime import open_app
+from db.engine import SchemaOutOfDate
 from db.sync.runner import SyncContext, SyncResult
-from db.sync.scheduler import SyncThread, run_scheduler, sync_and_plan
+from db.sync.scheduler import run_scheduler, sync_and_plan
 from db.sync.sources import SYNC_SOURCES
 
 log = logging.getLogger(__name__)
@@ -49,22 +51,6 @@ async def run_schedule(config: Config) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with sync_context(config) as ctx:
         await run_scheduler(ctx, config.sync.sources(), jitter=config.sync.jitter_seconds, stop=stop)
-
-
-def start_sync_thread(config: Config) -> SyncThread | None:
-    """Start the sync schedule beside the bot (`tradewatch serve`), unless `[sync] enabled = false`."""
-    if not config.sync.enabled:
-        log.info("sync schedule off ([sync] enabled = false)")
-        return None
-    thread = SyncThread(
-        config.database_url,
-        config.cache_dir,
-        config.sync.sources(),
-        timeout=config.sync.timeout_seconds,
-        jitter=config.sync.jitter_seconds,
-    )
-    thread.start()
-    return thread
 
 
 def choose(config: Config, names: tuple[str, ...]) -> list[str]:
@@ -108,7 +94,10 @@ def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, s
     keys = choose(config, sources)
     if not keys:
         raise click.UsageError("every source is disabled in the [sync] config; name the ones to sync")
-    results = asyncio.run(sync_now(config, keys, force=force))
+    try:
+        results = asyncio.run(sync_now(config, keys, force=force))
+    except (OSError, SQLAlchemyError, SchemaOutOfDate) as exc:  # the database itself, not a source
+        raise click.ClickException(f"cannot sync: {exc.__class__.__name__}: {exc}") from None
     for result in results:
         if as_json:
             click.echo(

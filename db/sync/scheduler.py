@@ -12,6 +12,7 @@ for seconds to minutes, which must not stall the Discord gateway heartbeat on th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -186,6 +187,7 @@ class SyncThread:
         self.timeout = timeout
         self.jitter = jitter
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="tradewatch-sync", daemon=True)
@@ -195,18 +197,30 @@ class SyncThread:
         self._thread.start()
         self._ready.wait(timeout=10)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Ask the loop to stop after the current step, and wait for the thread (a sync in progress is
-        abandoned at the timeout; its transaction rolls back, and the next start retries it)."""
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the schedule and wait for the thread.
+
+        The loop stops after the current step; a sync still running after `grace` seconds is cancelled (its
+        import transaction rolls back, nothing is half-written, and the next start syncs that source again).
+        """
+        loop, task = self._loop, self._task
+        if loop is None or self._stop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop may close between the check and the call
+            loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(grace)
+        if self._thread.is_alive() and task is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
+            self._thread.join(grace)
 
     def _main(self) -> None:
-        asyncio.run(self._run())
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(self._run())
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
         self._stop = asyncio.Event()
         self._ready.set()
         engine = make_engine(self.database_url)

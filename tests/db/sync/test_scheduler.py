@@ -105,3 +105,17 @@ async def test_sync_thread_runs_the_schedule_beside_the_event_loop(
     assert row.last_outcome == "imported"
     next_sync = row.next_sync_at if row.next_sync_at.tzinfo else row.next_sync_at.replace(tzinfo=dt.UTC)
     assert next_sync > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=55)
+
+
+async def test_stopping_the_thread_cancels_a_stuck_sync(
+    db_url: str, source_server: SourceServer, sdn_settings: dict[str, SourceSettings], tmp_path: Path
+) -> None:
+    source_server.set_mode(SDN, "hang")  # the publisher never answers; the download timeout is long
+    thread = SyncThread(db_url, tmp_path / "cache", sdn_settings, timeout=600, jitter=0)
+    thread.start()
+    async with asyncio.timeout(60):
+        while not source_server.fetched(SDN):
+            await asyncio.sleep(0.05)
+    await asyncio.to_thread(thread.stop, 0.2)
+    await asyncio.to_thread(thread._thread.join, 60)  # cleanup may take a moment on a busy machine
+    assert not thread._thread.is_alive()  # without the cancel it would wait for the 600 s download timeout
