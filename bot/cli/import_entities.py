@@ -19,7 +19,9 @@ from bot.runtime import open_app
 from db.ingest.curated import check
 from db.queries.changes import ChangeRow, list_changes
 
-DATA_DATE_HELP = "The date the file was published (YYYY-MM-DD); the CSV files do not say, so it is unknown without this."
+DATA_DATE_HELP = (
+    "The date the file was published (YYYY-MM-DD); the CSV files do not say, so it is unknown without this."
+)
 
 
 def import_and_report(config: Config, source: str, path: str, **options: object) -> None:
@@ -50,7 +52,9 @@ def import_ofac(config: Config, path: str, data_date: str | None) -> None:
 @click.command("csl")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-date", help=DATA_DATE_HELP)
-@click.option("--partial", is_flag=True, help="The file is an excerpt: entries missing from it are not delisted.")
+@click.option(
+    "--partial", is_flag=True, help="The file is an excerpt: entries missing from it are not delisted."
+)
 @click.pass_obj
 def import_csl(config: Config, path: str, data_date: str | None, partial: bool) -> None:
     """trade.gov Consolidated Screening List, CSV (either layout) or the API's JSON."""
@@ -101,8 +105,10 @@ def curate_check(config: Config, folder: str | None) -> None:
 def _row_text(row: ChangeRow) -> str:
     fields = ", ".join(row.fields) if row.fields else ""
     extra = f" ({fields})" if fields else ""
-    return (f"{row.detected_at:%Y-%m-%d %H:%M}  {row.source:<28} {row.change:<8} {row.entity_key:<12} "
-            f"{row.name}{extra}  [data date {row.data_date or 'unknown'}]")
+    return (
+        f"{row.detected_at:%Y-%m-%d %H:%M}  {row.source:<28} {row.change:<8} {row.entity_key:<12} "
+        f"{row.name}{extra}  [data date {row.data_date or 'unknown'}]"
+    )
 
 
 @click.command("changes")
@@ -125,8 +131,11 @@ def changes(config: Config, source: str | None, since: str | None, limit: int, a
         click.echo("")
         return
     if not rows:
-        click.echo("No changes recorded" + (f" for {source}" if source else "") +
-                   ". (The first snapshot of a source is its baseline and records none.)")
+        click.echo(
+            "No changes recorded"
+            + (f" for {source}" if source else "")
+            + ". (The first snapshot of a source is its baseline and records none.)"
+        )
         return
     for row in rows:
         click.echo(_row_text(row))

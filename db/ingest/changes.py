@@ -30,8 +30,18 @@ INTERNAL_KEYS = {"_part_hashes"}
 def listing_facts(record: EntityRecord, source: Source) -> dict[str, Any]:
     """What a watch filters on and an alert shows: source, type, countries, programs, lists, dates."""
     designations = [
-        {k: v for k, v in {"authority": d.authority, "list": d.list_name, "program": d.program,
-                           "listed_on": d.listed_on, "reference": d.reference, "source_url": d.source_url}.items() if v}
+        {
+            k: v
+            for k, v in {
+                "authority": d.authority,
+                "list": d.list_name,
+                "program": d.program,
+                "listed_on": d.listed_on,
+                "reference": d.reference,
+                "source_url": d.source_url,
+            }.items()
+            if v
+        }
         for d in record.designations
     ]
     return {
@@ -47,8 +57,10 @@ def listing_facts(record: EntityRecord, source: Source) -> dict[str, Any]:
 def _as_set(values: Any) -> set[str]:
     import json
 
-    return {json.dumps(v, sort_keys=True, ensure_ascii=False) if not isinstance(v, str) else v
-            for v in (values or [])}
+    return {
+        json.dumps(v, sort_keys=True, ensure_ascii=False) if not isinstance(v, str) else v
+        for v in (values or [])
+    }
 
 
 def _list_diff(old: Any, new: Any) -> dict[str, list[Any]] | None:
@@ -83,9 +95,12 @@ def describe_amendment(old: dict[str, Any], record: EntityRecord, skip: set[str]
     old_props = {k: v for k, v in (old.get("properties") or {}).items() if k not in INTERNAL_KEYS}
     new_props = {k: v for k, v in record.properties.items() if k not in INTERNAL_KEYS}
     changed: dict[str, Any] = {}
-    for key, before, after in (("schema", old.get("schema"), record.schema), ("name", old.get("name"), record.name)):
-        if before != after and key not in skip:
-            changed[key] = {"old": before, "new": after}
+    for field_name, old_value, new_value in (
+        ("schema", old.get("schema"), record.schema),
+        ("name", old.get("name"), record.name),
+    ):
+        if old_value != new_value and field_name not in skip:
+            changed[field_name] = {"old": old_value, "new": new_value}
     if "aliases" not in skip:
         diff = _list_diff([list(a) for a in old.get("aliases", [])], [list(a) for a in record.aliases])
         if diff:
@@ -107,18 +122,33 @@ def describe_amendment(old: dict[str, Any], record: EntityRecord, skip: set[str]
 
 
 def build_changes(
-    result: StoreResult, records_by_key: dict[str, EntityRecord], *, source: Source, snapshot: Snapshot,
-    previous: Snapshot | None, now: dt.datetime, skip_fields: set[str], removed_names: dict[str, str],
+    result: StoreResult,
+    records_by_key: dict[str, EntityRecord],
+    *,
+    source: Source,
+    snapshot: Snapshot,
+    previous: Snapshot | None,
+    now: dt.datetime,
+    skip_fields: set[str],
+    removed_names: dict[str, str],
 ) -> list[ListChange]:
     """One ListChange per added, relisted, amended and removed entry of this snapshot."""
     rows: list[ListChange] = []
 
     def add(key: str, change: str, name: str, details: dict[str, Any]) -> None:
-        rows.append(ListChange(
-            source_id=source.id, snapshot_id=snapshot.id, previous_snapshot_id=previous.id if previous else None,
-            entity_key=key, entity_id=result.ids.get(key), change=change, name=name[:1000], details=details,
-            detected_at=now,
-        ))
+        rows.append(
+            ListChange(
+                source_id=source.id,
+                snapshot_id=snapshot.id,
+                previous_snapshot_id=previous.id if previous else None,
+                entity_key=key,
+                entity_id=result.ids.get(key),
+                change=change,
+                name=name[:1000],
+                details=details,
+                detected_at=now,
+            )
+        )
 
     for record in result.added:
         add(record.key, "added", record.name, listing_facts(record, source))
@@ -129,8 +159,12 @@ def build_changes(
         changed = describe_amendment(old, record, skip_fields)
         if not changed:  # the difference is in designation or relation details only
             changed = {"listing details": {"old": None, "new": "changed"}}
-        add(record.key, "amended", record.name,
-            {**listing_facts(record, source), "changed": changed, "fields": list(changed)})
+        add(
+            record.key,
+            "amended",
+            record.name,
+            {**listing_facts(record, source), "changed": changed, "fields": list(changed)},
+        )
     for key, _entity_id in result.removed:
         add(key, "removed", removed_names.get(key, key), {"source": source.key, "delisted": True})
     return rows

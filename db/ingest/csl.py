@@ -61,8 +61,12 @@ def json_address(item: Any) -> dict[str, Any]:
         return csv_address(str(item))
     parts = [item.get(k) for k in ("address", "city", "state", "postal_code", "country")]
     code = country_code(item.get("country")) if item.get("country") else None
-    out = {"full": ", ".join(str(p) for p in parts if p), "street": item.get("address"), "city": item.get("city"),
-           "country": code}
+    out = {
+        "full": ", ".join(str(p) for p in parts if p),
+        "street": item.get("address"),
+        "city": item.get("city"),
+        "country": code,
+    }
     return {k: v for k, v in out.items() if v}
 
 
@@ -82,7 +86,11 @@ def csv_ids(cell: str | None, *, type_first: bool) -> list[dict[str, Any]]:
             label, rest = parts[-1], parts[:-1]
             country = rest[0] if len(rest) > 1 and len(rest[0]) == 2 and rest[0].isupper() else None
             number = ", ".join(rest[1:] if country else rest)
-        entry = {"type": label.rstrip(" -:"), "number": number, "kind": identifier_kind(label)}
+        entry: dict[str, Any] = {
+            "type": label.rstrip(" -:"),
+            "number": number,
+            "kind": identifier_kind(label),
+        }
         if country:
             entry["country"] = country_code(country) or country.lower()
         out.append(entry)
@@ -95,9 +103,14 @@ def json_ids(items: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         label = str(item.get("type") or "")
-        entry = {"type": label.rstrip(" -:"), "number": item.get("number"), "kind": identifier_kind(label),
-                 "country": country_code(item.get("country")) if item.get("country") else None,
-                 "issued": item.get("issue_date"), "expires": item.get("expiration_date")}
+        entry = {
+            "type": label.rstrip(" -:"),
+            "number": item.get("number"),
+            "kind": identifier_kind(label),
+            "country": country_code(item.get("country")) if item.get("country") else None,
+            "issued": item.get("issue_date"),
+            "expires": item.get("expiration_date"),
+        }
         out.append({k: v for k, v in entry.items() if v})
     return out
 
@@ -108,8 +121,9 @@ def natural_key(row: dict[str, Any]) -> tuple[str, bool]:
         value = str(row.get(column) or "").strip()
         if value:
             return value, False
-    basis = "\x1f".join(str(row.get(k) or "").strip() for k in ("source", "name", "start_date",
-                                                               "federal_register_notice"))
+    basis = "\x1f".join(
+        str(row.get(k) or "").strip() for k in ("source", "name", "start_date", "federal_register_notice")
+    )
     return "h:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32], True
 
 
@@ -119,17 +133,38 @@ def split_source(source: str) -> tuple[str, str]:
     return (authority.strip(), name.strip()) if sep else (source.strip(), source.strip())
 
 
-def to_record(row: dict[str, Any], key: str, addresses: list[dict[str, Any]], ids: list[dict[str, Any]]) -> EntityRecord:
+def to_record(
+    row: dict[str, Any], key: str, addresses: list[dict[str, Any]], ids: list[dict[str, Any]]
+) -> EntityRecord:
     """Normalise one CSL entry (after merging rows that share a hashed key)."""
     source = str(row.get("source") or "").strip()
     authority, list_name = split_source(source)
-    programs = _split(row.get("programs"))
-    listing = {k: row.get(k) or None for k in ("federal_register_notice", "start_date", "end_date", "standard_order",
-                                                "license_requirement", "license_policy", "source_list_url",
-                                                "source_information_url", "entity_number")}
-    properties: dict[str, Any] = {"list": source, "programs": programs, **{k: v for k, v in listing.items() if v}}
-    for key_name, value in (("addresses", addresses), ("identifiers", ids), ("title", row.get("title")),
-                            ("remarks", row.get("remarks"))):
+    programs: list[str | None] = list(_split(row.get("programs")))
+    listing = {
+        k: row.get(k) or None
+        for k in (
+            "federal_register_notice",
+            "start_date",
+            "end_date",
+            "standard_order",
+            "license_requirement",
+            "license_policy",
+            "source_list_url",
+            "source_information_url",
+            "entity_number",
+        )
+    }
+    properties: dict[str, Any] = {
+        "list": source,
+        "programs": programs,
+        **{k: v for k, v in listing.items() if v},
+    }
+    for key_name, value in (
+        ("addresses", addresses),
+        ("identifiers", ids),
+        ("title", row.get("title")),
+        ("remarks", row.get("remarks")),
+    ):
         if value:
             properties[key_name] = value
     for name in LIST_FIELDS:
@@ -138,22 +173,58 @@ def to_record(row: dict[str, Any], key: str, addresses: list[dict[str, Any]], id
             values = [country_code(v) or v for v in values]
         if values:
             properties[name] = values
-    vessel = {k: row.get(k) for k in ("call_sign", "vessel_type", "gross_tonnage", "gross_registered_tonnage",
-                                      "vessel_flag", "vessel_owner") if row.get(k)}
+    vessel = {
+        k: row.get(k)
+        for k in (
+            "call_sign",
+            "vessel_type",
+            "gross_tonnage",
+            "gross_registered_tonnage",
+            "vessel_flag",
+            "vessel_owner",
+        )
+        if row.get(k)
+    }
     if vessel:
         properties["vessel"] = vessel
-    details = {k: listing[k] for k in ("license_requirement", "license_policy", "end_date", "standard_order",
-                                       "source_information_url", "entity_number") if listing.get(k)}
-    designations = [DesignationRecord(authority, list_name, program, listed_on=listing["start_date"],
-                                      reference=listing["federal_register_notice"],
-                                      source_url=listing["source_list_url"], details={**details, "source": source})
-                    for program in (programs or [None])]  # type: ignore[list-item]
+    details = {
+        k: listing[k]
+        for k in (
+            "license_requirement",
+            "license_policy",
+            "end_date",
+            "standard_order",
+            "source_information_url",
+            "entity_number",
+        )
+        if listing.get(k)
+    }
+    designations = [
+        DesignationRecord(
+            authority,
+            list_name,
+            program,
+            listed_on=listing["start_date"],
+            reference=listing["federal_register_notice"],
+            source_url=listing["source_list_url"],
+            details={**details, "source": source},
+        )
+        for program in (list(programs) or [None])
+    ]
     countries = [a["country"] for a in addresses if a.get("country")]
-    countries += [c for n in ("citizenships", "nationalities") for c in map(country_code, _split(row.get(n))) if c]
+    countries += [
+        c for n in ("citizenships", "nationalities") for c in map(country_code, _split(row.get(n))) if c
+    ]
     schema = SCHEMAS.get(str(row.get("type") or "").strip().lower(), "LegalEntity")
-    return EntityRecord(key=key, schema=schema, name=str(row["name"]).strip(), countries=sorted(set(countries)),
-                        properties=properties, aliases=[(n, "aka") for n in _split(row.get("alt_names"))],
-                        designations=designations)
+    return EntityRecord(
+        key=key,
+        schema=schema,
+        name=str(row["name"]).strip(),
+        countries=sorted(set(countries)),
+        properties=properties,
+        aliases=[(n, "aka") for n in _split(row.get("alt_names"))],
+        designations=designations,
+    )
 
 
 def read_csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -164,8 +235,10 @@ def read_csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             reader = csv.DictReader(fh, strict=True)
             missing = REQUIRED - set(reader.fieldnames or [])
             if missing:
-                raise ImportFailed(f"{path.name}: not a Consolidated Screening List CSV (missing columns: "
-                                   f"{', '.join(sorted(missing))})")
+                raise ImportFailed(
+                    f"{path.name}: not a Consolidated Screening List CSV (missing columns: "
+                    f"{', '.join(sorted(missing))})"
+                )
             for row in reader:
                 line = reader.line_num
                 if None in row or any(v is None for v in row.values()):
@@ -184,7 +257,9 @@ def read_json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     except UnicodeDecodeError as exc:
         raise ImportFailed(f"{path.name}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise ImportFailed(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno}); truncated?") from None
+        raise ImportFailed(
+            f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno}); truncated?"
+        ) from None
     results = data.get("results") if isinstance(data, dict) else data
     if not isinstance(results, list):
         raise ImportFailed(f"{path.name}: expected the CSL API format with a `results` list")
@@ -208,33 +283,52 @@ def parse(path: Path, data_date: str | None, partial: bool = False) -> ParsedSna
         if not str(row.get("name") or "").strip():
             raise ImportFailed(f"{path.name} {'result' if is_json else 'line'} {where}: row without a name")
         key, is_hashed = natural_key(row)
-        addresses = [json_address(a) for a in row.get("addresses") or []] if is_json else \
-            [csv_address(a) for a in _split(row.get("addresses"))]
+        addresses = (
+            [json_address(a) for a in row.get("addresses") or []]
+            if is_json
+            else [csv_address(a) for a in _split(row.get("addresses"))]
+        )
         ids = json_ids(row.get("ids")) if is_json else csv_ids(row.get("ids"), type_first=type_first)
         if key in merged:
             if not is_hashed:
-                raise ImportFailed(f"{path.name} {'result' if is_json else 'line'} {where}: id {key} appears twice")
+                raise ImportFailed(
+                    f"{path.name} {'result' if is_json else 'line'} {where}: id {key} appears twice"
+                )
             entry = merged[key]
             entry["addresses"] = dedupe(entry["addresses"] + addresses)
             entry["ids"] = dedupe(entry["ids"] + ids)
-            entry["row"]["alt_names"] = ";".join(dict.fromkeys(_split(entry["row"].get("alt_names")) +
-                                                                _split(row.get("alt_names"))))
+            entry["row"]["alt_names"] = ";".join(
+                dict.fromkeys(_split(entry["row"].get("alt_names")) + _split(row.get("alt_names")))
+            )
             continue
         hashed, explicit = hashed + is_hashed, explicit + (not is_hashed)
         merged[key] = {"row": dict(row), "addresses": addresses, "ids": ids}
     if not merged:
         raise ImportFailed(f"{path.name} has no entries (empty file?)")
     records = [to_record(e["row"], key, e["addresses"], e["ids"]) for key, e in merged.items()]
-    return ParsedSnapshot(records=records, rows_read=read, data_date=data_date, skipped=Counter(), full=not partial,
-                          meta={"form": "json" if is_json else "csv"},
-                          notes={"natural key": f"_id or entity_number for {explicit:,}; hash of source, name, "
-                                                f"start date and FR notice for {hashed:,}",
-                                 "merged rows": f"{read - len(merged):,}"})
+    return ParsedSnapshot(
+        records=records,
+        rows_read=read,
+        data_date=data_date,
+        skipped=Counter(),
+        full=not partial,
+        meta={"form": "json" if is_json else "csv"},
+        notes={
+            "natural key": f"_id or entity_number for {explicit:,}; hash of source, name, "
+            f"start date and FR notice for {hashed:,}",
+            "merged rows": f"{read - len(merged):,}",
+        },
+    )
 
 
 async def run_import(
-    sessions: async_sessionmaker[AsyncSession], path: Path, *, now: dt.datetime, data_date: str | None = None,
-    partial: bool = False, **_options: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    *,
+    now: dt.datetime,
+    data_date: str | None = None,
+    partial: bool = False,
+    **_options: Any,
 ) -> IngestReport:
     """Import a CSL CSV or JSON file in one transaction.
 
@@ -244,5 +338,11 @@ async def run_import(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(2, "No such file", str(path))
-    return await run_entity_import(sessions, SourceSpec("csl"), lambda: parse(path, data_date, partial),
-                                   sha256=sha256_file(path), file_name=path.name, now=now)
+    return await run_entity_import(
+        sessions,
+        SourceSpec("csl"),
+        lambda: parse(path, data_date, partial),
+        sha256=sha256_file(path),
+        file_name=path.name,
+        now=now,
+    )

@@ -61,8 +61,13 @@ def citation(model: CuratedFile, cites: list[str | Citation]) -> list[dict[str, 
     out = []
     for cite in cites:
         item = model.citations[cite] if isinstance(cite, str) else cite
-        out.append({k: (v.isoformat() if isinstance(v, dt.date) else v)
-                    for k, v in item.model_dump().items() if v is not None})
+        out.append(
+            {
+                k: (v.isoformat() if isinstance(v, dt.date) else v)
+                for k, v in item.model_dump().items()
+                if v is not None
+            }
+        )
     return out
 
 
@@ -80,20 +85,54 @@ def entity_record(entity: Entity, model: CuratedFile, file: Path, entity_ids: se
     if alias_citations:
         properties["alias_citations"] = alias_citations
     if entity.identifiers:
-        properties["identifiers"] = [{"type": i.type, "number": i.number, "kind": "other",
-                                      **({"country": i.country.lower()} if i.country else {}),
-                                      "citation": citation(model, i.cite)} for i in entity.identifiers]
+        properties["identifiers"] = [
+            {
+                "type": i.type,
+                "number": i.number,
+                "kind": "other",
+                **({"country": i.country.lower()} if i.country else {}),
+                "citation": citation(model, i.cite),
+            }
+            for i in entity.identifiers
+        ]
     if entity.notes:
         properties["notes"] = [{"text": n.text, "citation": citation(model, n.cite)} for n in entity.notes]
-    designations = [DesignationRecord(d.authority, d.list, d.program, d.listed_on and d.listed_on.isoformat(),
-                                      d.reference, d.source_url, {"citation": citation(model, d.cite)})
-                    for d in entity.designations]
+    designations = [
+        DesignationRecord(
+            d.authority,
+            d.list,
+            d.program,
+            d.listed_on.isoformat() if d.listed_on else None,
+            d.reference,
+            d.source_url,
+            {"citation": citation(model, d.cite)},
+        )
+        for d in entity.designations
+    ]
     if designations:
-        properties["designations"] = [{"authority": d.authority, "list": d.list_name, "program": d.program,
-                                       "listed_on": d.listed_on, "reference": d.reference} for d in designations]
-    relations = [RelationRecord("same_as", key, to_key=key, citation={"citations": base}) for key in entity.same_as]
-    return EntityRecord(key=entity.id, schema=entity.type, name=entity.name, countries=list(entity.countries),
-                        properties=properties, aliases=aliases, designations=designations, relations=relations)
+        properties["designations"] = [
+            {
+                "authority": d.authority,
+                "list": d.list_name,
+                "program": d.program,
+                "listed_on": d.listed_on,
+                "reference": d.reference,
+            }
+            for d in designations
+        ]
+    relations = [
+        RelationRecord("same_as", key, to_key=key, citation={"citations": base}) for key in entity.same_as
+    ]
+    return EntityRecord(
+        key=entity.id,
+        schema=entity.type,
+        name=entity.name,
+        countries=list(entity.countries),
+        properties=properties,
+        aliases=aliases,
+        designations=designations,
+        relations=relations,
+    )
 
 
 def to_snapshot(parsed: list[tuple[Path, CuratedFile]]) -> ParsedSnapshot:
@@ -105,16 +144,27 @@ def to_snapshot(parsed: list[tuple[Path, CuratedFile]]) -> ParsedSnapshot:
             records[entity.id] = entity_record(entity, model, file, ids)
     for _file, model in parsed:
         for rel in model.relations:
-            to_key = f"curated:{rel.to}" if rel.to in ids else (rel.to if QUALIFIED_KEY.match(rel.to) else None)
+            to_key = (
+                f"curated:{rel.to}" if rel.to in ids else (rel.to if QUALIFIED_KEY.match(rel.to) else None)
+            )
             to_name = records[rel.to].name if rel.to in ids else (rel.to_name or rel.to)
-            records[rel.from_].relations.append(RelationRecord(rel.kind, to_name, to_key, dict(rel.details),
-                                                               {"citations": citation(model, rel.cite)}))
+            records[rel.from_].relations.append(
+                RelationRecord(
+                    rel.kind, to_name, to_key, dict(rel.details), {"citations": citation(model, rel.cite)}
+                )
+            )
             records[rel.from_].properties.setdefault("relations", []).append(
-                {"kind": rel.kind, "to": rel.to, **({"details": rel.details} if rel.details else {})})
+                {"kind": rel.kind, "to": rel.to, **({"details": rel.details} if rel.details else {})}
+            )
     rows = sum(len(m.entities) + len(m.relations) + len(m.shipments) + len(m.figures) for _, m in parsed)
-    return ParsedSnapshot(records=list(records.values()), rows_read=rows, data_date=None, skipped=Counter(),
-                          meta={"files": [f.name for f, _ in parsed]},
-                          notes={"files": ", ".join(f.name for f, _ in parsed), "natural key": "entity id"})
+    return ParsedSnapshot(
+        records=list(records.values()),
+        rows_read=rows,
+        data_date=None,
+        skipped=Counter(),
+        meta={"files": [f.name for f, _ in parsed]},
+        notes={"files": ", ".join(f.name for f, _ in parsed), "natural key": "entity id"},
+    )
 
 
 async def _entity_ids(session: AsyncSession, refs: set[str], source: Source) -> dict[str, int]:
@@ -122,37 +172,66 @@ async def _entity_ids(session: AsyncSession, refs: set[str], source: Source) -> 
     out: dict[str, int] = {}
     for ref in refs:
         source_key, key = ("curated", ref) if ":" not in ref else (split_key(ref) or ("", ""))
-        row = (await session.execute(
-            select(EntityRow.id).join(Source, Source.id == EntityRow.source_id)
-            .where(Source.key == source_key, EntityRow.source_key == key)
-        )).scalar_one_or_none()
+        row = (
+            await session.execute(
+                select(EntityRow.id)
+                .join(Source, Source.id == EntityRow.source_id)
+                .where(Source.key == source_key, EntityRow.source_key == key)
+            )
+        ).scalar_one_or_none()
         if row is not None:
             out[ref] = row
     return out
 
 
-async def replace_facts(session: AsyncSession, source: Source, snapshot_id: int,
-                        parsed: list[tuple[Path, CuratedFile]], entity_names: dict[str, str]) -> tuple[int, int]:
+async def replace_facts(
+    session: AsyncSession,
+    source: Source,
+    snapshot_id: int,
+    parsed: list[tuple[Path, CuratedFile]],
+    entity_names: dict[str, str],
+) -> tuple[int, int]:
     """Replace the curated shipments and reported figures; returns (shipments, figures) written."""
     await session.execute(delete(Shipment).where(Shipment.source_id == source.id))
     await session.execute(delete(ReportedFigure).where(ReportedFigure.source_id == source.id))
-    refs = {s.exporter for _, m in parsed for s in m.shipments} | {s.importer for _, m in parsed for s in m.shipments}
+    refs = {s.exporter for _, m in parsed for s in m.shipments} | {
+        s.importer for _, m in parsed for s in m.shipments
+    }
     ids = await _entity_ids(session, refs, source)
     shipments, figures = [], []
     for file, model in parsed:
         for s in model.shipments:
-            shipments.append({"source_id": source.id, "snapshot_id": snapshot_id, "source_key": s.id, "date": s.date,
-                              "exporter_name": entity_names.get(s.exporter, s.exporter),
-                              "exporter_entity_id": ids.get(s.exporter),
-                              "importer_name": entity_names.get(s.importer, s.importer),
-                              "importer_entity_id": ids.get(s.importer), "hs_code": s.hs_code,
-                              "value_usd": s.value_usd, "description": s.description,
-                              "citation": {"file": file.name, "citations": citation(model, s.cite)}})
+            shipments.append(
+                {
+                    "source_id": source.id,
+                    "snapshot_id": snapshot_id,
+                    "source_key": s.id,
+                    "date": s.date,
+                    "exporter_name": entity_names.get(s.exporter, s.exporter),
+                    "exporter_entity_id": ids.get(s.exporter),
+                    "importer_name": entity_names.get(s.importer, s.importer),
+                    "importer_entity_id": ids.get(s.importer),
+                    "hs_code": s.hs_code,
+                    "value_usd": s.value_usd,
+                    "description": s.description,
+                    "citation": {"file": file.name, "citations": citation(model, s.cite)},
+                }
+            )
         for f in model.figures:
-            figures.append({"source_id": source.id, "snapshot_id": snapshot_id, "source_key": f.id,
-                            "subject": f.subject, "statement": f.statement, "value": f.value, "unit": f.unit,
-                            "period": f.period, "hs_code": f.hs_code,
-                            "citation": {"file": file.name, "citations": citation(model, f.cite)}})
+            figures.append(
+                {
+                    "source_id": source.id,
+                    "snapshot_id": snapshot_id,
+                    "source_key": f.id,
+                    "subject": f.subject,
+                    "statement": f.statement,
+                    "value": f.value,
+                    "unit": f.unit,
+                    "period": f.period,
+                    "hs_code": f.hs_code,
+                    "citation": {"file": file.name, "citations": citation(model, f.cite)},
+                }
+            )
     if shipments:
         await session.execute(insert(Shipment), shipments)
     if figures:
@@ -161,7 +240,11 @@ async def replace_facts(session: AsyncSession, source: Source, snapshot_id: int,
 
 
 async def run_import(
-    sessions: async_sessionmaker[AsyncSession], path: Path, *, now: dt.datetime, **_options: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    *,
+    now: dt.datetime,
+    **_options: Any,
 ) -> IngestReport:
     """Validate and import the curated folder (or one file) in one transaction; any error changes nothing."""
     from db.ingest.base import ImportFailed
@@ -169,7 +252,9 @@ async def run_import(
     files = curated_files(Path(path))
     parsed, errors = check(Path(path))
     if errors:
-        raise ImportFailed("curated files have errors (run `tradewatch curate check`):\n  " + "\n  ".join(errors))
+        raise ImportFailed(
+            "curated files have errors (run `tradewatch curate check`):\n  " + "\n  ".join(errors)
+        )
     report = IngestReport(source=SPEC.key, file=str(path))
     sha = sha256_files(files)
     async with sessions() as session, session.begin():
@@ -178,11 +263,12 @@ async def run_import(
             report.already_loaded = True
             return report
         snapshot = to_snapshot(parsed)
-        await load_snapshot(session, source, snapshot, sha256=sha, file_name=Path(path).name, now=now, report=report)
+        await load_snapshot(
+            session, source, snapshot, sha256=sha, file_name=Path(path).name, now=now, report=report
+        )
         names = {r.key: r.name for r in snapshot.records}
         shipped, figures = await replace_facts(session, source, report.snapshot_id or 0, parsed, names)
     report.extra["shipments"] = f"{shipped:,}"
     report.extra["reported figures"] = f"{figures:,}"
     report.extra["data date"] = "each fact carries its own citation date"
     return report
-

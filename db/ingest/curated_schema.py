@@ -150,17 +150,20 @@ class CuratedError(Exception):
         self.errors = errors
 
 
-def _line_map(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], errors: list[str],
-              file: str) -> None:
+def _line_map(
+    node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], errors: list[str], file: str
+) -> None:
     """Record the line of every value by its path; report duplicate mapping keys (YAML keeps the last)."""
-    lines[path] = node.start_mark.line + 1
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                errors.append(f"{file}:{key_node.start_mark.line + 1}: {_where(path) or 'top level'}: "
-                              f"key {key!r} appears twice")
+                errors.append(
+                    f"{file}:{key_node.start_mark.line + 1}: {_where(path) or 'top level'}: "
+                    f"key {key!r} appears twice"
+                )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
             _line_map(value_node, (*path, key), lines, errors, file)
@@ -199,7 +202,9 @@ def load_file(path: Path) -> tuple[CuratedFile | None, list[str]]:
             loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [f"{name}:{mark.line + 1 if mark else 1}: not valid YAML ({getattr(exc, 'problem', exc)})"]
+        return None, [
+            f"{name}:{mark.line + 1 if mark else 1}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ]
     errors: list[str] = []
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
@@ -211,8 +216,14 @@ def load_file(path: Path) -> tuple[CuratedFile | None, list[str]]:
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple("from" if p == "from_" else p for p in err["loc"])
-            loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith(("str", "Citation", "Alias"))
-                                                                    or p in ("function-after",))))
+            loc = tuple(
+                p
+                for p in loc
+                if not (
+                    isinstance(p, str)
+                    and (p.startswith(("str", "Citation", "Alias")) or p in ("function-after",))
+                )
+            )
             errors.append(f"{name}:{_line_of(loc, lines)}: {_where(loc) or 'top level'}: {err['msg']}")
         return None, errors
     errors += cross_check(model, lines, name)
@@ -249,8 +260,11 @@ def cross_check(model: CuratedFile, lines: dict[tuple[Any, ...], int], name: str
         if relation.from_ not in ids:
             err(("relations", i, "from"), f"{relation.from_!r} is not an entity id of this file")
         if relation.to not in ids and not QUALIFIED_KEY.match(relation.to) and not relation.to_name:
-            err(("relations", i, "to"), f"{relation.to!r}: use an entity id of this file, a record key like "
-                                        "ofac_sdn:38641, or give to_name")
+            err(
+                ("relations", i, "to"),
+                f"{relation.to!r}: use an entity id of this file, a record key like "
+                "ofac_sdn:38641, or give to_name",
+            )
     for section in ("shipments", "figures"):
         seen: set[str] = set()
         for i, item in enumerate(getattr(model, section)):

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.ingest.base import (
     CATALOGUE,
     IngestReport,
-    finish_snapshot,
     find_snapshot,
+    finish_snapshot,
     get_source,
     latest_snapshot,
     new_snapshot,
@@ -72,11 +72,17 @@ async def ensure_source(session: AsyncSession, spec: SourceSpec) -> Source:
     return source
 
 
+def previous_parts(previous: Snapshot | None) -> set[str]:
+    """The optional files the previous snapshot of the source had (OFAC add/alt/comments)."""
+    parts = (previous.meta or {}).get("parts") if previous is not None else None
+    return {str(p) for p in parts} if isinstance(parts, list) else set()
+
+
 def _shared_parts(previous: Snapshot | None, parsed: ParsedSnapshot) -> tuple[set[str] | None, set[str]]:
     """Optional parts both snapshots had, and the fields not to compare (their part was missing once)."""
     if parsed.parts is None or previous is None:
         return None, set()
-    before = set((previous.meta or {}).get("parts") or [])
+    before = previous_parts(previous)
     now = set(parsed.parts)
     missing = (before ^ now) & set(parsed.part_fields)
     skip = {f for part in missing for f in parsed.part_fields.get(part, ())}
@@ -92,8 +98,14 @@ async def _names_of(session: AsyncSession, ids: list[int]) -> dict[int, str]:
 
 
 async def load_snapshot(
-    session: AsyncSession, source: Source, parsed: ParsedSnapshot, *, sha256: str, file_name: str,
-    now: dt.datetime, report: IngestReport,
+    session: AsyncSession,
+    source: Source,
+    parsed: ParsedSnapshot,
+    *,
+    sha256: str,
+    file_name: str,
+    now: dt.datetime,
+    report: IngestReport,
 ) -> list[ListChange]:
     """Store one parsed snapshot inside the caller's transaction; returns the change rows written.
 
@@ -108,13 +120,21 @@ async def load_snapshot(
     """
     previous = await latest_snapshot(session, source.key)
     meta = {**parsed.meta, "parts": parsed.parts} if parsed.parts is not None else dict(parsed.meta)
-    snapshot = await new_snapshot(session, source, sha256=sha256, file_name=file_name, now=now,
-                                  data_date=parsed.data_date, meta=meta or None)
+    snapshot = await new_snapshot(
+        session,
+        source,
+        sha256=sha256,
+        file_name=file_name,
+        now=now,
+        data_date=parsed.data_date,
+        meta=meta or None,
+    )
     shared, skip_fields = _shared_parts(previous, parsed)
-    parts_differ = shared is not None and set((previous.meta or {}).get("parts") or []) != set(parsed.parts or [])
+    parts_differ = shared is not None and previous_parts(previous) != set(parsed.parts or [])
     loaded = await loaded_state(session, source, with_parts=parts_differ)
-    result = classify(parsed.records, loaded, full=parsed.full, shared_parts=shared,
-                      deleted_keys=parsed.deleted_keys)
+    result = classify(
+        parsed.records, loaded, full=parsed.full, shared_parts=shared, deleted_keys=parsed.deleted_keys
+    )
     removed_names = await _names_of(session, [entity_id for _, entity_id in result.removed])
     await write(session, result, loaded, source, snapshot, full=parsed.full)
     resolved = await resolve_relations(session, source)
@@ -122,8 +142,13 @@ async def load_snapshot(
     changes: list[ListChange] = []
     if not baseline:
         changes = build_changes(
-            result, {r.key: r for r in parsed.records}, source=source, snapshot=snapshot, previous=previous,
-            now=now, skip_fields=skip_fields,
+            result,
+            {r.key: r for r in parsed.records},
+            source=source,
+            snapshot=snapshot,
+            previous=previous,
+            now=now,
+            skip_fields=skip_fields,
             removed_names={key: removed_names.get(i, key) for key, i in result.removed},
         )
         await record_changes(session, changes)
@@ -136,7 +161,9 @@ async def load_snapshot(
 
 def _count(report: IngestReport, parsed: ParsedSnapshot, result: Any, resolved: int) -> None:
     report.rows_read += parsed.rows_read
-    report.rows_loaded += len(result.added) + len(result.relisted) + len(result.amended) + len(result.refreshed)
+    report.rows_loaded += (
+        len(result.added) + len(result.relisted) + len(result.amended) + len(result.refreshed)
+    )
     report.rows_unchanged += result.unchanged
     report.skipped.update(parsed.skipped)
     report.extra["records"] = f"{len(parsed.records):,} in file; {report.rows_loaded:,} written"
@@ -149,8 +176,13 @@ def _count(report: IngestReport, parsed: ParsedSnapshot, result: Any, resolved: 
 
 
 async def run_entity_import(
-    sessions: async_sessionmaker[AsyncSession], spec: SourceSpec, parse: Callable[[], ParsedSnapshot], *,
-    sha256: str, file_name: str, now: dt.datetime,
+    sessions: async_sessionmaker[AsyncSession],
+    spec: SourceSpec,
+    parse: Callable[[], ParsedSnapshot],
+    *,
+    sha256: str,
+    file_name: str,
+    now: dt.datetime,
 ) -> IngestReport:
     """Import one snapshot in one transaction: same sha256 -> nothing; malformed -> ImportFailed, no change."""
     report = IngestReport(source=spec.key, file=file_name)
@@ -162,5 +194,7 @@ async def run_entity_import(
             report.snapshot_id = existing.id
             return report
         parsed = parse()
-        await load_snapshot(session, source, parsed, sha256=sha256, file_name=file_name, now=now, report=report)
+        await load_snapshot(
+            session, source, parsed, sha256=sha256, file_name=file_name, now=now, report=report
+        )
     return report

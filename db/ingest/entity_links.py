@@ -86,7 +86,11 @@ async def resolve_relations(session: AsyncSession, source: Source) -> int:
             target = by_name.get(name_key(row.to_name))
         if target is not None:
             updates.append({"b_id": row.id, "to_entity_id": target})
-    stmt = update(RELATIONS).where(RELATIONS.c.id == bindparam("b_id")).values(to_entity_id=bindparam("to_entity_id"))
+    stmt = (
+        update(RELATIONS)
+        .where(RELATIONS.c.id == bindparam("b_id"))
+        .values(to_entity_id=bindparam("to_entity_id"))
+    )
     for part in chunks(updates):
         await session.execute(stmt, list(part))
     return len(updates)

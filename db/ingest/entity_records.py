@@ -51,8 +51,15 @@ class DesignationRecord:
     details: dict[str, Any] | None = None
 
     def canonical(self) -> list[Any]:
-        return [self.authority, self.list_name, self.program, self.listed_on, self.reference,
-                self.source_url, self.details or {}]
+        return [
+            self.authority,
+            self.list_name,
+            self.program,
+            self.listed_on,
+            self.reference,
+            self.source_url,
+            self.details or {},
+        ]
 
 
 @dataclass
@@ -80,8 +87,16 @@ class EntityRecord:
         if self.loader is not None:
             full = self.loader()
             self.loader = None
-            for name in ("schema", "name", "countries", "properties", "aliases", "designations", "relations",
-                         "part_hashes"):
+            for name in (
+                "schema",
+                "name",
+                "countries",
+                "properties",
+                "aliases",
+                "designations",
+                "relations",
+                "part_hashes",
+            ):
                 setattr(self, name, getattr(full, name))
             self.cached_hash = self.cached_hash or full.content_hash()
         return self

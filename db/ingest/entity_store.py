@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.ingest.entity_records import EntityRecord
@@ -23,10 +23,10 @@ from db.names import detect_script, normalize_name
 log = logging.getLogger(__name__)
 
 CHUNK = 2000  # rows per bulk statement / IN list (SQLite's bound-parameter limit is 32k)
-ENTITIES = Entity.__table__
-NAMES = EntityName.__table__
-DESIGNATIONS = Designation.__table__
-RELATIONS = Relation.__table__
+ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
+NAMES: Table = EntityName.__table__  # type: ignore[assignment]
+DESIGNATIONS: Table = Designation.__table__  # type: ignore[assignment]
+RELATIONS: Table = Relation.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -46,7 +46,9 @@ class StoreResult:
     added: list[EntityRecord] = field(default_factory=list)
     relisted: list[EntityRecord] = field(default_factory=list)
     amended: list[EntityRecord] = field(default_factory=list)
-    refreshed: list[EntityRecord] = field(default_factory=list)  # content differs only in a part one side lacked
+    refreshed: list[EntityRecord] = field(
+        default_factory=list
+    )  # content differs only in a part one side lacked
     removed: list[tuple[str, int]] = field(default_factory=list)  # (key, entity id)
     unchanged: int = 0
     ids: dict[str, int] = field(default_factory=dict)
@@ -58,7 +60,9 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-async def loaded_state(session: AsyncSession, source: Source, *, with_parts: bool = False) -> dict[str, Loaded]:
+async def loaded_state(
+    session: AsyncSession, source: Source, *, with_parts: bool = False
+) -> dict[str, Loaded]:
     """Natural key -> (id, hash, active, part hashes) of every record of the source ever loaded.
 
     Part hashes (inside the properties JSON) are read only when the two snapshots have different optional
@@ -82,7 +86,11 @@ def same_in_shared_parts(old: Loaded, record: EntityRecord, shared_parts: set[st
 
 
 def classify(
-    records: list[EntityRecord], loaded: dict[str, Loaded], *, full: bool, shared_parts: set[str] | None,
+    records: list[EntityRecord],
+    loaded: dict[str, Loaded],
+    *,
+    full: bool,
+    shared_parts: set[str] | None,
     deleted_keys: Iterable[str] = (),
 ) -> StoreResult:
     """Sort the new records into added / relisted / amended / unchanged and find the removed keys."""
@@ -129,24 +137,46 @@ def entity_row(record: EntityRecord, source: Source, snapshot: Snapshot) -> dict
     }
 
 
-def child_rows(record: EntityRecord, entity_id: int, source: Source, snapshot: Snapshot) -> tuple[list, list, list]:
+def child_rows(
+    record: EntityRecord, entity_id: int, source: Source, snapshot: Snapshot
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Names, designations and relations rows of one record."""
     names = [
-        {"entity_id": entity_id, "name": name[:1000], "normalized": normalize_name(name)[:1000],
-         "script": detect_script(name), "kind": kind}
+        {
+            "entity_id": entity_id,
+            "name": name[:1000],
+            "normalized": normalize_name(name)[:1000],
+            "script": detect_script(name),
+            "kind": kind,
+        }
         for name, kind in record.all_names()
     ]
     designations = [
-        {"entity_id": entity_id, "authority": d.authority[:200], "list_name": d.list_name[:300],
-         "program": (d.program or None) and d.program[:300], "listed_on": _date(d.listed_on),
-         "reference": (d.reference or None) and d.reference[:500], "source_url": d.source_url,
-         "details": d.details or None}
+        {
+            "entity_id": entity_id,
+            "authority": d.authority[:200],
+            "list_name": d.list_name[:300],
+            "program": (d.program or None) and d.program[:300],
+            "listed_on": _date(d.listed_on),
+            "reference": (d.reference or None) and d.reference[:500],
+            "source_url": d.source_url,
+            "details": d.details or None,
+        }
         for d in record.designations
     ]
     relations = [
-        {"source_id": source.id, "snapshot_id": snapshot.id, "kind": r.kind[:40], "from_entity_id": entity_id,
-         "from_name": record.name[:1000], "to_entity_id": None, "to_name": r.to_name[:1000], "to_key": r.to_key,
-         "details": r.details or None, "citation": r.citation or None}
+        {
+            "source_id": source.id,
+            "snapshot_id": snapshot.id,
+            "kind": r.kind[:40],
+            "from_entity_id": entity_id,
+            "from_name": record.name[:1000],
+            "to_entity_id": None,
+            "to_name": r.to_name[:1000],
+            "to_key": r.to_key,
+            "details": r.details or None,
+            "citation": r.citation or None,
+        }
         for r in record.relations
     ]
     return names, designations, relations
@@ -178,11 +208,28 @@ async def update_entities(session: AsyncSession, rows: list[dict[str, Any]], ids
     stmt = (
         update(ENTITIES)
         .where(ENTITIES.c.id == bindparam("b_id"))
-        .values({c: bindparam(c) for c in ("snapshot_id", "schema", "name", "countries", "properties",
-                                            "content_hash", "active")})
+        .values(
+            {
+                c: bindparam(c)
+                for c in (
+                    "snapshot_id",
+                    "schema",
+                    "name",
+                    "countries",
+                    "properties",
+                    "content_hash",
+                    "active",
+                )
+            }
+        )
     )
-    params = [{**{k: v for k, v in row.items() if k not in ("source_id", "source_key")},
-               "b_id": ids[row["source_key"]]} for row in rows]
+    params = [
+        {
+            **{k: v for k, v in row.items() if k not in ("source_id", "source_key")},
+            "b_id": ids[row["source_key"]],
+        }
+        for row in rows
+    ]
     for part in chunks(params):
         await session.execute(stmt, list(part))
 
@@ -196,7 +243,11 @@ async def delete_children(session: AsyncSession, entity_ids: list[int]) -> None:
 
 
 async def insert_children(
-    session: AsyncSession, records: list[EntityRecord], ids: dict[str, int], source: Source, snapshot: Snapshot
+    session: AsyncSession,
+    records: list[EntityRecord],
+    ids: dict[str, int],
+    source: Source,
+    snapshot: Snapshot,
 ) -> None:
     """Bulk-insert names, designations and relations of the written records."""
     names: list[dict[str, Any]] = []
@@ -220,22 +271,36 @@ async def read_old_state(session: AsyncSession, entity_ids: list[int]) -> dict[i
             Entity.id.in_(part)
         )
         for row in (await session.execute(stmt)).all():
-            state[row.id] = {"name": row.name, "schema": row.schema, "countries": row.countries or [],
-                             "properties": row.properties or {}, "aliases": []}
+            state[row.id] = {
+                "name": row.name,
+                "schema": row.schema,
+                "countries": row.countries or [],
+                "properties": row.properties or {},
+                "aliases": [],
+            }
         names = select(EntityName.entity_id, EntityName.name, EntityName.kind).where(
             EntityName.entity_id.in_(part), EntityName.kind != "primary"
         )
-        for row in (await session.execute(names)).all():
-            state[row.entity_id]["aliases"].append([row.name, row.kind])
+        for name_row in (await session.execute(names)).all():
+            state[name_row.entity_id]["aliases"].append([name_row.name, name_row.kind])
     return state
 
 
-async def write(session: AsyncSession, result: StoreResult, loaded: dict[str, Loaded], source: Source,
-                snapshot: Snapshot, *, full: bool) -> None:
+async def write(
+    session: AsyncSession,
+    result: StoreResult,
+    loaded: dict[str, Loaded],
+    source: Source,
+    snapshot: Snapshot,
+    *,
+    full: bool,
+) -> None:
     """Apply a classified snapshot: insert, update, deactivate, and move every present record to it."""
     result.ids = {key: old.id for key, old in loaded.items()}
     rewritten = result.relisted + result.amended + result.refreshed
-    result.old_state = await read_old_state(session, [result.ids[r.key] for r in result.amended + result.relisted])
+    result.old_state = await read_old_state(
+        session, [result.ids[r.key] for r in result.amended + result.relisted]
+    )
     new_ids = await insert_entities(session, [entity_row(r, source, snapshot) for r in result.added])
     result.ids.update(new_ids)
     await update_entities(session, [entity_row(r, source, snapshot) for r in rewritten], result.ids)

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file, sha256_files
+from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe, stable_hash
 from db.ingest.ofac_csv import FILE_SETS, OfacEntry, part_hashes, read_csv_set
-from db.ingest.ofac_remarks import RemarkFacts, country_code, parse_remarks
+from db.ingest.ofac_remarks import RemarkFacts, parse_remarks
 from db.ingest.ofac_xml import iter_xml, publish_date_iso
 
 AUTHORITY = "U.S. Treasury OFAC"
@@ -39,10 +40,15 @@ NORMALISER_VERSION = 1
 def entity_countries(schema: str, facts: RemarkFacts, addresses: list[dict[str, Any]]) -> list[str]:
     """ISO2 codes the entry is tied to: addresses, nationality, citizenship, registration country."""
     codes = [a["country"] for a in addresses if a.get("country")]
-    codes += [c for c in facts.values.get("nationalities", []) + facts.values.get("citizenships", []) if len(c) == 2]
+    codes += [
+        c for c in facts.values.get("nationalities", []) + facts.values.get("citizenships", []) if len(c) == 2
+    ]
     if schema != "Person":
-        codes += [i["country"] for i in facts.identifiers
-                  if i.get("kind") in ("registration", "tax") and len(str(i.get("country") or "")) == 2]
+        codes += [
+            i["country"]
+            for i in facts.identifiers
+            if i.get("kind") in ("registration", "tax") and len(str(i.get("country") or "")) == 2
+        ]
     return sorted(set(codes))
 
 
@@ -50,24 +56,45 @@ def to_record(entry: OfacEntry, list_key: str, present: list[str] | None) -> Ent
     """Normalise one OFAC entry: type, facts from the remarks, designations per program, relations."""
     schema = SCHEMAS.get((entry.sdn_type or "entity").strip().lower(), "Organization")
     facts = entry.facts or parse_remarks(entry.remarks)
-    addresses = [{**a, "country": country_code(a.get("country_name"))} if a.get("country_name") else a
-                 for a in entry.addresses]
-    properties: dict[str, Any] = {"list": LIST_NAMES[list_key], "ent_num": entry.key, "programs": entry.programs}
-    for key, value in (("title", entry.title), ("vessel", entry.vessel or None), ("remarks", entry.remarks),
-                       ("addresses", addresses or None), ("identifiers", dedupe(facts.identifiers) or None),
-                       ("linked_to", facts.linked_to or None)):
+    addresses = [
+        {**a, "country": country_code(a.get("country_name"))} if a.get("country_name") else a
+        for a in entry.addresses
+    ]
+    properties: dict[str, Any] = {
+        "list": LIST_NAMES[list_key],
+        "ent_num": entry.key,
+        "programs": entry.programs,
+    }
+    for key, value in (
+        ("title", entry.title),
+        ("vessel", entry.vessel or None),
+        ("remarks", entry.remarks),
+        ("addresses", addresses or None),
+        ("identifiers", dedupe(facts.identifiers) or None),
+        ("linked_to", facts.linked_to or None),
+    ):
         if value:
             properties[key] = value
     properties.update({k: v for k, v in facts.values.items() if v})
     url = DETAILS_URL.format(key=entry.key)
-    designations = [DesignationRecord(AUTHORITY, LIST_NAMES[list_key], program, source_url=url)
-                    for program in (entry.programs or [None])]  # type: ignore[list-item]
-    relations = [RelationRecord("linked_to", name, citation={"source": list_key, "remarks": "Linked To"})
-                 for name in dict.fromkeys(facts.linked_to)]
-    record = EntityRecord(key=entry.key, schema=schema, name=entry.name,
-                          countries=entity_countries(schema, facts, addresses), properties=properties,
-                          aliases=dedupe(entry.aliases + facts.aliases), designations=designations,
-                          relations=relations)
+    programs: list[str | None] = list(entry.programs) or [None]
+    designations = [
+        DesignationRecord(AUTHORITY, LIST_NAMES[list_key], program, source_url=url) for program in programs
+    ]
+    relations = [
+        RelationRecord("linked_to", name, citation={"source": list_key, "remarks": "Linked To"})
+        for name in dict.fromkeys(facts.linked_to)
+    ]
+    record = EntityRecord(
+        key=entry.key,
+        schema=schema,
+        name=entry.name,
+        countries=entity_countries(schema, facts, addresses),
+        properties=properties,
+        aliases=dedupe(entry.aliases + facts.aliases),
+        designations=designations,
+        relations=relations,
+    )
     if present is not None:
         record.part_hashes = part_hashes(entry, present)
     return record
@@ -82,9 +109,13 @@ def locate(path: Path) -> tuple[str, str, Path]:
         found = sorted(p.name for p in path.iterdir())
         hint = ""
         if {"add.csv", "alt.csv"} & set(found):
-            hint = (" It has add.csv/alt.csv but no sdn.csv: those files only add addresses and aliases to the"
-                    " entries of sdn.csv (names, types, programs), so they cannot be loaded on their own.")
-        raise ImportFailed(f"{path} holds neither sdn.csv nor cons_prim.csv (found: {', '.join(found) or 'nothing'}).{hint}")
+            hint = (
+                " It has add.csv/alt.csv but no sdn.csv: those files only add addresses and aliases to the"
+                " entries of sdn.csv (names, types, programs), so they cannot be loaded on their own."
+            )
+        raise ImportFailed(
+            f"{path} holds neither sdn.csv nor cons_prim.csv (found: {', '.join(found) or 'nothing'}).{hint}"
+        )
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path))
     if path.suffix.lower() == ".xml":
@@ -97,8 +128,13 @@ def locate(path: Path) -> tuple[str, str, Path]:
 def stub(entry: OfacEntry, list_key: str, present: list[str]) -> EntityRecord:
     """A record whose hash comes from the raw rows of each file; normalised only if it turns out changed."""
     hashes = part_hashes(entry, present)
-    record = EntityRecord(key=entry.key, schema="", name=entry.name, part_hashes=hashes,
-                          loader=lambda: to_record(entry, list_key, present))
+    record = EntityRecord(
+        key=entry.key,
+        schema="",
+        name=entry.name,
+        part_hashes=hashes,
+        loader=lambda: to_record(entry, list_key, present),
+    )
     record.cached_hash = stable_hash([NORMALISER_VERSION, list_key, hashes])
     return record
 
@@ -109,9 +145,16 @@ def parse_csv(folder: Path, list_key: str, data_date: str | None) -> ParsedSnaps
     entries, present, rows = read_csv_set(folder, list_key, skipped)
     records = [stub(entry, list_key, present) for entry in entries.values()]
     files = [FILE_SETS[list_key]["main"], *(FILE_SETS[list_key][p] for p in present)]
-    return ParsedSnapshot(records=records, rows_read=rows, data_date=data_date, parts=present,
-                          part_fields=PART_FIELDS, skipped=skipped, meta={"files": files, "form": "csv"},
-                          notes={"files": ", ".join(files), "natural key": "ent_num"})
+    return ParsedSnapshot(
+        records=records,
+        rows_read=rows,
+        data_date=data_date,
+        parts=present,
+        part_fields=PART_FIELDS,
+        skipped=skipped,
+        meta={"files": files, "form": "csv"},
+        notes={"files": ", ".join(files), "natural key": "ent_num"},
+    )
 
 
 def parse_xml(path: Path, list_key: str, data_date: str | None) -> ParsedSnapshot:
@@ -128,12 +171,21 @@ def parse_xml(path: Path, list_key: str, data_date: str | None) -> ParsedSnapsho
     if not records:
         raise ImportFailed(f"{path.name} has no sdnEntry records")
     date = data_date or publish_date_iso(meta.get("publish_date"))
-    return ParsedSnapshot(records=list(records.values()), rows_read=len(records), data_date=date, meta=meta,
-                          notes={"natural key": "uid (= ent_num)", "published": meta.get("publish_date", "?")})
+    return ParsedSnapshot(
+        records=list(records.values()),
+        rows_read=len(records),
+        data_date=date,
+        meta=meta,
+        notes={"natural key": "uid (= ent_num)", "published": meta.get("publish_date", "?")},
+    )
 
 
 async def run_import(
-    sessions: async_sessionmaker[AsyncSession], path: Path, *, now: dt.datetime, data_date: str | None = None,
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    *,
+    now: dt.datetime,
+    data_date: str | None = None,
     **_options: Any,
 ) -> IngestReport:
     """Import an OFAC CSV set or XML file in one transaction (see the module docstring)."""

@@ -21,8 +21,12 @@ from db.ingest.ofac_remarks import RemarkFacts
 # File names of the two list families, by part. "main" is required; the others are optional.
 FILE_SETS: dict[str, dict[str, str]] = {
     "ofac_sdn": {"main": "sdn.csv", "add": "add.csv", "alt": "alt.csv", "comments": "sdn_comments.csv"},
-    "ofac_cons": {"main": "cons_prim.csv", "add": "cons_add.csv", "alt": "cons_alt.csv",
-                  "comments": "cons_comments.csv"},
+    "ofac_cons": {
+        "main": "cons_prim.csv",
+        "add": "cons_add.csv",
+        "alt": "cons_alt.csv",
+        "comments": "cons_comments.csv",
+    },
 }
 WIDTHS = {"main": 12, "add": 6, "alt": 5, "comments": 2}
 ALIAS_KINDS = {"aka": "aka", "fka": "fka", "nka": "nka", "a.k.a.": "aka", "f.k.a.": "fka", "n.k.a.": "nka"}
@@ -70,7 +74,9 @@ def read_rows(path: Path, width: int) -> Iterator[tuple[int, list[str | None]]]:
     except UnicodeDecodeError as exc:
         raise ImportFailed(f"{path.name} near line {line + 1}: not UTF-8 text ({exc.reason})") from None
     except csv.Error as exc:
-        raise ImportFailed(f"{path.name} line {line + 1}: broken CSV ({exc}); the file may be truncated") from None
+        raise ImportFailed(
+            f"{path.name} line {line + 1}: broken CSV ({exc}); the file may be truncated"
+        ) from None
 
 
 def ent_num(value: str | None, path: Path, line: int) -> str:
@@ -96,11 +102,25 @@ def read_main(path: Path) -> dict[str, OfacEntry]:
             raise ImportFailed(f"{path.name} line {line}: ent_num {key} appears twice")
         if not cells[1]:
             raise ImportFailed(f"{path.name} line {line}: entry {key} has no name")
-        vessel = {k: v for k, v in zip(("call_sign", "vessel_type", "tonnage", "gross_registered_tonnage",
-                                         "flag", "owner"), cells[5:11], strict=True) if v}
-        entries[key] = OfacEntry(key=key, name=cells[1], sdn_type=cells[2], programs=split_programs(cells[3]),
-                                 title=cells[4], vessel=vessel, remarks=cells[11],
-                                 parts={"main": [c for c in cells]})
+        vessel = {
+            k: v
+            for k, v in zip(
+                ("call_sign", "vessel_type", "tonnage", "gross_registered_tonnage", "flag", "owner"),
+                cells[5:11],
+                strict=True,
+            )
+            if v
+        }
+        entries[key] = OfacEntry(
+            key=key,
+            name=cells[1],
+            sdn_type=cells[2],
+            programs=split_programs(cells[3]),
+            title=cells[4],
+            vessel=vessel,
+            remarks=cells[11],
+            parts={"main": [c for c in cells]},
+        )
     if not entries:
         raise ImportFailed(f"{path.name} has no entries (empty file?)")
     return entries
@@ -115,7 +135,9 @@ def attach_addresses(path: Path, entries: dict[str, OfacEntry], skipped: Counter
         if entry is None:
             skipped[f"{path.name}: address of an ent_num not in the main file"] += 1
             continue
-        address = {k: v for k, v in zip(("street", "city", "country_name", "remarks"), cells[2:6], strict=True) if v}
+        address = {
+            k: v for k, v in zip(("street", "city", "country_name", "remarks"), cells[2:6], strict=True) if v
+        }
         address["full"] = ", ".join(v for v in (cells[2], cells[3], cells[4]) if v)
         entry.addresses.append(address)
         entry.parts.setdefault("add", []).append(cells[1:])
@@ -129,8 +151,11 @@ def attach_aliases(path: Path, entries: dict[str, OfacEntry], skipped: Counter[s
         rows += 1
         entry = entries.get(ent_num(cells[0], path, line))
         if entry is None or not cells[3]:
-            reason = f"{path.name}: alias of an ent_num not in the main file" if entry is None else \
-                f"{path.name}: alias without a name"
+            reason = (
+                f"{path.name}: alias of an ent_num not in the main file"
+                if entry is None
+                else f"{path.name}: alias without a name"
+            )
             skipped[reason] += 1
             continue
         kind_text = (cells[2] or "aka").strip().lower()
@@ -155,8 +180,12 @@ def attach_comments(path: Path, entries: dict[str, OfacEntry], skipped: Counter[
 
 
 def _rows_hash(rows: list[Any]) -> str:
-    text = "\x1e".join(sorted("\x1f".join(c if c is not None else "\x00" for c in row) if isinstance(row, list)
-                              else str(row) for row in rows))
+    text = "\x1e".join(
+        sorted(
+            "\x1f".join(c if c is not None else "\x00" for c in row) if isinstance(row, list) else str(row)
+            for row in rows
+        )
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -168,7 +197,9 @@ def part_hashes(entry: OfacEntry, present: list[str]) -> dict[str, str]:
     return out
 
 
-def read_csv_set(folder: Path, list_key: str, skipped: Counter[str]) -> tuple[dict[str, OfacEntry], list[str], int]:
+def read_csv_set(
+    folder: Path, list_key: str, skipped: Counter[str]
+) -> tuple[dict[str, OfacEntry], list[str], int]:
     """Read a folder's CSV set: entries, the optional parts present, and the rows read in total."""
     files = FILE_SETS[list_key]
     entries = read_main(folder / files["main"])

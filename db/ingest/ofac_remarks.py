@@ -17,49 +17,195 @@ from db.ingest.country_names import country_code
 
 # Identifier labels as OFAC writes them (longest first when matching), with the kind the card groups them by.
 _KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    ("tax", ("tax id", "v.a.t.", "vat number", "r.f.c", "rfc", "nit #", "ruc #", "rif #", "fein", "fiscal code",
-             "c.u.i.t", "rtn", "tax registration")),
+    (
+        "tax",
+        (
+            "tax id",
+            "v.a.t.",
+            "vat number",
+            "r.f.c",
+            "rfc",
+            "nit #",
+            "ruc #",
+            "rif #",
+            "fein",
+            "fiscal code",
+            "c.u.i.t",
+            "rtn",
+            "tax registration",
+        ),
+    ),
     ("passport", ("passport", "travel document", "visanumberid")),
-    ("national_id", ("national id", "cedula", "c.u.r.p", "d.n.i.", "identification number", "ssn", "personal id",
-                     "id no.", "birth certificate", "residency number", "driver's license", "electoral",
-                     "credencial", "i.f.e.", "identity", "citizen's card", "numero de identidad", "tazkira",
-                     "refugee id", "c.u.i.p", "cartilla", "national foreign id")),
+    (
+        "national_id",
+        (
+            "national id",
+            "cedula",
+            "c.u.r.p",
+            "d.n.i.",
+            "identification number",
+            "ssn",
+            "personal id",
+            "id no.",
+            "birth certificate",
+            "residency number",
+            "driver's license",
+            "electoral",
+            "credencial",
+            "i.f.e.",
+            "identity",
+            "citizen's card",
+            "numero de identidad",
+            "tazkira",
+            "refugee id",
+            "c.u.i.p",
+            "cartilla",
+            "national foreign id",
+        ),
+    ),
     ("vessel", ("vessel", "mmsi", "imo")),
     ("aircraft", ("aircraft",)),
     ("crypto", ("digital currency address",)),
-    ("registration", ("registration", "registry", "register", "company number", "chamber of comm", "social credit",
-                      "legal entity number", "gazette", "trade license", "c.r. no", "folio mercantil",
-                      "matricula mercantil", "d-u-n-s", "charity", "business number", "enterprise number",
-                      "incorporation", "le number", "organization code", "commercial code", "c.u.i.", "bik",
-                      "branch unit", "permit", "file number", "license")),
+    (
+        "registration",
+        (
+            "registration",
+            "registry",
+            "register",
+            "company number",
+            "chamber of comm",
+            "social credit",
+            "legal entity number",
+            "gazette",
+            "trade license",
+            "c.r. no",
+            "folio mercantil",
+            "matricula mercantil",
+            "d-u-n-s",
+            "charity",
+            "business number",
+            "enterprise number",
+            "incorporation",
+            "le number",
+            "organization code",
+            "commercial code",
+            "c.u.i.",
+            "bik",
+            "branch unit",
+            "permit",
+            "file number",
+            "license",
+        ),
+    ),
 ]
 
-ID_LABELS: tuple[str, ...] = tuple(sorted({
-    "Tax ID No.", "Registration Number", "Passport", "Diplomatic Passport", "National ID No.",
-    "Vessel Registration Identification", "Government Gazette Number", "C.U.R.P.", "C.U.R.P. #", "Cedula No.",
-    "Registration ID", "Aircraft Model", "Aircraft Manufacturer's Serial Number (MSN)",
-    "Aircraft Manufacture Date", "Business Registration Number", "NIT #", "Identification Number",
-    "ISIN", "MMSI", "Aircraft Tail Number", "Folio Mercantil No.", "Unified Social Credit Code (USCC)",
-    "Commercial Registry Number", "Company Number", "RUC #", "Legal Entity Number", "License",
-    "Aircraft Construction Number (also called L/N or S/N or F/N)", "V.A.T. Number", "C.R. No.",
-    "Economic Register Number (CBLS)", "SWIFT/BIC", "Equity Ticker", "Trade License No.",
-    "Matricula Mercantil No", "D.N.I.", "Chamber of Commerce Number", "D-U-N-S Number",
-    "Central Registration System Number", "BIK (RU)", "Istanbul Chamber of Comm. No.", "Birth Certificate Number",
-    "Driver's License No.", "RIF #", "Electoral Registry No.", "Business Number", "Business Registration Document #",
-    "RFC", "R.F.C.", "R.F.C. #", "Public Registration Number", "Enterprise Number", "Vessel Year of Build",
-    "National Foreign ID Number", "Personal ID Card", "Italian Fiscal Code", "UK Company Number",
-    "Credencial electoral", "C.U.I.", "C.U.I.T.", "C.U.I.P.", "Cartilla de Servicio Militar Nacional", "US FEIN",
-    "Residency Number", "Chinese Commercial Code", "I.F.E.", "Permit Number", "SSN", "Registered Charity No.",
-    "Dubai Chamber of Commerce Membership No.", "Branch Unit Number", "Certificate of Incorporation Number",
-    "Turkish Identification Number", "Numero de Identidad", "Aircraft Mode S Transponder Code", "LE Number",
-    "Citizen's Card Number", "United Social Credit Code Certificate (USCCC)", "Kenyan ID No.",
-    "Travel Document Number", "RTN", "VisaNumberID", "SRE Permit No.", "File Number", "Refugee ID Card",
-    "Romanian C.R.", "Tazkira National ID Card", "Aircraft Serial Identification", "Organization Code",
-    "Former Vessel Flag", "Nationality of Registration", "Aircraft Operator",
-}, key=len, reverse=True))
+ID_LABELS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "Tax ID No.",
+            "Registration Number",
+            "Passport",
+            "Diplomatic Passport",
+            "National ID No.",
+            "Vessel Registration Identification",
+            "Government Gazette Number",
+            "C.U.R.P.",
+            "C.U.R.P. #",
+            "Cedula No.",
+            "Registration ID",
+            "Aircraft Model",
+            "Aircraft Manufacturer's Serial Number (MSN)",
+            "Aircraft Manufacture Date",
+            "Business Registration Number",
+            "NIT #",
+            "Identification Number",
+            "ISIN",
+            "MMSI",
+            "Aircraft Tail Number",
+            "Folio Mercantil No.",
+            "Unified Social Credit Code (USCC)",
+            "Commercial Registry Number",
+            "Company Number",
+            "RUC #",
+            "Legal Entity Number",
+            "License",
+            "Aircraft Construction Number (also called L/N or S/N or F/N)",
+            "V.A.T. Number",
+            "C.R. No.",
+            "Economic Register Number (CBLS)",
+            "SWIFT/BIC",
+            "Equity Ticker",
+            "Trade License No.",
+            "Matricula Mercantil No",
+            "D.N.I.",
+            "Chamber of Commerce Number",
+            "D-U-N-S Number",
+            "Central Registration System Number",
+            "BIK (RU)",
+            "Istanbul Chamber of Comm. No.",
+            "Birth Certificate Number",
+            "Driver's License No.",
+            "RIF #",
+            "Electoral Registry No.",
+            "Business Number",
+            "Business Registration Document #",
+            "RFC",
+            "R.F.C.",
+            "R.F.C. #",
+            "Public Registration Number",
+            "Enterprise Number",
+            "Vessel Year of Build",
+            "National Foreign ID Number",
+            "Personal ID Card",
+            "Italian Fiscal Code",
+            "UK Company Number",
+            "Credencial electoral",
+            "C.U.I.",
+            "C.U.I.T.",
+            "C.U.I.P.",
+            "Cartilla de Servicio Militar Nacional",
+            "US FEIN",
+            "Residency Number",
+            "Chinese Commercial Code",
+            "I.F.E.",
+            "Permit Number",
+            "SSN",
+            "Registered Charity No.",
+            "Dubai Chamber of Commerce Membership No.",
+            "Branch Unit Number",
+            "Certificate of Incorporation Number",
+            "Turkish Identification Number",
+            "Numero de Identidad",
+            "Aircraft Mode S Transponder Code",
+            "LE Number",
+            "Citizen's Card Number",
+            "United Social Credit Code Certificate (USCCC)",
+            "Kenyan ID No.",
+            "Travel Document Number",
+            "RTN",
+            "VisaNumberID",
+            "SRE Permit No.",
+            "File Number",
+            "Refugee ID Card",
+            "Romanian C.R.",
+            "Tazkira National ID Card",
+            "Aircraft Serial Identification",
+            "Organization Code",
+            "Former Vessel Flag",
+            "Nationality of Registration",
+            "Aircraft Operator",
+        },
+        key=len,
+        reverse=True,
+    )
+)
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1
+    )
+}
 _TRAILER = re.compile(r"\s+(issued|expires)\s+(.+?)(?=\s+(?:issued|expires)\s+|$)")
 _COUNTRY_TAIL = re.compile(r"\s*\(([^()]+)\)\s*$")
 _ALIAS = re.compile(r"^(a\.k\.a\.|f\.k\.a\.|n\.k\.a\.)\s+'(.+)'$")
@@ -102,8 +248,9 @@ def identifier_kind(label: str) -> str:
     return "other"
 
 
-def identifier(label: str, rest: str, country: str | None = None, issued: str | None = None,
-               expires: str | None = None) -> dict[str, Any]:
+def identifier(
+    label: str, rest: str, country: str | None = None, issued: str | None = None, expires: str | None = None
+) -> dict[str, Any]:
     """An identifier dict from a label and the text after it (country in brackets, issued/expires dates)."""
     for match in _TRAILER.finditer(rest):
         if match.group(1) == "issued":
@@ -144,28 +291,37 @@ def apply_fact(facts: RemarkFacts, fact: str) -> None:
         facts.aliases.append((alias.group(2), alias.group(1)[0] + "ka"))
         return
     if text.startswith("Linked To:"):
-        facts.linked_to.append(text[len("Linked To:"):].strip())
+        facts.linked_to.append(text[len("Linked To:") :].strip())
         return
     if not _simple_fact(facts, text) and not _identifier_fact(facts, text):
         facts.add("other_facts", text)
 
 
 _SIMPLE: list[tuple[str, str, bool]] = [  # (prefix, property, value is a country)
-    ("DOB ", "birth_dates", False), ("POB ", "birth_places", False), ("nationality ", "nationalities", True),
-    ("citizen ", "citizenships", True), ("Gender ", "gender", False),
-    ("Organization Established Date ", "established", False), ("Website ", "websites", False),
-    ("Email Address ", "emails", False), ("Phone Number ", "phones", False), ("Telephone: ", "phones", False),
-    ("Telephone ", "phones", False), ("Fax: ", "fax", False), ("Fax ", "fax", False),
+    ("DOB ", "birth_dates", False),
+    ("POB ", "birth_places", False),
+    ("nationality ", "nationalities", True),
+    ("citizen ", "citizenships", True),
+    ("Gender ", "gender", False),
+    ("Organization Established Date ", "established", False),
+    ("Website ", "websites", False),
+    ("Email Address ", "emails", False),
+    ("Phone Number ", "phones", False),
+    ("Telephone: ", "phones", False),
+    ("Telephone ", "phones", False),
+    ("Fax: ", "fax", False),
+    ("Fax ", "fax", False),
     ("Additional Sanctions Information - ", "secondary_sanctions", False),
     ("Secondary sanctions risk: ", "secondary_sanctions", False),
-    ("Organization Type: ", "organization_type", False), ("Target Type ", "target_type", False),
+    ("Organization Type: ", "organization_type", False),
+    ("Target Type ", "target_type", False),
 ]
 
 
 def _simple_fact(facts: RemarkFacts, text: str) -> bool:
     for prefix, key, is_country in _SIMPLE:
         if text.startswith(prefix):
-            value = text[len(prefix):].strip()
+            value = text[len(prefix) :].strip()
             if key in ("birth_dates", "established"):
                 value = ofac_date(value)
             if is_country:
@@ -183,7 +339,7 @@ _ID_LABEL = re.compile("^(" + "|".join(re.escape(label) for label in ID_LABELS) 
 def _identifier_fact(facts: RemarkFacts, text: str) -> bool:
     match = _ID_LABEL.match(text)
     if match:
-        rest = text[match.end(1):].lstrip(": ").strip()
+        rest = text[match.end(1) :].lstrip(": ").strip()
         if rest:
             facts.identifiers.append(identifier(match.group(1), rest))
             return True
@@ -202,8 +358,14 @@ def parse_remarks(text: str | None) -> RemarkFacts:
     return facts
 
 
-def apply_xml_id(facts: RemarkFacts, id_type: str, number: str, country: str | None,
-                 issued: str | None, expires: str | None) -> None:
+def apply_xml_id(
+    facts: RemarkFacts,
+    id_type: str,
+    number: str,
+    country: str | None,
+    issued: str | None,
+    expires: str | None,
+) -> None:
     """One `<id>` of the XML `idList` (same labels as the CSV remarks) into `facts`."""
     id_type = id_type.strip()
     if id_type.startswith("Additional Sanctions Information"):
@@ -211,11 +373,20 @@ def apply_xml_id(facts: RemarkFacts, id_type: str, number: str, country: str | N
     elif id_type.startswith("Secondary sanctions risk"):
         facts.add("secondary_sanctions", number)
     elif id_type in ("Website", "Email Address", "Phone Number"):
-        facts.add({"Website": "websites", "Email Address": "emails", "Phone Number": "phones"}[id_type], number)
+        facts.add(
+            {"Website": "websites", "Email Address": "emails", "Phone Number": "phones"}[id_type], number
+        )
     elif id_type == "Nationality of Registration":
         facts.add("nationalities", country_code(number) or number)
     elif id_type.startswith("For more information"):
         facts.add("other_facts", f"{id_type} {number}")
     else:
-        facts.identifiers.append(identifier(id_type.rstrip(" -:"), number, country, issued and ofac_date(issued),
-                                            expires and ofac_date(expires)))
+        facts.identifiers.append(
+            identifier(
+                id_type.rstrip(" -:"),
+                number,
+                country,
+                issued and ofac_date(issued),
+                expires and ofac_date(expires),
+            )
+        )

@@ -15,8 +15,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from db.ingest.base import ImportFailed
+from db.ingest.country_names import country_code
 from db.ingest.ofac_csv import ALIAS_KINDS, OfacEntry
-from db.ingest.ofac_remarks import RemarkFacts, apply_xml_id, country_code, ofac_date, parse_remarks
+from db.ingest.ofac_remarks import RemarkFacts, apply_xml_id, ofac_date, parse_remarks
 
 
 def _tag(elem: Element) -> str:
@@ -46,8 +47,14 @@ def _person_name(last: str | None, first: str | None) -> str:
 def _facts(elem: Element) -> RemarkFacts:
     facts = parse_remarks(_child(elem, "remarks"))
     for item in _items(elem, "idList"):
-        apply_xml_id(facts, _child(item, "idType") or "", _child(item, "idNumber") or "", _child(item, "idCountry"),
-                     _child(item, "issueDate"), _child(item, "expirationDate"))
+        apply_xml_id(
+            facts,
+            _child(item, "idType") or "",
+            _child(item, "idNumber") or "",
+            _child(item, "idCountry"),
+            _child(item, "issueDate"),
+            _child(item, "expirationDate"),
+        )
     for item in _items(elem, "dateOfBirthList"):
         facts.add("birth_dates", ofac_date(_child(item, "dateOfBirth") or ""))
     for item in _items(elem, "placeOfBirthList"):
@@ -63,9 +70,19 @@ def _addresses(elem: Element) -> list[dict[str, Any]]:
     out = []
     for item in _items(elem, "addressList"):
         street = ", ".join(v for v in (_child(item, f"address{i}") for i in (1, 2, 3)) if v) or None
-        city = ", ".join(v for v in (_child(item, "city"), _child(item, "stateOrProvince"),
-                                     _child(item, "postalCode")) if v) or None
-        address = {k: v for k, v in (("street", street), ("city", city), ("country_name", _child(item, "country"))) if v}
+        city = (
+            ", ".join(
+                v
+                for v in (_child(item, "city"), _child(item, "stateOrProvince"), _child(item, "postalCode"))
+                if v
+            )
+            or None
+        )
+        address = {
+            k: v
+            for k, v in (("street", street), ("city", city), ("country_name", _child(item, "country")))
+            if v
+        }
         address["full"] = ", ".join(v for v in (street, city, address.get("country_name")) if v)
         out.append(address)
     return out
@@ -86,15 +103,49 @@ def entry_from_xml(elem: Element) -> OfacEntry:
     vessel_elem = next((c for c in elem if _tag(c) == "vesselInfo"), None)
     vessel = {}
     if vessel_elem is not None:
-        vessel = {k: v for k, v in ((t, _child(vessel_elem, t)) for t in (
-            "callSign", "vesselType", "vesselFlag", "vesselOwner", "tonnage", "grossRegisteredTonnage")) if v}
+        vessel = {
+            k: v
+            for k, v in (
+                (t, _child(vessel_elem, t))
+                for t in (
+                    "callSign",
+                    "vesselType",
+                    "vesselFlag",
+                    "vesselOwner",
+                    "tonnage",
+                    "grossRegisteredTonnage",
+                )
+            )
+            if v
+        }
     programs = [p.text.strip() for p in _items(elem, "programList") if p.text and p.text.strip()]
-    entry = OfacEntry(key=str(int(key)), name=_person_name(last, _child(elem, "firstName")),
-                      sdn_type=_child(elem, "sdnType"), programs=programs, title=_child(elem, "title"),
-                      vessel=vessel, remarks=_child(elem, "remarks"), addresses=_addresses(elem), aliases=aliases,
-                      facts=_facts(elem))
-    entry.parts = {"main": [entry.name, entry.sdn_type, programs, entry.title, vessel, entry.remarks,
-                            entry.addresses, aliases, entry.facts.identifiers, entry.facts.values]}
+    facts = _facts(elem)
+    entry = OfacEntry(
+        key=str(int(key)),
+        name=_person_name(last, _child(elem, "firstName")),
+        sdn_type=_child(elem, "sdnType"),
+        programs=programs,
+        title=_child(elem, "title"),
+        vessel=vessel,
+        remarks=_child(elem, "remarks"),
+        addresses=_addresses(elem),
+        aliases=aliases,
+        facts=facts,
+    )
+    entry.parts = {
+        "main": [
+            entry.name,
+            entry.sdn_type,
+            programs,
+            entry.title,
+            vessel,
+            entry.remarks,
+            entry.addresses,
+            aliases,
+            facts.identifiers,
+            facts.values,
+        ]
+    }
     return entry
 
 
@@ -119,8 +170,10 @@ def iter_xml(path: Path, meta: dict[str, Any]) -> Iterator[OfacEntry]:
                 yield entry_from_xml(elem)
                 elem.clear()
     except DefusedXmlException as exc:
-        raise ImportFailed(f"{path.name}: refused unsafe XML ({type(exc).__name__}: DTDs and entities are "
-                           "not allowed in OFAC files)") from None
+        raise ImportFailed(
+            f"{path.name}: refused unsafe XML ({type(exc).__name__}: DTDs and entities are "
+            "not allowed in OFAC files)"
+        ) from None
     except ParseError as exc:
         raise ImportFailed(f"{path.name}: not well-formed XML ({exc}); the file may be truncated") from None
 

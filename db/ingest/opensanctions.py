@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, sha256_file
+from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord
-from db.ingest.country_names import country_code
 from db.ingest.opensanctions_ftm import to_records
 
 FILES = ("entities.ftm.json", "targets.nested.json", "targets.simple.csv")
@@ -36,8 +36,12 @@ SIMPLE_COLUMNS = {"id", "schema", "name", "aliases", "countries", "identifiers",
 
 def spec_for(dataset: str, title: str | None = None) -> SourceSpec:
     """The source of one OpenSanctions dataset."""
-    return SourceSpec(f"opensanctions:{dataset}", f"OpenSanctions: {title or dataset}", "OpenSanctions",
-                      f"https://www.opensanctions.org/datasets/{dataset}/")
+    return SourceSpec(
+        f"opensanctions:{dataset}",
+        f"OpenSanctions: {title or dataset}",
+        "OpenSanctions",
+        f"https://www.opensanctions.org/datasets/{dataset}/",
+    )
 
 
 def slug(text: str) -> str:
@@ -55,7 +59,9 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise ImportFailed(f"{path.name} line {line}: not JSON ({exc.msg}); truncated file?") from None
+                    raise ImportFailed(
+                        f"{path.name} line {line}: not JSON ({exc.msg}); truncated file?"
+                    ) from None
                 if not isinstance(value, dict):
                     raise ImportFailed(f"{path.name} line {line}: expected a JSON object")
                 yield line, value
@@ -69,8 +75,12 @@ def _checked(path: Path, line: int, entity: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
-def flatten(entity: dict[str, Any], into: dict[str, dict[str, Any]], parent: str | None = None,
-            back_prop: str | None = None) -> None:
+def flatten(
+    entity: dict[str, Any],
+    into: dict[str, dict[str, Any]],
+    parent: str | None = None,
+    back_prop: str | None = None,
+) -> None:
     """targets.nested.json: pull nested entities out into a flat id -> entity map (references by id)."""
     from followthemoney import model
 
@@ -108,7 +118,9 @@ def read_entities(path: Path) -> dict[str, dict[str, Any]]:
     return entities
 
 
-def simple_records(path: Path, dataset: str, skipped: Counter[str]) -> tuple[list[EntityRecord], int, str | None]:
+def simple_records(
+    path: Path, dataset: str, skipped: Counter[str]
+) -> tuple[list[EntityRecord], int, str | None]:
     """targets.simple.csv rows as records; also the rows read and the newest last_seen date."""
     records: dict[str, EntityRecord] = {}
     newest = None
@@ -117,12 +129,16 @@ def simple_records(path: Path, dataset: str, skipped: Counter[str]) -> tuple[lis
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh, strict=True)
             if not SIMPLE_COLUMNS <= set(reader.fieldnames or []):
-                raise ImportFailed(f"{path.name}: not an OpenSanctions targets.simple.csv (columns "
-                                   f"{', '.join(sorted(SIMPLE_COLUMNS - set(reader.fieldnames or [])))} missing)")
+                raise ImportFailed(
+                    f"{path.name}: not an OpenSanctions targets.simple.csv (columns "
+                    f"{', '.join(sorted(SIMPLE_COLUMNS - set(reader.fieldnames or [])))} missing)"
+                )
             for row in reader:
                 line = reader.line_num
                 if None in row or any(v is None for v in row.values()) or not row["id"] or not row["schema"]:
-                    raise ImportFailed(f"{path.name} line {line}: wrong number of columns or no id (truncated?)")
+                    raise ImportFailed(
+                        f"{path.name} line {line}: wrong number of columns or no id (truncated?)"
+                    )
                 if row["id"] in records:
                     raise ImportFailed(f"{path.name} line {line}: id {row['id']} appears twice")
                 records[row["id"]] = simple_record(row, dataset)
@@ -141,15 +157,20 @@ def _multi(value: str | None) -> list[str]:
 def simple_record(row: dict[str, str], dataset: str) -> EntityRecord:
     sanctions = row.get("sanctions", "").strip().strip('"').strip()
     properties: dict[str, Any] = {"dataset": dataset, "dataset_title": row.get("dataset")}
-    for key, column in (("birth_dates", "birth_date"), ("phones", "phones"), ("emails", "emails"),
-                        ("programs", "program_ids")):
+    for key, column in (
+        ("birth_dates", "birth_date"),
+        ("phones", "phones"),
+        ("emails", "emails"),
+        ("programs", "program_ids"),
+    ):
         if _multi(row.get(column)):
             properties[key] = _multi(row.get(column))
     if _multi(row.get("addresses")):
         properties["addresses"] = [{"full": a} for a in _multi(row.get("addresses"))]
     if _multi(row.get("identifiers")):
-        properties["identifiers"] = [{"type": "identifier", "number": i, "kind": "other"}
-                                     for i in _multi(row.get("identifiers"))]
+        properties["identifiers"] = [
+            {"type": "identifier", "number": i, "kind": "other"} for i in _multi(row.get("identifiers"))
+        ]
     if sanctions:
         properties["sanctions"] = sanctions
     for key in ("first_seen", "last_seen", "last_change"):
@@ -157,14 +178,25 @@ def simple_record(row: dict[str, str], dataset: str) -> EntityRecord:
             properties[key] = row[key]
     designations = []
     if sanctions or properties.get("programs"):
-        designations = [DesignationRecord("per OpenSanctions export", row.get("dataset") or dataset, program,
-                                          details={"sanctions": sanctions, "dataset": dataset} if sanctions else
-                                          {"dataset": dataset})
-                        for program in (properties.get("programs") or [None])]  # type: ignore[list-item]
+        designations = [
+            DesignationRecord(
+                "per OpenSanctions export",
+                row.get("dataset") or dataset,
+                program,
+                details={"sanctions": sanctions, "dataset": dataset} if sanctions else {"dataset": dataset},
+            )
+            for program in (list(properties.get("programs") or []) or [None])
+        ]
     countries = sorted({c for c in map(country_code, _multi(row.get("countries"))) if c})
-    return EntityRecord(key=row["id"], schema=row["schema"], name=row["name"] or row["id"], countries=countries,
-                        properties=properties, aliases=[(a, "aka") for a in _multi(row.get("aliases"))],
-                        designations=designations)
+    return EntityRecord(
+        key=row["id"],
+        schema=row["schema"],
+        name=row["name"] or row["id"],
+        countries=countries,
+        properties=properties,
+        aliases=[(a, "aka") for a in _multi(row.get("aliases"))],
+        designations=designations,
+    )
 
 
 def locate(path: Path) -> tuple[Path, dict[str, Any]]:
@@ -195,7 +227,9 @@ def dataset_of(entities: dict[str, dict[str, Any]], option: str | None, index: d
     return names.most_common(1)[0][0] if names else "unknown"
 
 
-def parse_file(path: Path, dataset: str | None, index: dict[str, Any]) -> tuple[ParsedSnapshot, str, str | None]:
+def parse_file(
+    path: Path, dataset: str | None, index: dict[str, Any]
+) -> tuple[ParsedSnapshot, str, str | None]:
     """Parse an export file: (snapshot, dataset name, dataset title)."""
     skipped: Counter[str] = Counter()
     if path.suffix.lower() == ".csv":
@@ -213,19 +247,31 @@ def parse_file(path: Path, dataset: str | None, index: dict[str, Any]) -> tuple[
         records = to_records(entities, name, f"opensanctions:{name}", skipped)
         rows = len(entities)
         newest = max((str(e.get("last_change") or "") for e in entities.values()), default="") or None
-        date, date_note = (index.get("last_export") or index.get("updated_at") or newest), "index.json / last_change"
+        date, date_note = (
+            (index.get("last_export") or index.get("updated_at") or newest),
+            "index.json / last_change",
+        )
     if not records:
         raise ImportFailed(f"{path.name} has no people, companies, organisations, vessels or aircraft")
-    parsed = ParsedSnapshot(records=records, rows_read=rows, data_date=(date or "")[:10] or None, skipped=skipped,
-                            meta={"dataset": name, "file": path.name},
-                            notes={"dataset": name, "natural key": "OpenSanctions entity id",
-                                   "data date from": date_note})
+    parsed = ParsedSnapshot(
+        records=records,
+        rows_read=rows,
+        data_date=(date or "")[:10] or None,
+        skipped=skipped,
+        meta={"dataset": name, "file": path.name},
+        notes={"dataset": name, "natural key": "OpenSanctions entity id", "data date from": date_note},
+    )
     return parsed, name, title
 
 
 async def run_import(
-    sessions: async_sessionmaker[AsyncSession], path: Path, *, now: dt.datetime, dataset: str | None = None,
-    delta: bool = False, **_options: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    *,
+    now: dt.datetime,
+    dataset: str | None = None,
+    delta: bool = False,
+    **_options: Any,
 ) -> IngestReport:
     """Import an OpenSanctions export file or folder (or, with delta=True, a delta folder)."""
     path = Path(path)
@@ -265,4 +311,3 @@ def _peek_dataset(file: Path) -> str:
     except (UnicodeDecodeError, csv.Error):
         pass
     return "unknown"
-

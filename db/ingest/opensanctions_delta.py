@@ -58,20 +58,30 @@ def parse_version(path: Path, version: str, dataset: str, ops: Counter[str]) -> 
     for line, item in read_json_lines(path):
         op, entity = item.get("op"), item.get("entity")
         if op not in OPS or not isinstance(entity, dict) or not entity.get("id"):
-            raise ImportFailed(f"{path.parent.name}/{path.name} line {line}: expected op ADD/MOD/DEL with an entity")
+            raise ImportFailed(
+                f"{path.parent.name}/{path.name} line {line}: expected op ADD/MOD/DEL with an entity"
+            )
         ops[op] += 1
         if op == "DEL":
             deleted.append(str(entity["id"]))
             entities.pop(str(entity["id"]), None)
         else:
             if not entity.get("schema"):
-                raise ImportFailed(f"{path.parent.name}/{path.name} line {line}: {op} of an entity without schema")
+                raise ImportFailed(
+                    f"{path.parent.name}/{path.name} line {line}: {op} of an entity without schema"
+                )
             entities[str(entity["id"])] = entity
     skipped: Counter[str] = Counter()
     records = to_records(entities, dataset, f"opensanctions:{dataset}", skipped)
-    return ParsedSnapshot(records=records, rows_read=len(entities) + len(deleted), data_date=_version_date(version),
-                          full=False, deleted_keys=deleted, skipped=skipped,
-                          meta={"dataset": dataset, "version": version, "delta": True})
+    return ParsedSnapshot(
+        records=records,
+        rows_read=len(entities) + len(deleted),
+        data_date=_version_date(version),
+        full=False,
+        deleted_keys=deleted,
+        skipped=skipped,
+        meta={"dataset": dataset, "version": version, "delta": True},
+    )
 
 
 def _version_date(version: str) -> str | None:
@@ -79,8 +89,9 @@ def _version_date(version: str) -> str | None:
     return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" if digits.isdigit() else None
 
 
-async def run_delta_import(sessions: async_sessionmaker[AsyncSession], folder: Path, *, now: dt.datetime,
-                           dataset: str | None = None) -> IngestReport:
+async def run_delta_import(
+    sessions: async_sessionmaker[AsyncSession], folder: Path, *, now: dt.datetime, dataset: str | None = None
+) -> IngestReport:
     """Apply every version of a delta folder not yet loaded, in version order, in one transaction."""
     listed, named = versions(Path(folder))
     name = dataset or named or "unknown"
@@ -96,8 +107,15 @@ async def run_delta_import(sessions: async_sessionmaker[AsyncSession], folder: P
                 skipped_versions += 1
                 continue
             parsed = parse_version(path, version, name, ops)
-            await load_snapshot(session, source, parsed, sha256=sha, file_name=f"{version}/{path.name}", now=now,
-                                report=report)
+            await load_snapshot(
+                session,
+                source,
+                parsed,
+                sha256=sha,
+                file_name=f"{version}/{path.name}",
+                now=now,
+                report=report,
+            )
             applied += 1
     if applied == 0:
         report.already_loaded = True

@@ -19,14 +19,37 @@ from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRe
 from db.ingest.ofac_remarks import identifier_kind
 
 ALIAS_PROPS = {"alias": "aka", "weakAlias": "weak", "previousName": "fka", "abbreviation": "aka"}
-ID_KINDS = {"registrationNumber": "registration", "ogrnCode": "registration", "leiCode": "registration",
-            "uscCode": "registration", "dunsCode": "registration", "taxNumber": "tax", "innCode": "tax",
-            "vatCode": "tax", "passportNumber": "passport", "idNumber": "national_id", "imoNumber": "vessel",
-            "mmsi": "vessel", "swiftBic": "other"}
-SIMPLE = {"birthDate": "birth_dates", "birthPlace": "birth_places", "gender": "gender", "website": "websites",
-          "email": "emails", "phone": "phones", "incorporationDate": "established", "topics": "topics",
-          "position": "positions", "notes": "notes_text", "program": "programs", "summary": "summary",
-          "nationality": "nationalities", "citizenship": "citizenships"}
+ID_KINDS = {
+    "registrationNumber": "registration",
+    "ogrnCode": "registration",
+    "leiCode": "registration",
+    "uscCode": "registration",
+    "dunsCode": "registration",
+    "taxNumber": "tax",
+    "innCode": "tax",
+    "vatCode": "tax",
+    "passportNumber": "passport",
+    "idNumber": "national_id",
+    "imoNumber": "vessel",
+    "mmsi": "vessel",
+    "swiftBic": "other",
+}
+SIMPLE = {
+    "birthDate": "birth_dates",
+    "birthPlace": "birth_places",
+    "gender": "gender",
+    "website": "websites",
+    "email": "emails",
+    "phone": "phones",
+    "incorporationDate": "established",
+    "topics": "topics",
+    "position": "positions",
+    "notes": "notes_text",
+    "program": "programs",
+    "summary": "summary",
+    "nationality": "nationalities",
+    "citizenship": "citizenships",
+}
 
 
 def stored_schema(name: str) -> bool:
@@ -36,7 +59,9 @@ def stored_schema(name: str) -> bool:
 
 
 def _props(entity: dict[str, Any]) -> dict[str, list[Any]]:
-    return {k: [v for v in vals if v not in (None, "")] for k, vals in (entity.get("properties") or {}).items()}
+    return {
+        k: [v for v in vals if v not in (None, "")] for k, vals in (entity.get("properties") or {}).items()
+    }
 
 
 def _ref(value: Any) -> str | None:
@@ -82,8 +107,14 @@ def base_record(entity: dict[str, Any], dataset: str) -> EntityRecord:
         properties["identifiers"] = identifiers
     if extra:
         properties["ftm"] = extra
-    return EntityRecord(key=str(entity["id"]), schema=entity["schema"], name=name,
-                        countries=sorted({c for c in countries if c}), properties=properties, aliases=aliases)
+    return EntityRecord(
+        key=str(entity["id"]),
+        schema=entity["schema"],
+        name=name,
+        countries=sorted({c for c in countries if c}),
+        properties=properties,
+        aliases=aliases,
+    )
 
 
 def sanction_designation(sanction: dict[str, Any], dataset: str) -> DesignationRecord:
@@ -93,18 +124,34 @@ def sanction_designation(sanction: dict[str, Any], dataset: str) -> DesignationR
         values = props.get(name) or []
         return str(values[0]) if values else None
 
-    details = {k: [str(v) for v in props[k]] for k in ("reason", "provisions", "status", "authorityId", "unscId",
-                                                         "programUrl", "endDate", "country") if props.get(k)}
+    details = {
+        k: [str(v) for v in props[k]]
+        for k in (
+            "reason",
+            "provisions",
+            "status",
+            "authorityId",
+            "unscId",
+            "programUrl",
+            "endDate",
+            "country",
+        )
+        if props.get(k)
+    }
     return DesignationRecord(
-        authority=first("authority") or f"OpenSanctions dataset {dataset}", list_name=first("program") or dataset,
-        program=first("programId") or first("program"), listed_on=first("listingDate") or first("startDate"),
-        reference=first("recordId") or first("authorityId"), source_url=first("sourceUrl"),
+        authority=first("authority") or f"OpenSanctions dataset {dataset}",
+        list_name=first("program") or dataset,
+        program=first("programId") or first("program"),
+        listed_on=first("listingDate") or first("startDate"),
+        reference=first("recordId") or first("authorityId"),
+        source_url=first("sourceUrl"),
         details={**details, "dataset": dataset, "sanction_id": sanction.get("id")},
     )
 
 
-def edge_relation(edge: dict[str, Any], entities: dict[str, dict[str, Any]], source_key: str
-                  ) -> tuple[str, RelationRecord] | None:
+def edge_relation(
+    edge: dict[str, Any], entities: dict[str, dict[str, Any]], source_key: str
+) -> tuple[str, RelationRecord] | None:
     """(from id, relation) of an edge entity, or None if it is not a link between two entities."""
     schema = model.get(edge["schema"])
     if schema is None or not schema.edge or not schema.edge_source or not schema.edge_target:
@@ -116,17 +163,27 @@ def edge_relation(edge: dict[str, Any], entities: dict[str, dict[str, Any]], sou
         return None
     target = entities.get(targets[0] or "")
     kind = {"UnknownLink": "unknown_link"}.get(edge["schema"], edge["schema"].lower())
-    details = {k: [str(v) for v in props[k]] for k in ("role", "relationship", "percentage", "startDate", "endDate",
-                                                         "ownershipType", "summary") if props.get(k)}
-    relation = RelationRecord(kind=kind, to_name=entity_name(target) if target else str(targets[0]),
-                              to_key=f"{source_key}:{targets[0]}", details={**details, "edge_id": edge.get("id")})
+    details = {
+        k: [str(v) for v in props[k]]
+        for k in ("role", "relationship", "percentage", "startDate", "endDate", "ownershipType", "summary")
+        if props.get(k)
+    }
+    relation = RelationRecord(
+        kind=kind,
+        to_name=entity_name(target) if target else str(targets[0]),
+        to_key=f"{source_key}:{targets[0]}",
+        details={**details, "edge_id": edge.get("id")},
+    )
     return str(sources[0]), relation
 
 
-def to_records(entities: dict[str, dict[str, Any]], dataset: str, source_key: str,
-               skipped: Counter[str]) -> list[EntityRecord]:
+def to_records(
+    entities: dict[str, dict[str, Any]], dataset: str, source_key: str, skipped: Counter[str]
+) -> list[EntityRecord]:
     """Records for the stored entities of a flat id -> entity map, with designations, relations, addresses."""
-    records = {eid: base_record(e, dataset) for eid, e in entities.items() if stored_schema(e.get("schema", ""))}
+    records = {
+        eid: base_record(e, dataset) for eid, e in entities.items() if stored_schema(e.get("schema", ""))
+    }
     for eid, entity in entities.items():
         if eid in records:
             continue
@@ -153,7 +210,9 @@ def to_records(entities: dict[str, dict[str, Any]], dataset: str, source_key: st
     return list(records.values())
 
 
-def _occupancy(entity: dict[str, Any], entities: dict[str, dict[str, Any]], records: dict[str, EntityRecord]) -> None:
+def _occupancy(
+    entity: dict[str, Any], entities: dict[str, dict[str, Any]], records: dict[str, EntityRecord]
+) -> None:
     props = _props(entity)
     holder = _ref((props.get("holder") or [None])[0])
     post = entities.get(_ref((props.get("post") or [None])[0]) or "")

@@ -60,7 +60,20 @@ async def list_changes(
     rows = []
     for change, key, data_date, file_name in (await session.execute(stmt)).all():
         details = dict(change.details or {})
-        rows.append(ChangeRow(change.id, key, change.change, change.entity_key, change.entity_id, change.name,
-                              list(details.get("fields") or []), details, change.detected_at, change.snapshot_id,
-                              data_date, file_name))
+        rows.append(
+            ChangeRow(
+                change.id,
+                key,
+                change.change,
+                change.entity_key,
+                change.entity_id,
+                change.name,
+                list(details.get("fields") or []),
+                details,
+                change.detected_at,
+                change.snapshot_id,
+                data_date,
+                file_name,
+            )
+        )
     return rows
