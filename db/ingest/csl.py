@@ -133,30 +133,42 @@ def split_source(source: str) -> tuple[str, str]:
     return (authority.strip(), name.strip()) if sep else (source.strip(), source.strip())
 
 
-def to_record(
-    row: dict[str, Any], key: str, addresses: list[dict[str, Any]], ids: list[dict[str, Any]]
-) -> EntityRecord:
-    """Normalise one CSL entry (after merging rows that share a hashed key)."""
-    source = str(row.get("source") or "").strip()
-    authority, list_name = split_source(source)
-    programs: list[str | None] = list(_split(row.get("programs")))
-    listing = {
-        k: row.get(k) or None
-        for k in (
-            "federal_register_notice",
-            "start_date",
-            "end_date",
-            "standard_order",
-            "license_requirement",
-            "license_policy",
-            "source_list_url",
-            "source_information_url",
-            "entity_number",
-        )
-    }
+LISTING_FIELDS = (
+    "federal_register_notice",
+    "start_date",
+    "end_date",
+    "standard_order",
+    "license_requirement",
+    "license_policy",
+    "source_list_url",
+    "source_information_url",
+    "entity_number",
+)
+DETAIL_FIELDS = (
+    "license_requirement",
+    "license_policy",
+    "end_date",
+    "standard_order",
+    "source_information_url",
+    "entity_number",
+)
+VESSEL_FIELDS = (
+    "call_sign",
+    "vessel_type",
+    "gross_tonnage",
+    "gross_registered_tonnage",
+    "vessel_flag",
+    "vessel_owner",
+)
+
+
+def entry_properties(
+    row: dict[str, Any], listing: dict[str, Any], addresses: list[dict[str, Any]], ids: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The stored properties of a CSL entry (listing facts included, so the change detector sees them)."""
     properties: dict[str, Any] = {
-        "list": source,
-        "programs": programs,
+        "list": str(row.get("source") or "").strip(),
+        "programs": _split(row.get("programs")),
         **{k: v for k, v in listing.items() if v},
     }
     for key_name, value in (
@@ -173,32 +185,21 @@ def to_record(
             values = [country_code(v) or v for v in values]
         if values:
             properties[name] = values
-    vessel = {
-        k: row.get(k)
-        for k in (
-            "call_sign",
-            "vessel_type",
-            "gross_tonnage",
-            "gross_registered_tonnage",
-            "vessel_flag",
-            "vessel_owner",
-        )
-        if row.get(k)
-    }
+    vessel = {k: row.get(k) for k in VESSEL_FIELDS if row.get(k)}
     if vessel:
         properties["vessel"] = vessel
-    details = {
-        k: listing[k]
-        for k in (
-            "license_requirement",
-            "license_policy",
-            "end_date",
-            "standard_order",
-            "source_information_url",
-            "entity_number",
-        )
-        if listing.get(k)
-    }
+    return properties
+
+
+def to_record(
+    row: dict[str, Any], key: str, addresses: list[dict[str, Any]], ids: list[dict[str, Any]]
+) -> EntityRecord:
+    """Normalise one CSL entry (after merging rows that share a hashed key): one designation per program."""
+    source = str(row.get("source") or "").strip()
+    authority, list_name = split_source(source)
+    listing = {k: row.get(k) or None for k in LISTING_FIELDS}
+    details = {k: listing[k] for k in DETAIL_FIELDS if listing.get(k)}
+    programs: list[str | None] = list(_split(row.get("programs"))) or [None]
     designations = [
         DesignationRecord(
             authority,
@@ -209,19 +210,18 @@ def to_record(
             source_url=listing["source_list_url"],
             details={**details, "source": source},
         )
-        for program in (list(programs) or [None])
+        for program in programs
     ]
     countries = [a["country"] for a in addresses if a.get("country")]
     countries += [
         c for n in ("citizenships", "nationalities") for c in map(country_code, _split(row.get(n))) if c
     ]
-    schema = SCHEMAS.get(str(row.get("type") or "").strip().lower(), "LegalEntity")
     return EntityRecord(
         key=key,
-        schema=schema,
+        schema=SCHEMAS.get(str(row.get("type") or "").strip().lower(), "LegalEntity"),
         name=str(row["name"]).strip(),
         countries=sorted(set(countries)),
-        properties=properties,
+        properties=entry_properties(row, listing, addresses, ids),
         aliases=[(n, "aka") for n in _split(row.get("alt_names"))],
         designations=designations,
     )
