@@ -14,7 +14,7 @@ from commands.replies import Citation, Field, Reply
 from commands.trade_common import fmt_usd
 from db.lookups import Lookups
 from db.queries.entities import EntityRecord, NameRef
-from db.queries.entity_links import Cited, GroupLinks, Link, relation_words
+from db.queries.entity_links import Cited, GroupLinks, Link, citation_items, relation_words
 from db.search.index import EntityHit
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_NAMES, MAX_ADDRESSES, MAX_LINKS = 12, 5, 15
 REMARKS_CHARS = 400
+NOTE_CHARS = 240
 STRONG_SCORE = 92.0  # below this the card warns that the match needs checking (see commands.entity)
 
 
@@ -175,16 +176,18 @@ def _shipments_field(links: GroupLinks) -> Field | None:
     s = links.shipments
     if s is None:
         return None
-    period = f"{s.first} to {s.last}" if s.first else "dates unknown"
+    period = f"{s.first} to {s.last}" if s.first else "dates not given"
     value = (
         f"total {fmt_usd(s.total_value_usd)} (value known for {s.valued} of {s.count})"
         if s.valued
-        else "no values"
+        else "no values given"
     )
-    hs = ", ".join(f"{code} ({n})" for code, n, _ in s.top_hs)
-    parties = ", ".join(f"{name} ({n})" for name, n in s.counterparties)
-    text = f"{s.count} shipments, {period}; {value}\nTop HS codes: {hs}\nCounterparties: {parties}"
-    return Field("Shipments (curated)", text)
+    lines = [f"{s.count} shipment{'s' if s.count != 1 else ''}, {period}; {value}"]
+    if any(code != "unknown" for code, _, _ in s.top_hs):
+        lines.append("Top HS codes: " + ", ".join(f"{code} ({n})" for code, n, _ in s.top_hs))
+    lines.append("Counterparties: " + ", ".join(f"{name} ({n})" for name, n in s.counterparties))
+    lines += [f"• {item}" for item in s.items]
+    return Field("Shipments (curated)", "\n".join(lines))
 
 
 def _figures_field(links: GroupLinks) -> Field | None:
@@ -195,10 +198,30 @@ def _figures_field(links: GroupLinks) -> Field | None:
 
 
 def _cite_text(cited: Cited) -> str:
-    c = cited.citation or {}
-    return ", ".join(
-        str(p) for p in (c.get("publisher") or cited.publisher, c.get("title"), c.get("date")) if p
-    )
+    """`C4ADS, 2024-06-12` for a cited fact (the first citation), else the source it came from."""
+    items = citation_items(cited.citation)
+    if not items:
+        return cited.source_title
+    first = items[0]
+    return ", ".join(str(p) for p in (first.get("publisher"), first.get("date")) if p) or cited.source_title
+
+
+def _notes_field(records: list[EntityRecord]) -> Field | None:
+    """Curated notes, each with who reported it."""
+    lines = []
+    for r in records:
+        for note in r.values("notes"):
+            text = note.get("text") if isinstance(note, dict) else str(note)
+            cited = Cited(
+                r.source.title,
+                "",
+                None,
+                None,
+                {"citations": note.get("citation") or []} if isinstance(note, dict) else None,
+            )
+            if text:
+                lines.append(f"• {text} — {_cite_text(cited)}")
+    return Field("Notes", "\n".join(dict.fromkeys(lines))[:1000]) if lines else None
 
 
 def _candidate_line(c: Candidate, lookups: Lookups | None) -> str:
@@ -212,35 +235,54 @@ def _candidate_line(c: Candidate, lookups: Lookups | None) -> str:
     return f"• {c.hit.score:.0f} — {r.name} (" + ", ".join(e for e in extras if e) + ")"
 
 
+def _record_citation(r: EntityRecord) -> Citation:
+    """The list (or curated file) a record comes from, with the data date of its snapshot."""
+    if r.source.key == "curated":  # curated facts are dated by their own citations, listed after this one
+        note = f"record {r.source_key}; each fact is dated by its own citation"
+        return Citation(r.source.title, r.source.publisher, None, r.source.url, note)
+    date = _data_date(r.source.data_date, r.source.loaded_at)
+    return Citation(r.source.title, r.source.publisher, date, r.source.url, f"record {r.source_key}")
+
+
+def _fact_citations(records: list[EntityRecord]) -> list[dict[str, Any]]:
+    """Bibliographic citations stored on records: the record's own, its aliases', notes', identifiers'."""
+    items: list[dict[str, Any]] = []
+    for r in records:
+        items += citation_items({"citations": r.values("citation")})
+        for key, inner in (
+            ("alias_citations", "citation"),
+            ("notes", "citation"),
+            ("identifiers", "citation"),
+        ):
+            for value in r.values(key):
+                if isinstance(value, dict):
+                    items += citation_items({"citations": value.get(inner) or []})
+        for lst in r.listings:
+            items += citation_items({"citations": (lst.details or {}).get("citation") or []})
+    return items
+
+
 def citations(card: CardInput) -> list[Citation]:
-    """One citation per source record, then each link, shipment and figure citation (no duplicates)."""
-    out: list[Citation] = []
-    for r in card.records:
-        out.append(
-            Citation(
-                r.source.title,
-                r.source.publisher,
-                _data_date(r.source.data_date, r.source.loaded_at),
-                r.source.url,
-                f"record {r.source_key}",
-            )
-        )
+    """Each record's source (with data date), then every citation of a curated fact, link, shipment, figure."""
+    out = [_record_citation(r) for r in card.records]
     cited = [lk.cited for lk in card.links.links] + [f.cited for f in card.links.figures]
     cited += card.links.shipments.cited if card.links.shipments else []
+    items = _fact_citations(card.records)
     for c in cited:
-        meta = c.citation or {}
-        if meta.get("title") or meta.get("url"):
-            out.append(
-                Citation(
-                    str(meta.get("title") or c.source_title),
-                    str(meta.get("publisher") or c.publisher),
-                    str(meta["date"]) if meta.get("date") else c.data_date,
-                    str(meta.get("url") or "") or None,
-                    f"via {c.source_title}",
-                )
-            )
-        else:
+        found = citation_items(c.citation)
+        items += found
+        if not found:  # a list's own statement (an OFAC remark): cite the list
             out.append(Citation(c.source_title, c.publisher, c.data_date or "unknown", c.source_url))
+    for i in items:
+        out.append(
+            Citation(
+                str(i.get("title") or "untitled"),
+                str(i.get("publisher") or "unknown publisher"),
+                str(i["date"]) if i.get("date") else "undated",
+                i.get("url"),
+                i.get("note"),
+            )
+        )
     unique: dict[tuple[str, str, str | None], Citation] = {}
     for c in out:  # a list cited by a record and again by its relations is named once
         unique.setdefault((c.source, c.publisher, c.url), c)
@@ -284,7 +326,12 @@ def build_reply(card: CardInput) -> Reply:
     remarks = [str(r.properties["remarks"]) for r in card.records if r.properties.get("remarks")]
     if remarks:
         fields.append(Field("Remarks (as published)", remarks[0][:REMARKS_CHARS]))
-    for f in (_links_field(card.links.links), _shipments_field(card.links), _figures_field(card.links)):
+    for f in (
+        _notes_field(card.records),
+        _links_field(card.links.links),
+        _shipments_field(card.links),
+        _figures_field(card.links),
+    ):
         if f is not None:
             fields.append(f)
     if card.candidates:

@@ -28,7 +28,7 @@ LISTED = ("#fbe3df", "#c0392b", "#7b1d12")
 UNLISTED = ("#eef1f4", "#7f8c8d", "#2c3e50")
 EDGE_COLOUR = "#9aa5b1"
 NAME_WIDTH = 24  # characters per label line
-MAX_DIRECT_NODES, MAX_SECOND_NODES = 14, 10
+MAX_DIRECT_NODES, MAX_SECOND_NODES = 12, 10
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,8 @@ def _draw_nodes(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float
 
 
 def _edge_labels_shown(graph: NetworkGraph) -> bool:
-    """Label the lines when kinds differ or there are few; many lines of one kind: say it once above."""
-    return len({e.label for e in graph.edges}) > 1 or len(graph.edges) <= 6
+    """Label the lines when there are few; with many, the kinds are said once above the chart."""
+    return len(graph.edges) <= 8
 
 
 def _draw_edges(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float]]) -> None:
@@ -258,7 +258,10 @@ def render_network(graph: NetworkGraph) -> bytes:
         va="center",
     )
     kinds = sorted({e.label for e in graph.edges})
-    subtitle = "Arrow A → B: B is A's <relation>" if _edge_labels_shown(graph) else "Relation: " + kinds[0]
+    if _edge_labels_shown(graph):
+        subtitle = 'Arrows read A → B as "A <label> B"'
+    else:
+        subtitle = 'Arrows read A → B as "A <relation> B"; relations: ' + ", ".join(kinds)
     if any(n.role == "second" for n in graph.nodes):
         subtitle += " · dashed: links of the related entities"
     fig.text(0.015, 0.91, subtitle, fontsize=8, color="#444444", va="center")

@@ -20,24 +20,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Designation, Entity, Relation, ReportedFigure, Shipment, Snapshot, Source
 from db.names import normalize_name
 
-_KIND_WORDS = {"linked_to": "linked to", "same_as": "same as", "unknown_link": "link"}
-_SYMMETRIC = {"linked_to", "same_as", "unknown_link", "associate", "family", "ownership", "directorship"}
+# How a relation row (kind, from A, to B) reads from A and from B. The importers write `ownership` from
+# owner to asset (FollowTheMoney's Ownership), `subsidiary` from parent to subsidiary, `parent` from child
+# to parent, `linked_to` from the record whose remark names the other.
+_PHRASES = {
+    "ownership": ("owns", "owned by"),
+    "owner": ("owned by", "owner of"),
+    "subsidiary": ("has subsidiary", "subsidiary of"),
+    "parent": ("has parent", "parent of"),
+    "linked_to": ("linked to", "linked to"),
+    "same_as": ("same as", "same as"),
+    "unknown_link": ("linked to", "linked to"),
+}
 MAX_RELATIONS = 200  # per query; a hub such as a state conglomerate can have thousands
 MAX_FIGURES = 2000
+SHOW_SHIPMENTS = 5  # up to this many shipments are also listed one by one
 
 
 def relation_words(kind: str, outgoing: bool, details: dict[str, Any] | None = None) -> str:
-    """How a relation reads from one end.
+    """How a relation reads from one end: from A `owns` B, from B `owned by` A; `linked to` both ways.
 
-    A row (kind K, from A, to B) says "B is A's K": from A it reads `subsidiary` (B is its subsidiary),
-    from B `subsidiary of` (it is A's subsidiary). Symmetric kinds (linked to, associate ...) read the same
-    both ways. A role in the details (`role`, `relationship`) is added when it says more than the kind.
+    A share, role or relationship in the details is added in brackets (`owns (100%)`).
     """
-    words = _KIND_WORDS.get(kind, kind.replace("_", " "))
-    if not outgoing and kind not in _SYMMETRIC:
-        words += " of"
-    role = (details or {}).get("role") or (details or {}).get("relationship")
-    return f"{words} ({role})" if role and str(role).lower() not in words else words
+    words = _PHRASES.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))[0 if outgoing else 1]
+    extra = [str(v) for k in ("share", "role", "relationship") if (v := (details or {}).get(k))]
+    extra = [e for e in extra if e.lower() not in words]
+    return f"{words} ({', '.join(extra)})" if extra else words
+
+
+def citation_items(citation: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The bibliographic citations inside a stored `citation` value (curated facts keep a list of them).
+
+    Returns dicts with publisher, title, date, url, note; empty when the value only names a list (an
+    OFAC remark), which the source's own citation covers.
+    """
+    if not citation:
+        return []
+    items = citation.get("citations") if isinstance(citation.get("citations"), list) else [citation]
+    return [i for i in items if isinstance(i, dict) and (i.get("title") or i.get("url"))]
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,7 @@ class ShipmentSummary:
     top_hs: list[tuple[str, int, float]]  # (HS code, shipments, value)
     counterparties: list[tuple[str, int]]
     cited: list[Cited]
+    items: list[str] = field(default_factory=list)  # the shipments one by one, when there are few
 
 
 @dataclass(frozen=True)
@@ -222,6 +243,7 @@ async def shipments_of(session: AsyncSession, group_ids: Collection[int]) -> Shi
         c = Cited(title, publisher, data_date, url, s.citation)
         if c not in cited:
             cited.append(c)
+    items = [_shipment_line(s, group_ids) for s in rows] if len(rows) <= SHOW_SHIPMENTS else []
     return ShipmentSummary(
         len(rows),
         min(dates) if dates else None,
@@ -231,7 +253,21 @@ async def shipments_of(session: AsyncSession, group_ids: Collection[int]) -> Shi
         top,
         parties.most_common(5),
         cited,
+        items,
     )
+
+
+def _shipment_line(s: Shipment, group_ids: Collection[int]) -> str:
+    """`2022-01 · to Almaz Antey · HS 8526 · $1.2K · description` (what is known of one shipment)."""
+    other = f"to {s.importer_name}" if s.exporter_entity_id in group_ids else f"from {s.exporter_name}"
+    parts = [
+        s.date.isoformat() if s.date else "undated",
+        other,
+        f"HS {s.hs_code}" if s.hs_code else None,
+        f"${s.value_usd:,.0f}" if s.value_usd is not None else None,
+        s.description,
+    ]
+    return " · ".join(p for p in parts if p)
 
 
 async def figures_about(session: AsyncSession, name_keys: Collection[str]) -> list[Figure]:

@@ -8,6 +8,7 @@ The score (0-100) is the best of three views of the two normalised keys:
   order does not matter.
 - the whole key with its words sorted (`token_sort_ratio`): swapped words with typos spread over them.
 - the keys without spaces (`ratio`): romanisations that break words differently (`baoli` / `bao li`).
+- a one-word query inside a longer word: part of a Chinese name, which romanises to one word.
 
 In prefix mode (autocomplete) the last query word also matches any name word it begins.
 """
@@ -24,6 +25,8 @@ from rapidfuzz.process import cdist
 # A query word must be at least this similar to a name word to count as covering it.
 _COVER_THRESHOLD = 70.0
 _COVERAGE_FLOOR = 0.8
+# A one-word query inside a longer word scores 75 plus up to 20 for the share of the word it covers.
+_INSIDE_MIN, _INSIDE_BASE, _INSIDE_SPAN = 4, 75.0, 20.0
 
 
 def _word_alignment(
@@ -75,5 +78,18 @@ def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) 
         )
         whole = fuzz.token_sort_ratio(query, name)
         compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
-        scores.append(round(max(aligned, whole, compact), 1))
+        inside = _inside_a_word(q_words, n_words)
+        scores.append(round(max(aligned, whole, compact, inside), 1))
     return scores
+
+
+def _inside_a_word(q_words: list[str], n_words: list[str]) -> float:
+    """A one-word query found inside a longer name word: how Chinese is searched (`保利` in `中國保利集團`).
+
+    Han names romanise to one long word, so a part of the name is a substring, not a word of it.
+    """
+    if len(q_words) != 1 or len(q_words[0]) < _INSIDE_MIN:
+        return 0.0
+    q = q_words[0]
+    lengths = [len(w) for w in n_words if q in w and len(w) > len(q)]
+    return _INSIDE_BASE + _INSIDE_SPAN * len(q) / min(lengths) if lengths else 0.0

@@ -14,7 +14,7 @@ from db.names import normalize_name
 from db.search import service
 from db.search.index import EntityAttributes, NameColumns, NameIndex, SearchFilters
 from db.search.service import get_index, search_entities, suggest_names
-from tests.db.entity_seed import load_ofac_subset, load_test_records
+from tests.db.entity_seed import load_curated, load_ofac_subset
 from tests.fixtures.entity_eval.real_lists import read_all
 
 EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "entity_eval" / "eval.csv"
@@ -169,7 +169,7 @@ async def test_index_follows_the_database(
         index, _ = await get_index(session)
         assert index.size == result.names_indexed
         poly_before = await search_entities(session, "中国保利集团")
-    await load_test_records(sessions)
+    await load_curated(sessions)
     async with sessions() as session:
         poly = await search_entities(session, "中国保利集团")
         assert poly.names_indexed > result.names_indexed
@@ -208,7 +208,7 @@ async def test_large_index_refreshes_in_the_background(
     await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=12)
     async with sessions() as session:
         first = await search_entities(session, "China Poly Group")
-    await load_test_records(sessions)
+    await load_curated(sessions)
     async with sessions() as session:
         stale = await search_entities(session, "China Poly Group")
         assert stale.stale and stale.names_indexed == first.names_indexed
