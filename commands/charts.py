@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 200  # 1600x900 px; Discord scales it down to ~800x450
 CURRENT_COLOUR = "#1f4e79"
 PREVIOUS_COLOUR = "#a9c4de"
 MISSING_COLOUR = "#8a8a8a"
+AVERAGE_COLOUR = "#c0504d"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -108,21 +110,29 @@ def monthly_comparison_chart(
         ax.bar(xs, ys, width=width, color=colour, label=label, zorder=2)
     _mark_missing(ax, current, previous, width)
     if previous_average:
-        ax.axhline(previous_average / unit.divisor, color="#c0504d", linestyle="--", linewidth=1.1, zorder=3)
-        ax.plot([], [], color="#c0504d", linestyle="--", label=f"{previous_label} monthly average")
+        ax.axhline(
+            previous_average / unit.divisor, color=AVERAGE_COLOUR, linestyle="--", linewidth=1.1, zorder=3
+        )
+        ax.plot([], [], color=AVERAGE_COLOUR, linestyle="--", label=f"{previous_label} monthly average")
     _annotate_peak(ax, current, unit, width)
+    top = (
+        max((v for v in [*current, *previous, previous_average] if v is not None), default=0.0) / unit.divisor
+    )
+    _monthly_axes(ax, unit, top)
+    return _png(fig)
+
+
+def _monthly_axes(ax: Axes, unit: Unit, top: float) -> None:
+    """Month ticks, the unit label, grid, and a legend in the header band (never over a bar)."""
     ax.set_xticks(range(12), MONTHS)
     ax.set_xlim(-0.6, 11.6)
     ax.set_ylabel(unit.axis, fontsize=9)
-    top_scaled = (
-        max((v for v in [*current, *previous, previous_average] if v is not None), default=0.0) / unit.divisor
-    )
-    decimals = 1 if top_scaled < 10 else 0
+    decimals = 1 if top < 10 else 0
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}"))
     ax.grid(axis="y", color="#e6e6e6", zorder=0)
+    ax.set_ylim(0, top * 1.15 or 1.0)
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].endswith("average"))
-    # In the header band, right-aligned, so it never covers a bar or the peak label.
     ax.figure.legend(
         [handles[i] for i in order],
         [labels[i] for i in order],
@@ -132,8 +142,6 @@ def monthly_comparison_chart(
         bbox_to_anchor=(0.99, 0.9),
         ncols=3,
     )
-    ax.set_ylim(0, top_scaled * 1.15 or 1.0)
-    return _png(fig)
 
 
 def _mark_missing(
@@ -194,6 +202,19 @@ def annual_comparison_chart(
     return _png(fig)
 
 
+def _room_for_labels(fig: Figure, ax: Axes, texts: list[Text], ends: list[float]) -> float:
+    """The x-axis end that keeps every label right of its bar inside the plot (labels have a fixed pixel
+    width, bars scale with the axis: solve end >= x * W / (W - w) for each)."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width = ax.get_window_extent(renderer).width
+    needed = 0.0
+    for text, end in zip(texts, ends, strict=True):
+        label = text.get_window_extent(renderer).width * 1.03
+        if label < width * 0.9:
+            needed = max(needed, end * width / (width - label))
+    return needed
+
+
 def ranking_chart(
     *,
     title: str,
@@ -218,16 +239,19 @@ def ranking_chart(
     ax.set_yticks(ys, labels)
     ax.tick_params(axis="y", labelsize=8.5, length=0)
     top = max(values, default=0.0) / unit.divisor
-    for y, value, note in zip(ys, values, notes, strict=True):
+    texts = [
         ax.text(
-            value / unit.divisor + top * 0.01,
+            value / unit.divisor,
             y,
-            f"{unit.fmt(value)}  {note}",
+            f"  {unit.fmt(value)}  {note}",
             va="center",
             fontsize=8.5,
             color="#202020",
         )
-    ax.set_xlim(0, top * 1.45 or 1.0)
+        for y, value, note in zip(ys, values, notes, strict=True)
+    ]
+    ends = [v / unit.divisor for v in values]
+    ax.set_xlim(0, max(_room_for_labels(fig, ax, texts, ends), top * 1.05) or 1.0)
     ax.set_xlabel(unit.axis, fontsize=9)
     ax.grid(axis="x", color="#e6e6e6", zorder=0)
     return _png(fig)

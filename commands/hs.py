@@ -140,15 +140,35 @@ async def run_hs(ctx: Context, params: HsParams) -> Reply:
     return await _words_reply(ctx, params.query, loaded)
 
 
-async def _code_reply(ctx: Context, digits: str, loaded: bool) -> Reply:
-    note = None
+def _national_note(digits: str) -> tuple[str, str | None]:
+    """An 8/10-digit national line is shown as its HS-6 subheading, with a note; other lengths are checked."""
     if len(digits) in (8, 10):
-        note = f"{digits} is a national tariff line; the HS covers 6 digits, so this shows HS {digits[:6]}."
-        digits = digits[:6]
+        return digits[
+            :6
+        ], f"{digits} is a national tariff line; the HS covers 6 digits, so this shows HS {digits[:6]}."
     if len(digits) not in (2, 4, 6):
         raise InvalidInput(
             f"{digits!r} is not an HS code.", "HS codes have 2, 4 or 6 digits, e.g. 85, 8542, 854231."
         )
+    return digits, None
+
+
+async def _subheadings(ctx: Context, code: str) -> tuple[list[HsEntry], int, Field | None]:
+    """The first subheadings of a code, their total, and the field listing them (with CHPL tiers)."""
+    kids = await hsq.children(ctx.session, code, limit=MAX_SUBHEADINGS)
+    total = await hsq.count_children(ctx.session, code) if len(kids) == MAX_SUBHEADINGS else len(kids)
+    if not kids:
+        return kids, total, None
+    shown = f" (first {len(kids)} of {total})" if total > len(kids) else ""
+    lines = [
+        f"{k.code} {k.description[:90]}" + (f" · CHPL {t}" if (t := _chpl_text(ctx.lookups, k.code)) else "")
+        for k in kids
+    ]
+    return kids, total, Field(f"Subheadings{shown}", "\n".join(lines))
+
+
+async def _code_reply(ctx: Context, typed: str, loaded: bool) -> Reply:
+    digits, note = _national_note(typed)
     if not loaded:
         chpl = _chpl_text(ctx.lookups, digits)
         known = f" Known without it: CHPL {chpl}." if chpl else ""
@@ -160,30 +180,17 @@ async def _code_reply(ctx: Context, digits: str, loaded: bool) -> Reply:
         near = await hsq.nearest_codes(ctx.session, digits)
         raise NotFound(f"HS {digits} is not in the HS nomenclature.", [describe(e, 50) for e in near])
     parents = await hsq.get_codes(ctx.session, [p for p in (entry.parent,) if p])
-    kids = await hsq.children(ctx.session, digits, limit=MAX_SUBHEADINGS)
-    total_kids = await hsq.count_children(ctx.session, digits) if len(kids) == MAX_SUBHEADINGS else len(kids)
-    summary = [_entry_line(ctx.lookups, entry, parents)]
-    if note:
-        summary.insert(0, note)
-    fields = []
-    if kids:
-        shown = f" (first {len(kids)} of {total_kids})" if total_kids > len(kids) else ""
-        lines = [
-            f"{k.code} {k.description[:90]}"
-            + (f" · CHPL {t}" if (t := _chpl_text(ctx.lookups, k.code)) else "")
-            for k in kids
-        ]
-        fields.append(Field(f"Subheadings{shown}", "\n".join(lines)))
+    kids, total, field = await _subheadings(ctx, digits)
     numbers = {
         "query": digits,
         "matches": [_entry_numbers(ctx.lookups, entry, parents)],
         "subheadings": [{"code": k.code, "description": k.description} for k in kids],
-        "subheadings_total": total_kids,
+        "subheadings_total": total,
     }
     return Reply(
         title=f"HS {entry.code}: {entry.description[:200]}",
-        summary=summary,
-        fields=fields,
+        summary=[line for line in (note, _entry_line(ctx.lookups, entry, parents)) if line],
+        fields=[field] if field else [],
         citations=await _citations(ctx, hs_used=True),
         numbers=numbers,
     )
@@ -227,50 +234,60 @@ async def _words_reply(ctx: Context, query: str, loaded: bool) -> Reply:
         m.entry for m in matches if m.entry.code not in shown
     ]
     parents = await hsq.get_codes(ctx.session, {e.parent for e in entries if e.parent}) if loaded else {}
-    summary, fields = [], []
-    if commodity is not None:
-        read = f"Read {query!r} as {commodity.key!r}. " if corrected else ""
-        summary.append(f"{read}Alias {commodity.key!r} → HS {', '.join(commodity.codes)}: {commodity.label}.")
-        if commodity.note:
-            summary.append(commodity.note)
-        lines = [
-            _entry_line(ctx.lookups, shown[c], parents) if c in shown else f"{c} (description not loaded)"
-            for c in alias_codes
-        ]
-        fields.append(Field("Codes of the alias", "\n".join(lines)))
+    summary, fields = _alias_part(ctx.lookups, query, commodity, corrected, shown, parents)
     others = [e for e in entries if e.code not in alias_codes]
     if others:
         title = "Other HS descriptions with these words" if commodity else "Matching HS descriptions"
         fields.append(Field(title, "\n".join(_entry_line(ctx.lookups, e, parents) for e in others)))
     if not loaded:
         summary.append("HS descriptions are not loaded: " + LOAD_HINT)
-    numbers = {
-        "query": query,
-        "alias": {"key": commodity.key, "codes": alias_codes, "note": commodity.note, "corrected": corrected}
+    alias = (
+        {"key": commodity.key, "codes": alias_codes, "note": commodity.note, "corrected": corrected}
         if commodity
-        else None,
-        "matches": [_entry_numbers(ctx.lookups, e, parents) for e in entries],
-    }
-    rows = [
-        [e.code, e.level, e.description, e.parent, ";".join(aliases_for(ctx.lookups, e.code))]
-        for e in entries
-    ]
-    attachments = (
-        [
-            Attachment(
-                "hs-matches.csv",
-                csv_bytes(["code", "level", "description", "parent", "aliases"], rows),
-                "Matches as CSV",
-            )
-        ]
-        if len(entries) > 3
-        else []
+        else None
     )
     return Reply(
         title=f"HS lookup: {query}",
         summary=summary or [f"{len(entries)} HS codes match {query!r}."],
         fields=fields,
         citations=await _citations(ctx, hs_used=loaded),
-        numbers=numbers,
-        attachments=attachments,
+        numbers={
+            "query": query,
+            "alias": alias,
+            "matches": [_entry_numbers(ctx.lookups, e, parents) for e in entries],
+        },
+        attachments=[_matches_csv(ctx.lookups, entries)] if len(entries) > 3 else [],
+    )
+
+
+def _alias_part(
+    lookups: Lookups,
+    query: str,
+    commodity: Commodity | None,
+    corrected: bool,
+    shown: dict[str, HsEntry],
+    parents: dict[str, HsEntry],
+) -> tuple[list[str], list[Field]]:
+    """Summary lines and the field for the alias the query names (empty when it names none)."""
+    if commodity is None:
+        return [], []
+    read = f"Read {query!r} as {commodity.key!r}. " if corrected else ""
+    summary = [f"{read}Alias {commodity.key!r} → HS {', '.join(commodity.codes)}: {commodity.label}."]
+    if commodity.note:
+        summary.append(commodity.note)
+    lines = [
+        _entry_line(lookups, shown[c], parents) if c in shown else f"{c} (description not loaded)"
+        for c in commodity.codes
+    ]
+    return summary, [Field("Codes of the alias", "\n".join(lines))]
+
+
+def _matches_csv(lookups: Lookups, entries: list[HsEntry]) -> Attachment:
+    rows = [
+        [e.code, e.level, e.description, e.parent, ";".join(aliases_for(lookups, e.code))] for e in entries
+    ]
+    return Attachment(
+        "hs-matches.csv",
+        csv_bytes(["code", "level", "description", "parent", "aliases"], rows),
+        "Matches as CSV",
     )

@@ -1,15 +1,29 @@
-"""Rankings for /top: values per item (partner or HS group) this year and last, shares and growth, as a
-monospace table, a bar chart, a CSV and machine-readable numbers. Pure functions on plain numbers.
+"""Rankings for /top: the year and source compared (`Window`), values per item (partner or HS group) this
+year and last, shares and growth, and the reply: monospace table, bar chart, CSV and machine-readable numbers.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from commands.charts import ranking_chart
+from commands.context import Context
+from commands.errors import InvalidInput, NoData
+from commands.replies import Attachment, Citation, Field, Reply
 from commands.tables import csv_bytes, monospace_table
-from commands.trade_common import fmt_pct, fmt_usd, pct_change
+from commands.trade_common import (
+    chart_source_line,
+    fetch_if_possible,
+    fmt_pct,
+    fmt_usd,
+    no_data_error,
+    pct_change,
+    period_label,
+)
+from db.queries import trade as tq
+from db.queries.trade import SourceCoverage, TradeScope
 
 TOP_N = 10
 
@@ -174,4 +188,139 @@ def chart(
         labels=names,
         values=[i.value_usd for i in top],
         notes=notes,
+    )
+
+
+def short(name: str, width: int = 40) -> str:
+    """A name cut to `width` characters with an ellipsis."""
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a ranking compares: the year, the one source, the other candidates and the periods used."""
+
+    year: int
+    chosen: SourceCoverage
+    coverage: list[SourceCoverage]
+    periods: list[int]  # the year's periods with data, and the same periods a year earlier
+
+    def text(self) -> str:
+        """`full year 2023 vs 2022`, or which months were compared when the year is incomplete."""
+        year = self.year
+        if self.chosen.freq == "A":
+            return f"annual totals, {year} vs {year - 1}"
+        months = sorted(p for p in self.periods if p // 100 == year)
+        if len(months) == 12:
+            return f"full year {year} vs {year - 1}"
+        listed = ", ".join(period_label(p)[5:] for p in months) or "none"
+        return (
+            f"the {len(months)} months of {year} with data (months {listed}) vs the same months of {year - 1}"
+        )
+
+
+async def pick_window(
+    ctx: Context, scope: TradeScope, what: str, requested: int | None, *, fetch: bool
+) -> Window:
+    """Pick the year (default: the latest with data), the one source (a complete year first), and the periods.
+
+    Raises:
+        InvalidInput: a future year. NoData: nothing loaded (after asking the fetcher, if `fetch`).
+    """
+    year = requested
+    if year is not None and year > ctx.now().year:
+        raise InvalidInput(f"{year} is in the future.", f"Ask for {ctx.now().year} or earlier.")
+    if year is None:
+        latest = await tq.latest_period(ctx.session, scope)
+        if latest is None:
+            raise await no_data_error(ctx, scope, what)
+        year = latest // 100
+    coverage = await tq.source_coverage(ctx.session, scope, year)
+    note = None
+    if not coverage and fetch:
+        loaded, note = await fetch_if_possible(ctx, scope, [year - 1, year])
+        coverage = await tq.source_coverage(ctx.session, scope, year) if loaded else []
+    chosen = tq.choose_source(coverage, prefer_monthly=False)
+    if chosen is None:
+        raise await no_data_error(ctx, scope, what, year=year, fetch_note=note)
+    if chosen.freq == "A":
+        return Window(year, chosen, coverage, [year * 100, (year - 1) * 100])
+    months = await tq.periods_present(ctx.session, scope, chosen.source_id, chosen.freq, year)
+    return Window(year, chosen, coverage, [*months, *(p - 100 for p in months)])
+
+
+@dataclass(frozen=True)
+class ReplySpec:
+    """What differs between /top partners and /top goods replies."""
+
+    title: str
+    subtitle: str
+    fields: list[Field]
+    numbers: dict[str, object]
+    key_name: str
+    stem: str
+    labels: list[str] | None = None
+
+
+def summary_lines(ranking: Ranking, window: Window) -> list[str]:
+    """Totals, what was compared, the top 3, and caveats about shares and dropped items."""
+    year, top = window.year, ranking.top
+    change = fmt_pct(pct_change(ranking.total_usd, ranking.previous_total_usd))
+    lines = [
+        f"{year} total: {fmt_usd(ranking.total_usd)} ({ranking.total_basis}); {year - 1}: "
+        f"{fmt_usd(ranking.previous_total_usd)} ({change}).",
+        f"Compared: {window.text()}.",
+        "Top 3: "
+        + "; ".join(f"{short(i.name)} {fmt_usd(i.value_usd)} ({i.share_pct or 0:.1f}%)" for i in top[:3])
+        + ".",
+    ]
+    if ranking.total_basis.startswith("sum of the goods"):
+        lines.append(
+            f"This source holds only {len(ranking.items)} HS codes for this pair: shares are of those, "
+            "not of all trade between the two."
+        )
+    if ranking.dropped:
+        lines.append(f"{len(ranking.dropped)} with value in {year - 1} but none in {year} (in the CSV).")
+    return lines
+
+
+async def ranking_reply(
+    ranking: Ranking, window: Window, citations: list[Citation], spec: ReplySpec
+) -> Reply:
+    """The common shape of both rankings: summary, fields, chart (drawn in a thread), CSV and numbers.
+
+    Raises:
+        NoData: no item has a positive value in the year.
+    """
+    chosen, year = window.chosen, window.year
+    if not ranking.items:
+        raise NoData(f"No positive values for {year} in {chosen.source_title}.")
+    source_line = chart_source_line(citations, chosen.source_title)
+    png = await asyncio.to_thread(
+        chart, ranking, title=spec.title, subtitle=spec.subtitle, source=source_line, labels=spec.labels
+    )
+    numbers = {
+        **spec.numbers,
+        "year": year,
+        **ranking.to_numbers(),
+        "source": {
+            "key": chosen.source_key,
+            "title": chosen.source_title,
+            "freq": chosen.freq,
+            "data_date": citations[0].data_date if citations else None,
+        },
+        "periods": [period_label(p) for p in sorted(window.periods)],
+    }
+    table = ranking_csv(ranking, year, spec.key_name, {"source": chosen.source_title, "freq": chosen.freq})
+    stem = spec.stem.lower()
+    return Reply(
+        title=spec.title,
+        summary=summary_lines(ranking, window),
+        fields=spec.fields,
+        citations=citations,
+        numbers=numbers,
+        attachments=[
+            Attachment(f"{stem}.png", png, f"Top {len(ranking.top)}, {year}"),
+            Attachment(f"{stem}.csv", table, "The full ranking"),
+        ],
     )

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.errors import Ambiguous, InvalidInput, NotFound
+from commands.parse import CommandLine
 from db.lookups import Country, Lookups, fold
 from db.queries import hs as hsq
 from db.queries.hs import HsEntry
@@ -125,6 +126,24 @@ def split_trailing_country(lookups: Lookups, words: Sequence[str]) -> tuple[list
         if is_commodity_token(lookups, words[:i]):
             return words[:i], words[i:]
     return words[:-1], words[-1:]
+
+
+def check_options(line: CommandLine, allowed: tuple[str, ...], usage: str) -> None:
+    """Reject unknown key=value options with the list of known ones."""
+    unknown = sorted(set(line.options) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown option {unknown[0]}=.",
+            f"Options: {', '.join(a + '=' for a in allowed)}. Usage: {usage}",
+        )
+
+
+def split_on_year(words: list[str]) -> tuple[list[str], str | None, list[str]]:
+    """`graphite 2023 CN` -> (graphite, 2023, CN). The first word is never the year (it may be HS 2504)."""
+    for i in range(len(words) - 1, 0, -1):
+        if len(words[i]) == 4 and words[i].isdigit():
+            return words[:i], words[i], words[i + 1 :]
+    return words, None, []
 
 
 def code_digits(text: str) -> str | None:

@@ -18,6 +18,7 @@ from commands.parse import CommandLine
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.resolve import (
     ResolvedCommodity,
+    check_options,
     is_country,
     parse_flow,
     parse_year,
@@ -111,16 +112,6 @@ def take_trailing_year(lookups: Lookups, words: list[str]) -> tuple[list[str], s
         if any(is_country(lookups, words[i:-1]) for i in range(1, len(words) - 1)):
             raise InvalidInput(f"{words[-1]!r} is not a year.", "Give a four-digit year, e.g. 2023.")
     return words, None
-
-
-def check_options(line: CommandLine, allowed: tuple[str, ...], usage: str) -> None:
-    """Reject unknown key=value options with the list of known ones."""
-    unknown = sorted(set(line.options) - set(allowed))
-    if unknown:
-        raise InvalidInput(
-            f"Unknown option {unknown[0]}=.",
-            f"Options: {', '.join(a + '=' for a in allowed)}. Usage: {usage}",
-        )
 
 
 def parse_exports(line: CommandLine, lookups: Lookups) -> ExportsParams:

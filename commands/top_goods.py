@@ -1,0 +1,202 @@
+"""`/top goods <partner> [year] [reporter]`: the top 10 goods traded with one partner, with value, share
+and growth, a bar chart and the full ranking as CSV.
+
+Goods are ranked at HS-4 headings, or at HS-6 when the source holds only HS-6 (the reply says which). Each
+heading's value comes from the coarsest level the source holds for it (its own row, else its subheadings
+summed), so nothing is counted twice; the source's all-goods TOTAL row, when it has one, is the denominator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commands import ranking as rk
+from commands.context import Context
+from commands.errors import InvalidInput, NoData
+from commands.parse import CommandLine
+from commands.replies import Field, Reply
+from commands.resolve import check_options, is_country, parse_flow, parse_year, resolve_country, split_on_year
+from commands.trade_common import LEVEL_NAMES, flow_phrase, source_choice_text, trade_citations
+from db.lookups import Country, Lookups
+from db.queries import hs as hsq
+from db.queries import trade as tq
+from db.queries.trade import GoodsValue, TradeScope
+
+GOODS_USAGE = "/top goods <partner> [year] [reporter=CN] [flow=exports|imports]"
+
+
+@dataclass(frozen=True)
+class TopGoodsParams:
+    """Validated arguments of /top goods."""
+
+    partner: Country
+    reporter: Country
+    flow: str = "X"
+    year: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        partner: str | None,
+        lookups: Lookups,
+        year: int | str | None = None,
+        reporter: str | None = None,
+        flow: str | None = None,
+    ) -> TopGoodsParams:
+        """Validate and resolve the arguments.
+
+        Raises:
+            InvalidInput / NotFound: missing or unknown partner or reporter, bad year or flow.
+        """
+        if not partner or not str(partner).strip():
+            raise InvalidInput("The partner country is missing.", f"Usage: {GOODS_USAGE}")
+        partner_country = resolve_country(lookups, str(partner), "partner")
+        reporter_country = resolve_country(lookups, reporter or "CN", "reporter")
+        if partner_country.code == reporter_country.code:
+            raise InvalidInput(
+                f"The partner and the reporter are both {partner_country.name}.", f"Usage: {GOODS_USAGE}"
+            )
+        return cls(
+            partner_country,
+            reporter_country,
+            parse_flow(flow),
+            parse_year(year) if year not in (None, "") else None,
+        )
+
+
+def parse_top_goods(line: CommandLine, lookups: Lookups) -> TopGoodsParams:
+    """Parse `/top goods RU 2023 [CN]` or `/top goods Hong Kong China`."""
+    check_options(line, ("partner", "year", "reporter", "flow"), GOODS_USAGE)
+    opts = line.options
+    words = list(line.words)
+    head, year, tail = split_on_year(words) if "year" not in opts else (words, opts["year"], [])
+    if len(head) == 1 and head[0].isdigit() and len(head[0]) == 4 and year is None:
+        year, head = head[0], []
+    reporter = opts.get("reporter") or (" ".join(tail) if tail else None)
+    if reporter is None and not is_country(lookups, head):
+        for i in range(1, len(head)):
+            if is_country(lookups, head[:i]) and is_country(lookups, head[i:]):
+                head, reporter = head[:i], " ".join(head[i:])
+                break
+    partner = opts.get("partner") or " ".join(head)
+    if "partner" in opts and head:
+        raise InvalidInput(f"Unexpected words: {' '.join(head)}.", f"Usage: {GOODS_USAGE}")
+    return TopGoodsParams.build(
+        partner=partner, year=year, reporter=reporter, flow=opts.get("flow"), lookups=lookups
+    )
+
+
+def _group_length(levels: list[int]) -> int | None:
+    """HS-4 when the source holds headings or finer; HS-6 when it holds only HS-6 (or national lines)."""
+    real = [lv for lv in levels if lv >= 2]
+    finer = [lv for lv in real if lv >= 4]
+    if finer:
+        return min(max(4, min(finer)), 6)
+    return 2 if 2 in real else None
+
+
+def coarsest_per_group(
+    rows: list[GoodsValue], year: int
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Per HS group, this year's and last year's value from the group's coarsest level only."""
+    coarsest: dict[str, int] = {}
+    for row in rows:
+        coarsest[row.group] = min(coarsest.get(row.group, row.level), row.level)
+    current: dict[str, float | None] = {}
+    previous: dict[str, float | None] = {}
+    for row in rows:
+        if row.level != coarsest[row.group] or row.value_usd is None:
+            continue  # a heading's own row is used; its subheadings are not added again
+        target = current if row.year == year else previous
+        target[row.group] = (target.get(row.group) or 0.0) + row.value_usd
+    return current, previous
+
+
+async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
+    """Rank the goods (HS-4, or HS-6 where the source only has HS-6) traded with one partner.
+
+    Raises:
+        InvalidInput: bad year. NoData: nothing loaded for the pair.
+    """
+    scope = TradeScope(params.reporter.code, params.flow, (), params.partner.code)
+    what = flow_phrase(params.reporter, params.flow, params.partner)
+    window = await rk.pick_window(ctx, scope, what, params.year, fetch=False)
+    source_id, freq, year = window.chosen.source_id, window.chosen.freq, window.year
+    levels = await tq.goods_levels(ctx.session, scope, source_id, freq, window.periods)
+    group_len = _group_length(levels)
+    if group_len is None:
+        raise NoData(
+            f"{window.chosen.source_title} holds only all-goods totals for {what}; no breakdown by HS code."
+        )
+    rows = await tq.goods_values(ctx.session, scope, source_id, freq, group_len, window.periods)
+    current, previous = coarsest_per_group(rows, year)
+    totals = await tq.all_goods_totals(ctx.session, scope, source_id, freq, window.periods)
+    descriptions = await hsq.get_codes(ctx.session, {*current, *previous})
+    names = {
+        c: f"{c} {descriptions[c].description}" if c in descriptions else c for c in {*current, *previous}
+    }
+    basis = "all-goods TOTAL of the source" if totals.get(year) else "sum of the goods in the data"
+    ranking = rk.rank(
+        current,
+        previous,
+        names,
+        total=totals.get(year),
+        previous_total=totals.get(year - 1),
+        total_basis=basis,
+    )
+    citations = trade_citations(
+        await tq.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}), params.reporter, params.partner
+    )
+    spec = _goods_spec(ctx, params, window, ranking, levels, group_len, rows)
+    return await rk.ranking_reply(ranking, window, citations, spec)
+
+
+def _level_note(levels: list[int], group_len: int, rows: list[GoodsValue]) -> str:
+    rolled = sorted({r.level for r in rows if r.level > group_len})
+    note = f"Ranked at {LEVEL_NAMES[group_len]}"
+    if group_len == 6 and 4 not in levels:
+        note += " (this source holds no HS-4 headings)"
+    if rolled:
+        note += "; headings without their own row are summed from " + ", ".join(
+            LEVEL_NAMES.get(lv, str(lv)) for lv in rolled
+        )
+    if 2 in levels and group_len > 2:
+        note += "; HS-2 chapter rows are left out (they are not split into headings)"
+    return note + "."
+
+
+def _goods_spec(
+    ctx: Context,
+    params: TopGoodsParams,
+    window: rk.Window,
+    ranking: rk.Ranking,
+    levels: list[int],
+    group_len: int,
+    rows: list[GoodsValue],
+) -> rk.ReplySpec:
+    year = window.year
+    fields = [
+        Field("Ranking", rk.ranking_table(ranking, year, f"HS-{group_len}", name_width=30)),
+        Field("Level", _level_note(levels, group_len, rows)),
+        Field("Source", source_choice_text(window.chosen, window.coverage, year)),
+    ]
+    chpl = {i.key: t for i in ranking.top if (t := ctx.lookups.chpl.tiers_within(i.key))}
+    if chpl:
+        fields.append(Field("CHPL", "; ".join(f"{k}: tier {', '.join(v)}" for k, v in chpl.items())))
+    reporter, partner = params.reporter, params.partner
+    return rk.ReplySpec(
+        title=f"Top goods: {flow_phrase(reporter, params.flow, partner)}, {year}",
+        subtitle=f"HS-{group_len}, {window.text()}; share of the {ranking.total_basis}",
+        fields=fields,
+        numbers={
+            "partner": {"code": partner.code, "name": partner.name},
+            "reporter": {"code": reporter.code, "name": reporter.name},
+            "flow": params.flow,
+            "level": group_len,
+            "levels_in_source": levels,
+        },
+        key_name="hs_code",
+        labels=[rk.short(i.name, 34) for i in ranking.top],
+        stem=f"top-goods-{reporter.iso2 or reporter.code}-{partner.iso2 or partner.code}-{year}",
+    )
