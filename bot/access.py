@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from bot.config import DiscordConfig
 
 DM_REFUSAL = "Tradewatch answers inside its team's Discord server only, not in direct messages."
-GUILD_REFUSAL = "Tradewatch is not enabled in this server. Ask the team that runs it to add this server to its config."
+GUILD_REFUSAL = (
+    "Tradewatch is not enabled in this server. Ask the team that runs it to add this server to its config."
+)
 ROLE_REFUSAL = "You need one of these roles to use Tradewatch here: {roles}. Ask a server admin for access."
 
 
@@ -30,7 +32,9 @@ class AccessPolicy:
     def restricted(self) -> bool:
         return bool(self.guild_roles)
 
-    def refusal(self, guild_id: int | None, role_ids: Iterable[int], role_name: dict[int, str] | None = None) -> str | None:
+    def refusal(
+        self, guild_id: int | None, role_ids: Iterable[int], role_name: dict[int, str] | None = None
+    ) -> str | None:
         """Why this user may not query here, or None when they may.
 
         Args:

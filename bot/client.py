@@ -27,6 +27,7 @@ from bot.errors import describe, handle_error, send_private
 from bot.logs import event
 from bot.runtime import App, open_app
 from bot.suggest import CommoditySuggester, CountrySuggester
+from bot.trade_fetch import trade_fetcher
 from commands.context import Context, utcnow
 from db.engine import current_revision
 from db.queries.hs import all_codes
@@ -91,7 +92,9 @@ class TradewatchTree(app_commands.CommandTree["TradewatchBot"]):
             await send_private(interaction, reason)
         return False
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
+    ) -> None:
         await handle_error(interaction, error)
 
 
@@ -105,8 +108,15 @@ class TradewatchBot(commands.Bot):
         cog_modules: the command families to load.
     """
 
-    def __init__(self, config: Config, *, open_database: bool = True, sync_guilds: bool | None = None,
-                 cog_modules: Sequence[str] | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        open_database: bool = True,
+        sync_guilds: bool | None = None,
+        cog_modules: Sequence[str] | None = None,
+        **options: Any,
+    ) -> None:
         # The bot never joins voice: skip discord.py's warnings about missing voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -128,6 +138,8 @@ class TradewatchBot(commands.Bot):
         self.commodities: CommoditySuggester | None = None
         self.countries: CountrySuggester | None = None
         self.health: dict[str, Any] = {}
+        # One fetcher for the process: it remembers which Comtrade questions came back empty.
+        self.fetch_trade = trade_fetcher(config)
         self._announced = False
 
     @property
@@ -138,8 +150,13 @@ class TradewatchBot(commands.Bot):
 
     def command_context(self, session: Any) -> Context:
         """The Context a command runs with: this session, the shared lookups, the real clock."""
-        return Context(session=session, lookups=self.app.lookups, now=utcnow,
-                       extras={"http": self.http_session, "config": self.config})
+        return Context(
+            session=session,
+            lookups=self.app.lookups,
+            now=utcnow,
+            fetch_trade=self.fetch_trade,
+            extras={"http": self.http_session, "config": self.config},
+        )
 
     async def setup_hook(self) -> None:
         if self.open_database:
@@ -161,15 +178,20 @@ class TradewatchBot(commands.Bot):
             "database": self.app.engine.dialect.name,
             "schema": await current_revision(self.app.engine),
             "hs_codes": len(hs),
-            "freshness": {s.key: s.data_date or f"{s.snapshots} snapshot(s), no data date" for s in sources} or "no data loaded",
+            "freshness": {s.key: s.data_date or f"{s.snapshots} snapshot(s), no data date" for s in sources}
+            or "no data loaded",
         }
 
     async def sync_configured_guilds(self) -> None:
         """Register the slash commands in each configured guild: they show up at once there."""
         guilds = [discord.Object(id=g.guild_id) for g in self.config.discord.guilds]
         if not guilds:
-            event(log, "commands_not_synced", logging.WARNING,
-                  hint="no [[discord.guilds]] configured: run `tradewatch sync-commands` once to register globally")
+            event(
+                log,
+                "commands_not_synced",
+                logging.WARNING,
+                hint="no [[discord.guilds]] configured: run `tradewatch sync-commands` once to register globally",
+            )
         for guild in guilds:
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
@@ -181,9 +203,16 @@ class TradewatchBot(commands.Bot):
             return
         self._announced = True
         names = sorted(c.qualified_name for c in self.tree.walk_commands())
-        event(log, "ready", user=str(self.user), guilds={g.id: g.name for g in self.guilds},
-              commands=len(names), command_names=names, started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              **self.health)
+        event(
+            log,
+            "ready",
+            user=str(self.user),
+            guilds={g.id: g.name for g in self.guilds},
+            commands=len(names),
+            command_names=names,
+            started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **self.health,
+        )
 
     async def close(self) -> None:
         try:

@@ -57,8 +57,10 @@ HANDLERS: list[tuple[type[Exception], Callable[[Exception], str]]] = [
     (app_commands.CheckFailure, _check),
 ]
 
-UNEXPECTED = ("Sorry, something went wrong on our side while answering {command}. It has been logged with "
-              "error id {error_id}; mention that id to the team if it happens again.")
+UNEXPECTED = (
+    "Sorry, something went wrong on our side while answering {command}. It has been logged with "
+    "error id {error_id}; mention that id to the team if it happens again."
+)
 
 
 def unwrap(error: BaseException) -> BaseException:
@@ -122,8 +124,15 @@ async def handle_error(interaction: discord.Interaction[Any], error: BaseExcepti
             event(log, "command_refused", kind=getattr(original, "kind", type(original).__name__), **context)
         else:
             error_id = uuid.uuid4().hex[:8]
-            event(log, "command_failed", logging.ERROR, error_id=error_id, error=repr(original)[:500],
-                  exc_info=(type(original), original, original.__traceback__), **context)
+            event(
+                log,
+                "command_failed",
+                logging.ERROR,
+                error_id=error_id,
+                error=repr(original)[:500],
+                exc_info=(type(original), original, original.__traceback__),
+                **context,
+            )
             text = UNEXPECTED.format(command=context["command"], error_id=error_id)
         await send_private(interaction, text)
     except Exception:  # the error handler itself must never take the bot down

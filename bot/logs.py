@@ -18,7 +18,9 @@ REDACTED = "[redacted]"
 _FIELDS = "tw_fields"
 
 
-def event(logger: logging.Logger, name: str, level: int = logging.INFO, *, exc_info: Any = None, **fields: Any) -> None:
+def event(
+    logger: logging.Logger, name: str, level: int = logging.INFO, *, exc_info: Any = None, **fields: Any
+) -> None:
     """Log a named event with key=value fields (and a traceback when `exc_info` is given)."""
     logger.log(level, name, exc_info=exc_info, extra={_FIELDS: fields})
 
@@ -43,7 +45,11 @@ class RedactSecrets(logging.Filter):
         record.args = None
         fields = getattr(record, _FIELDS, None)
         if fields:
-            setattr(record, _FIELDS, {k: self.redact(str(v)) if isinstance(v, str) else v for k, v in fields.items()})
+            setattr(
+                record,
+                _FIELDS,
+                {k: self.redact(str(v)) if isinstance(v, str) else v for k, v in fields.items()},
+            )
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -53,7 +59,7 @@ class RedactSecrets(logging.Filter):
 
 def _kv_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    if text and not any(ch in text for ch in ' "=\n\\') :
+    if text and not any(ch in text for ch in ' "=\n\\'):
         return text
     return json.dumps(text, ensure_ascii=False)
 
@@ -87,8 +93,13 @@ class StructuredFormatter(logging.Formatter):
         return " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
 
 
-def setup_logging(level: int = logging.INFO, *, as_json: bool = False, secrets: Iterable[str] = (),
-                  stream: TextIO | None = None) -> logging.Handler:
+def setup_logging(
+    level: int = logging.INFO,
+    *,
+    as_json: bool = False,
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> logging.Handler:
     """Replace the root handlers with one structured, redacting handler on stderr; returns it."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactSecrets(secrets))
@@ -99,6 +110,8 @@ def setup_logging(level: int = logging.INFO, *, as_json: bool = False, secrets: 
     root.addHandler(handler)
     root.setLevel(level)
     # discord.py is chatty at DEBUG (every gateway payload); keep it at INFO unless asked for debug.
-    logging.getLogger("discord").setLevel(max(level, logging.INFO) if level > logging.DEBUG else logging.DEBUG)
+    logging.getLogger("discord").setLevel(
+        max(level, logging.INFO) if level > logging.DEBUG else logging.DEBUG
+    )
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     return handler

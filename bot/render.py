@@ -170,7 +170,9 @@ def full_answer_csv(reply: Reply) -> bytes:
         for line in block[1] if block else f.value.split("\n"):
             writer.writerow([_csv_cell(f.name), _csv_cell(line)])
     for citation in reply.citations:
-        writer.writerow(["source", _csv_cell(citation.text() + (f" <{citation.url}>" if citation.url else ""))])
+        writer.writerow(
+            ["source", _csv_cell(citation.text() + (f" <{citation.url}>" if citation.url else ""))]
+        )
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -276,8 +278,12 @@ def render(reply: Reply, *, attachment_size_limit: int | None = None) -> dict[st
         full = Attachment(FULL_ANSWER_FILE, full_answer_csv(reply), "The whole answer, one line per row")
         if len(full.data) <= size_limit:
             kept = [*kept, full]
-        embed.add_field(name="Shortened", value=f"The answer was too long for Discord; the full text is in {FULL_ANSWER_FILE}."
-                        if full in kept else "The answer was too long for Discord and has been shortened.")
+        embed.add_field(
+            name="Shortened",
+            value=f"The answer was too long for Discord; the full text is in {FULL_ANSWER_FILE}."
+            if full in kept
+            else "The answer was too long for Discord and has been shortened.",
+        )
     image = next((a.filename for a in kept if a.filename.lower().endswith(".png")), None)
     if image:
         embed.set_image(url=f"attachment://{image}")

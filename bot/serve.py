@@ -36,11 +36,15 @@ def secrets_of(config: Config) -> list[str]:
 
 def _require_token(config: Config) -> str:
     if not config.discord.token:
-        raise click.ClickException("DISCORD_TOKEN is not set: export the bot token from the Discord developer portal.")
+        raise click.ClickException(
+            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal."
+        )
     return config.discord.token
 
 
-async def run_bot(config: Config, *, stop_signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT)) -> int:
+async def run_bot(
+    config: Config, *, stop_signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT)
+) -> int:
     """Run the bot until a stop signal or a fatal error; close everything; return the exit code."""
     token = _require_token(config)
     apply_endpoints(config.discord)
@@ -103,19 +107,31 @@ async def sync_global(config: Config, *, clear_guilds: bool) -> list[str]:
 
 
 @click.command("serve")
-@click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True,
-              help="Log lines as key=value or as JSON objects.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True)
+@click.option(
+    "--log-format",
+    type=click.Choice(["kv", "json"]),
+    default="kv",
+    show_default=True,
+    help="Log lines as key=value or as JSON objects.",
+)
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True
+)
 @click.pass_obj
 def serve(config: Config, log_format: str, log_level: str) -> None:
     """Run the Discord bot (token from DISCORD_TOKEN) until stopped with Ctrl-C or SIGTERM."""
-    setup_logging(getattr(logging, log_level.upper()), as_json=log_format == "json", secrets=secrets_of(config))
+    setup_logging(
+        getattr(logging, log_level.upper()), as_json=log_format == "json", secrets=secrets_of(config)
+    )
     raise SystemExit(asyncio.run(run_bot(config)))
 
 
 @click.command("sync-commands")
-@click.option("--clear-guilds", is_flag=True,
-              help="Also remove the per-guild copies registered at start (avoids duplicates in those guilds).")
+@click.option(
+    "--clear-guilds",
+    is_flag=True,
+    help="Also remove the per-guild copies registered at start (avoids duplicates in those guilds).",
+)
 @click.pass_obj
 def sync_commands(config: Config, clear_guilds: bool) -> None:
     """Register the slash commands globally (every server the bot is in; may take up to an hour to show)."""

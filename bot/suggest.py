@@ -83,13 +83,17 @@ class CommoditySuggester:
         if not query:
             # Nothing typed yet: one alias per commodity group, in the file's order.
             firsts = {label: alias for _, alias, label in reversed(self.aliases)}
-            return _dedupe((Suggestion(f"{alias} — {label}", alias) for label, alias in reversed(firsts.items())), limit)
+            return _dedupe(
+                (Suggestion(f"{alias} — {label}", alias) for label, alias in reversed(firsts.items())), limit
+            )
         if query.replace(" ", "").isdigit():
             digits = query.replace(" ", "")
             return _dedupe((self._hs_choice(e) for e in self.hs if e.code.startswith(digits)), limit)
         words = _words(query)
         starts = [a for a in self.aliases if a[0].startswith(query)]
-        contains = [a for a in self.aliases if not a[0].startswith(query) and _word_prefix_match(words, _spaced(a[0]))]
+        contains = [
+            a for a in self.aliases if not a[0].startswith(query) and _word_prefix_match(words, _spaced(a[0]))
+        ]
         hs_hits = [e for e in self.hs if _word_prefix_match(words, e.spaced)]
         # Descriptions that start with the word come first (`bearing` before `...; bearing housings`).
         hs_hits.sort(key=lambda e: e.spaced.find(" " + words[0]))
@@ -124,9 +128,14 @@ class CountrySuggester:
         if not query:
             return []
         exact = [e for e in self.entries if e[0] == query]
-        starts = sorted((e for e in self.entries if e[0].startswith(query) and e[0] != query), key=lambda e: (len(e[0]), e[0]))
+        starts = sorted(
+            (e for e in self.entries if e[0].startswith(query) and e[0] != query),
+            key=lambda e: (len(e[0]), e[0]),
+        )
         words = _words(query)
-        others = [e for e in self.entries if not e[0].startswith(query) and _word_prefix_match(words, _spaced(e[0]))]
+        others = [
+            e for e in self.entries if not e[0].startswith(query) and _word_prefix_match(words, _spaced(e[0]))
+        ]
         # The plain country name reads better than an alias when both point to the same country.
         ranked = sorted(exact, key=lambda e: "→" in e[1]) + starts + others
         return _dedupe((Suggestion(display, value) for _, display, value in ranked), limit)

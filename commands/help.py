@@ -12,7 +12,11 @@ from commands.replies import Field, Reply
 
 # Worked examples per command, taken from the team's stories; shown by `/help <command>`.
 EXAMPLES: dict[str, list[str]] = {
-    "exports": ["/exports chips RU 2022", "/exports aluminium oxide RU 2023", "/exports 8482 Kyrgyzstan 2022 reporter=CN"],
+    "exports": [
+        "/exports chips RU 2022",
+        "/exports aluminium oxide RU 2023",
+        "/exports 8482 Kyrgyzstan 2022 reporter=CN",
+    ],
     "top partners": ["/top partners chips 2023", "/top partners graphite 2023 flow=exports"],
     "top goods": ["/top goods RU 2023", "/top goods Kazakhstan 2022"],
     "hs": ["/hs chips", "/hs 8542", "/hs aluminium oxide"],
@@ -55,7 +59,10 @@ async def run_help(ctx: Context, params: HelpParams) -> Reply:
         fields = [Field(spec.usage, spec.summary) for spec in COMMANDS.values()]
         return Reply(
             title="Tradewatch commands",
-            summary=["Trade flows and sanctions lists, with sources. `/help <command>` shows examples.", CAVEATS],
+            summary=[
+                "Trade flows and sanctions lists, with sources. `/help <command>` shows examples.",
+                CAVEATS,
+            ],
             fields=fields,
             ephemeral=True,
         )

@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 P = TypeVar("P")
 
 
-async def answer(interaction: discord.Interaction[TradewatchBot], run: Callable[[Context, P], Awaitable[Reply]],
-                 params: P, *, ephemeral: bool = False) -> None:
+async def answer(
+    interaction: discord.Interaction[TradewatchBot],
+    run: Callable[[Context, P], Awaitable[Reply]],
+    params: P,
+    *,
+    ephemeral: bool = False,
+) -> None:
     """Acknowledge at once (Discord allows 3 s), run the command in a session, send the rendered reply.
 
     Errors propagate to the tree's on_error (bot/errors.py), which answers them privately.
@@ -37,13 +42,17 @@ def choices(suggestions: list[Suggestion]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=s.name, value=s.value) for s in suggestions[:25]]
 
 
-async def commodity_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+async def commodity_choices(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
     """Commodity aliases and HS codes/descriptions, from memory."""
     suggester = interaction.client.commodities
     return choices(suggester.suggest(current)) if suggester else []
 
 
-async def country_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+async def country_choices(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
     """Countries by code, name or alias, from memory."""
     suggester = interaction.client.countries
     return choices(suggester.suggest(current)) if suggester else []

@@ -34,7 +34,9 @@ class EntityCog(commands.Cog):
         names = await warm_index(self.bot.app.sessions)
         self.bot.health["entity_names"] = names
 
-    async def name_choices(self, interaction: Interaction[TradewatchBot], current: str) -> list[app_commands.Choice[str]]:
+    async def name_choices(
+        self, interaction: Interaction[TradewatchBot], current: str
+    ) -> list[app_commands.Choice[str]]:
         """Listed names (original script) matching what has been typed so far."""
         try:
             async with self.bot.app.sessions() as session:
@@ -55,11 +57,22 @@ class EntityCog(commands.Cog):
     @app_commands.autocomplete(name=name_choices, country=country_choices)
     @app_commands.choices(entity_type=TYPES)
     @app_commands.guild_only()
-    async def entity(self, interaction: Interaction[TradewatchBot], name: str, country: str | None = None,
-                     list_term: str | None = None, entity_type: app_commands.Choice[str] | None = None) -> None:
+    async def entity(
+        self,
+        interaction: Interaction[TradewatchBot],
+        name: str,
+        country: str | None = None,
+        list_term: str | None = None,
+        entity_type: app_commands.Choice[str] | None = None,
+    ) -> None:
         """Who is this? Listings, aliases, identifiers, owners and shipments, with sources."""
-        params = EntityParams.build(name, self.bot.app.lookups, country=country, list_term=list_term,
-                                    entity_type=entity_type.value if entity_type else None)
+        params = EntityParams.build(
+            name,
+            self.bot.app.lookups,
+            country=country,
+            list_term=list_term,
+            entity_type=entity_type.value if entity_type else None,
+        )
         await answer(interaction, run_entity, params)
 
 

@@ -12,8 +12,10 @@ from commands.top import TopGoodsParams, TopPartnersParams, run_top_goods, run_t
 from commands.trade import ExportsParams, run_exports
 
 Year = app_commands.Range[int, YEAR_MIN, YEAR_MAX]
-FLOWS = [app_commands.Choice(name="exports (reporter → partner)", value="exports"),
-         app_commands.Choice(name="imports (partner → reporter)", value="imports")]
+FLOWS = [
+    app_commands.Choice(name="exports (reporter → partner)", value="exports"),
+    app_commands.Choice(name="imports (partner → reporter)", value="imports"),
+]
 COMMON = {
     "year": "Year to show against the year before (default: the latest year with data).",
     "reporter": "Country whose customs reported the flow (default: China, CN).",
@@ -40,39 +42,69 @@ class TradeCog(commands.Cog):
     @app_commands.autocomplete(commodity=commodity_choices, partner=country_choices, reporter=country_choices)
     @app_commands.choices(flow=FLOWS)
     @app_commands.guild_only()
-    async def exports(self, interaction: Interaction[TradewatchBot], commodity: str, partner: str,
-                      year: Year | None = None, reporter: str | None = None,
-                      flow: app_commands.Choice[str] | None = None) -> None:
+    async def exports(
+        self,
+        interaction: Interaction[TradewatchBot],
+        commodity: str,
+        partner: str,
+        year: Year | None = None,
+        reporter: str | None = None,
+        flow: app_commands.Choice[str] | None = None,
+    ) -> None:
         """Monthly trade for a year against the year before: total, change, peak, chart and CSV."""
-        params = ExportsParams.build(commodity=commodity, partner=partner, year=year, reporter=reporter,
-                                     flow=_flow(flow), lookups=self.bot.app.lookups)
+        params = ExportsParams.build(
+            commodity=commodity,
+            partner=partner,
+            year=year,
+            reporter=reporter,
+            flow=_flow(flow),
+            lookups=self.bot.app.lookups,
+        )
         await answer(interaction, run_exports, params)
 
-    top = app_commands.Group(name="top", description="Rankings: top partners for a commodity, top goods for a partner.",
-                             guild_only=True)
+    top = app_commands.Group(
+        name="top",
+        description="Rankings: top partners for a commodity, top goods for a partner.",
+        guild_only=True,
+    )
 
     @top.command(name="partners")
     @app_commands.describe(
-        commodity="What is traded: an alias (chips, graphite), an HS code (8542) or words.", **COMMON,
+        commodity="What is traded: an alias (chips, graphite), an HS code (8542) or words.",
+        **COMMON,
     )
     @app_commands.autocomplete(commodity=commodity_choices, reporter=country_choices)
     @app_commands.choices(flow=FLOWS)
-    async def top_partners(self, interaction: Interaction[TradewatchBot], commodity: str, year: Year | None = None,
-                           reporter: str | None = None, flow: app_commands.Choice[str] | None = None) -> None:
+    async def top_partners(
+        self,
+        interaction: Interaction[TradewatchBot],
+        commodity: str,
+        year: Year | None = None,
+        reporter: str | None = None,
+        flow: app_commands.Choice[str] | None = None,
+    ) -> None:
         """The 10 biggest partners for a commodity, with shares, growth and a bar chart."""
-        params = TopPartnersParams.build(commodity=commodity, year=year, reporter=reporter, flow=_flow(flow),
-                                         lookups=self.bot.app.lookups)
+        params = TopPartnersParams.build(
+            commodity=commodity, year=year, reporter=reporter, flow=_flow(flow), lookups=self.bot.app.lookups
+        )
         await answer(interaction, run_top_partners, params)
 
     @top.command(name="goods")
     @app_commands.describe(partner="The partner country: name, ISO code or alias (RU, Kazakhstan).", **COMMON)
     @app_commands.autocomplete(partner=country_choices, reporter=country_choices)
     @app_commands.choices(flow=FLOWS)
-    async def top_goods(self, interaction: Interaction[TradewatchBot], partner: str, year: Year | None = None,
-                        reporter: str | None = None, flow: app_commands.Choice[str] | None = None) -> None:
+    async def top_goods(
+        self,
+        interaction: Interaction[TradewatchBot],
+        partner: str,
+        year: Year | None = None,
+        reporter: str | None = None,
+        flow: app_commands.Choice[str] | None = None,
+    ) -> None:
         """The 10 biggest goods (HS headings) traded with a partner, with shares, growth and a bar chart."""
-        params = TopGoodsParams.build(partner=partner, year=year, reporter=reporter, flow=_flow(flow),
-                                      lookups=self.bot.app.lookups)
+        params = TopGoodsParams.build(
+            partner=partner, year=year, reporter=reporter, flow=_flow(flow), lookups=self.bot.app.lookups
+        )
         await answer(interaction, run_top_goods, params)
 
 

@@ -65,5 +65,7 @@ class FakeInteraction:
 
     def private_texts(self) -> list[str]:
         """Every ephemeral text the user was sent, by either route."""
-        out = [c["content"] for name, c in self.response.calls if name == "send_message" and c.get("ephemeral")]
+        out = [
+            c["content"] for name, c in self.response.calls if name == "send_message" and c.get("ephemeral")
+        ]
         return out + [m["content"] for m in self.followup.sent if m.get("ephemeral") and m.get("content")]

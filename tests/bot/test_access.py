@@ -38,7 +38,9 @@ def policy(tmp_path: Path) -> AccessPolicy:
         (None, [ANALYSTS], DM_REFUSAL),
     ],
 )
-def test_guilds_and_roles(policy: AccessPolicy, guild: int | None, roles: list[int], refused_with: str | None) -> None:
+def test_guilds_and_roles(
+    policy: AccessPolicy, guild: int | None, roles: list[int], refused_with: str | None
+) -> None:
     reason = policy.refusal(guild, roles)
     if refused_with is None:
         assert reason is None

@@ -31,8 +31,9 @@ CORE_COGS = ["bot.cogs.trade", "bot.cogs.hs", "bot.cogs.entity", "bot.cogs.help"
 
 
 @pytest.fixture
-async def bot(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-              shared_data: Path) -> AsyncIterator[TradewatchBot]:
+async def bot(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path
+) -> AsyncIterator[TradewatchBot]:
     """A bot whose setup has been done by hand (no login): real database with the HS file, cogs loaded."""
     await importer("hs")(sessions, shared_data / "hs" / "harmonized-system.csv", now=NOW)
     # The core families; the watch cog starts a delivery loop and has its own tests (test_watch_cog.py).
@@ -86,7 +87,11 @@ def test_definitions_are_valid_for_discord() -> None:
         options = definition.get("options", [])
         assert len(options) <= 25
         autocompleted = {o["name"] for o in options if o.get("autocomplete")}
-        expected = {o["name"] for o in options if o["name"] in {"commodity", "partner", "reporter", "country", "query"}}
+        expected = {
+            o["name"]
+            for o in options
+            if o["name"] in {"commodity", "partner", "reporter", "country", "query"}
+        }
         if name == "entity":
             expected.add("name")
         assert expected <= autocompleted, name
@@ -110,11 +115,18 @@ async def test_bad_options_are_refused_before_acknowledging(bot: TradewatchBot) 
     """Input errors come from memory, before the defer: the tree answers them privately at once."""
     interaction = FakeInteraction(client=bot)
     with pytest.raises(NotFound, match="Narnia"):
-        await _command(bot, "exports").callback(bot.get_cog("TradeCog"), interaction,  # type: ignore[arg-type]
-                                                commodity="chips", partner="Narnia")
+        await _command(bot, "exports").callback(
+            bot.get_cog("TradeCog"),
+            interaction,  # type: ignore[arg-type]
+            commodity="chips",
+            partner="Narnia",
+        )
     with pytest.raises(InvalidInput):
-        await _command(bot, "entity").callback(bot.get_cog("EntityCog"), interaction,  # type: ignore[arg-type]
-                                               name="@everyone")
+        await _command(bot, "entity").callback(
+            bot.get_cog("EntityCog"),
+            interaction,  # type: ignore[arg-type]
+            name="@everyone",
+        )
     assert interaction.response.calls == []
 
 

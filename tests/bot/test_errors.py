@@ -22,10 +22,16 @@ def _wrapped(exc: Exception) -> app_commands.CommandInvokeError:
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (NotFound("No commodity called 'chipz'.", suggestions=["chips", "chip"]), "Did you mean: chips, chip?"),
+        (
+            NotFound("No commodity called 'chipz'.", suggestions=["chips", "chip"]),
+            "Did you mean: chips, chip?",
+        ),
         (InvalidInput("Year must be 2000-2025.", "e.g. 2023"), "Year must be 2000-2025.\ne.g. 2023"),
         (Ambiguous("'Congo' matches two countries.", ["CG Congo", "CD DR Congo"]), "CG Congo; CD DR Congo"),
-        (NoData("No data for chips to Russia in 1999.", "Load it with tradewatch import comtrade FILE."), "tradewatch import"),
+        (
+            NoData("No data for chips to Russia in 1999.", "Load it with tradewatch import comtrade FILE."),
+            "tradewatch import",
+        ),
         (TemporarilyUnavailable("UN Comtrade did not answer."), "UN Comtrade did not answer."),
         (app_commands.MissingPermissions(["manage_channels"]), "Manage Channels"),
         (app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 7.2), "try again in 7 s"),
@@ -54,9 +60,13 @@ async def test_domain_error_after_public_defer_removes_the_placeholder_and_answe
     assert interaction.private_texts() == ["No data for 1999."]
 
 
-async def test_unexpected_error_is_logged_with_context_and_the_user_gets_the_id(caplog: pytest.LogCaptureFixture) -> None:
-    interaction = FakeInteraction(command=SimpleNamespace(qualified_name="exports"),
-                                  namespace=SimpleNamespace(commodity="chips", partner="RU"))
+async def test_unexpected_error_is_logged_with_context_and_the_user_gets_the_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    interaction = FakeInteraction(
+        command=SimpleNamespace(qualified_name="exports"),
+        namespace=SimpleNamespace(commodity="chips", partner="RU"),
+    )
     with caplog.at_level(logging.ERROR, logger="bot.errors"):
         await handle_error(interaction, _wrapped(ZeroDivisionError("boom")))  # type: ignore[arg-type]
     [record] = [r for r in caplog.records if r.getMessage() == "command_failed"]
@@ -68,11 +78,15 @@ async def test_unexpected_error_is_logged_with_context_and_the_user_gets_the_id(
     assert "boom" not in text
 
 
-async def test_the_handler_survives_discord_refusing_the_error_message(caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_handler_survives_discord_refusing_the_error_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     interaction = FakeInteraction()
 
     async def refuse(*_args: object, **_kwargs: object) -> None:
-        raise discord.HTTPException(SimpleNamespace(status=404, reason="Not Found"), {"code": 10062, "message": "Unknown interaction"})
+        raise discord.HTTPException(
+            SimpleNamespace(status=404, reason="Not Found"), {"code": 10062, "message": "Unknown interaction"}
+        )
 
     interaction.response.send_message = refuse  # type: ignore[method-assign]
     await handle_error(interaction, _wrapped(InvalidInput("bad")))  # type: ignore[arg-type]
@@ -81,6 +95,8 @@ async def test_the_handler_survives_discord_refusing_the_error_message(caplog: p
 
 async def test_expired_interaction_is_only_logged() -> None:
     interaction = FakeInteraction()
-    expired = discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), {"code": 10062, "message": "Unknown interaction"})
+    expired = discord.NotFound(
+        SimpleNamespace(status=404, reason="Not Found"), {"code": 10062, "message": "Unknown interaction"}
+    )
     await handle_error(interaction, _wrapped(expired))  # type: ignore[arg-type]
     assert interaction.response.calls == [] and interaction.followup.sent == []

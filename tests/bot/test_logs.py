@@ -62,5 +62,7 @@ def test_secrets_are_redacted_in_messages_fields_and_tracebacks(restore_root: No
 
 
 def test_secrets_of_config_include_the_token_and_database_password() -> None:
-    config = load_config(None, env={"DISCORD_TOKEN": TOKEN, "TRADEWATCH_DATABASE_URL": "postgresql://u:pw123@h/db"})
+    config = load_config(
+        None, env={"DISCORD_TOKEN": TOKEN, "TRADEWATCH_DATABASE_URL": "postgresql://u:pw123@h/db"}
+    )
     assert {TOKEN, "pw123"} <= set(secrets_of(config))

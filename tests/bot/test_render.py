@@ -15,11 +15,21 @@ from bot.render import FULL_ANSWER_FILE, LIMITS, cut, full_answer_csv, render, r
 from commands.replies import Attachment, Citation, Field, Reply
 
 # Text that stresses the limits: astral-plane emoji (2 UTF-16 units), backslashes, markdown, fences, mentions.
-tokens = st.sampled_from(list("ab c\\*_~`|>#-@\n") + ["😀", "Ж", "中", "@everyone", "```", "<@123456789012345678>"])
+tokens = st.sampled_from(
+    list("ab c\\*_~`|>#-@\n") + ["😀", "Ж", "中", "@everyone", "```", "<@123456789012345678>"]
+)
 nasty = st.lists(tokens, max_size=1200).map("".join)
-fields = st.builds(Field, name=nasty, value=nasty | nasty.map(lambda t: f"```\n{t}\n```"), inline=st.booleans())
-citations = st.builds(Citation, source=nasty, publisher=nasty, data_date=st.none() | nasty, url=st.none() | nasty,
-                      note=st.none() | nasty)
+fields = st.builds(
+    Field, name=nasty, value=nasty | nasty.map(lambda t: f"```\n{t}\n```"), inline=st.booleans()
+)
+citations = st.builds(
+    Citation,
+    source=nasty,
+    publisher=nasty,
+    data_date=st.none() | nasty,
+    url=st.none() | nasty,
+    note=st.none() | nasty,
+)
 attachments = st.builds(
     Attachment,
     filename=st.sampled_from(["chart.png", "table.csv", "weird name?.png", "../../etc.csv", ""]),
@@ -65,7 +75,9 @@ def assert_within_limits(message: dict, size_limit: int) -> None:
     assert message["allowed_mentions"].to_dict()["parse"] == []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(reply=replies, size_limit=st.sampled_from([1500, 2500, 10 * 1024 * 1024]))
 def test_any_reply_fits_every_discord_limit(reply: Reply, size_limit: int) -> None:
     message = render(reply, attachment_size_limit=size_limit)
@@ -95,8 +107,12 @@ def test_cut_respects_budget_and_never_ends_in_an_escaping_backslash(text: str, 
     ],
 )
 def test_names_from_lists_show_as_text(name: str, forbidden: str, expected: str) -> None:
-    reply = Reply(title=name, summary=[f"Best match: {name}"], fields=[Field("Aliases", name)],
-                  citations=[Citation("OFAC SDN", "U.S. Treasury", "2026-06-01")])
+    reply = Reply(
+        title=name,
+        summary=[f"Best match: {name}"],
+        fields=[Field("Aliases", name)],
+        citations=[Citation("OFAC SDN", "U.S. Treasury", "2026-06-01")],
+    )
     embed = render(reply)["embeds"][0]
     for text in (embed.title, embed.description, embed.fields[0].value):
         assert not re.search(forbidden, text)
@@ -113,7 +129,10 @@ def test_code_block_tables_stay_monospace_and_fences_inside_are_neutralised() ->
 
 
 def test_long_table_is_cut_on_a_line_with_the_full_table_attached_as_csv() -> None:
-    rows = [f"{month:>3} {value:>12,}" for month, value in zip(range(400), range(0, 4_000_000, 10_000), strict=True)]
+    rows = [
+        f"{month:>3} {value:>12,}"
+        for month, value in zip(range(400), range(0, 4_000_000, 10_000), strict=True)
+    ]
     reply = Reply(
         title="Exports of chips to Russia",
         summary=["Total 2022: $1.2bn"],
@@ -131,8 +150,13 @@ def test_long_table_is_cut_on_a_line_with_the_full_table_attached_as_csv() -> No
 
 
 def test_too_many_fields_keep_citations_and_note_the_rest() -> None:
-    reply = Reply(title="t", fields=[Field(f"f{i}", "v" * 900) for i in range(40)],
-                  citations=[Citation("OFAC SDN", "U.S. Treasury", "2026-06-01", "https://sanctionslist.ofac.treas.gov/")])
+    reply = Reply(
+        title="t",
+        fields=[Field(f"f{i}", "v" * 900) for i in range(40)],
+        citations=[
+            Citation("OFAC SDN", "U.S. Treasury", "2026-06-01", "https://sanctionslist.ofac.treas.gov/")
+        ],
+    )
     message = render(reply)
     assert_within_limits(message, LIMITS.file_size)
     embed = message["embeds"][0]
@@ -141,8 +165,12 @@ def test_too_many_fields_keep_citations_and_note_the_rest() -> None:
 
 
 def test_short_reply_is_not_cut_and_has_no_csv() -> None:
-    reply = Reply(title="HS 8542", summary=["Electronic integrated circuits"], fields=[Field("CHPL", "Tier 1")],
-                  attachments=[Attachment("chart.png", b"\x89PNG....")])
+    reply = Reply(
+        title="HS 8542",
+        summary=["Electronic integrated circuits"],
+        fields=[Field("CHPL", "Tier 1")],
+        attachments=[Attachment("chart.png", b"\x89PNG....")],
+    )
     message = render(reply)
     assert [f.filename for f in message["files"]] == ["chart.png"]
     assert message["embeds"][0].image.url == "attachment://chart.png"
@@ -160,7 +188,7 @@ def test_oversized_and_surplus_files_are_left_out_with_a_note() -> None:
 
 
 def test_full_answer_csv_neutralises_spreadsheet_formulas() -> None:
-    data = full_answer_csv(Reply(title="=HYPERLINK(\"http://x\")", summary=["@SUM(A1)"]))
+    data = full_answer_csv(Reply(title='=HYPERLINK("http://x")', summary=["@SUM(A1)"]))
     text = data.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "'@SUM" in text
 

@@ -29,7 +29,9 @@ def commodities(shared_data: Path, lookups: Lookups) -> CommoditySuggester:
         ("graph", "graphite", []),
     ],
 )
-def test_commodity_suggestions(commodities: CommoditySuggester, typed: str, first_value: str, also: list[str]) -> None:
+def test_commodity_suggestions(
+    commodities: CommoditySuggester, typed: str, first_value: str, also: list[str]
+) -> None:
     values = [s.value for s in commodities.suggest(typed)]
     assert values[0] == first_value
     assert set(also) <= set(values)
@@ -45,7 +47,15 @@ def test_broad_queries_are_capped(commodities: CommoditySuggester, typed: str) -
 
 @pytest.mark.parametrize(
     ("typed", "value"),
-    [("RU", "RU"), ("rus", "RU"), ("Russia", "RU"), ("türk", "TR"), ("hong", "HK"), ("taiwan", "TW"), ("USA", "US")],
+    [
+        ("RU", "RU"),
+        ("rus", "RU"),
+        ("Russia", "RU"),
+        ("türk", "TR"),
+        ("hong", "HK"),
+        ("taiwan", "TW"),
+        ("USA", "US"),
+    ],
 )
 def test_country_suggestions(lookups: Lookups, typed: str, value: str) -> None:
     suggestions = CountrySuggester(lookups).suggest(typed)
