@@ -52,7 +52,7 @@ def read_response(path: Path) -> tuple[list[Any], dict[str, Any]]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFailed(
-            f"{path.name} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}; truncated file?)"
+            f"{path.name} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}; a truncated file, or not a Comtrade response?)"
         ) from None
     return check_payload(payload, path.name)
 

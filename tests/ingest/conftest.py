@@ -26,6 +26,11 @@ INDIA_SAMPLE = Path("trade/comtrade_api_samples/india_exports_2022_single_partne
 @pytest.fixture(scope="session")
 def china_frame(shared_data: Path, lookups: Lookups) -> pd.DataFrame:
     """The real China table, with Comtrade partner codes and YYYYMM periods added (pandas, independent of the importer)."""
+    return read_china_frame(shared_data, lookups)
+
+
+def read_china_frame(shared_data: Path, lookups: Lookups) -> pd.DataFrame:
+    """See `china_frame`."""
     frame = pd.read_csv(shared_data / CHINA_TABLE, dtype={"hs6": str})
     codes = {name: lookups.country(name) for name in frame["partner_name"].unique()}
     frame["partner"] = frame["partner_name"].map(lambda n: codes[n].code)  # type: ignore[union-attr]
