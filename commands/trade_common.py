@@ -235,27 +235,33 @@ async def no_data_error(
         lines.append("No trade source is loaded yet.")
     if fetch_note:
         lines.append(fetch_note)
-    return NoData(" ".join(lines), how_to_get(scope, year))
+    years = [year - 1, year] if year else [ctx.now().year - 2, ctx.now().year - 1]
+    return NoData(" ".join(lines), how_to_get(lookups, scope, years))
 
 
-def how_to_get(scope: TradeScope, year: int | None) -> str:
-    """The commands that load the missing flows from UN Comtrade."""
-    options = [f"--reporter {scope.reporter}", f"--flow {scope.flow}"]
+def how_to_get(lookups: Lookups, scope: TradeScope, years: Sequence[int]) -> str:
+    """The command that loads the missing flows from UN Comtrade (and the mirror flow when Russia reports)."""
+
+    def name(code: int) -> str:
+        country = lookups.by_code.get(code)
+        return (country.iso2 if country and country.iso2 else str(code)) if country else str(code)
+
+    options = [f"--reporter {name(scope.reporter)}"]
     if scope.partner is not None:
-        options.append(f"--partner {scope.partner}")
+        options.append(f"--partner {name(scope.partner)}")
     if scope.prefixes:
         options.append(f"--cmd {','.join(scope.prefixes)}")
-    if year:
-        options.append(f"--period {year}")
+    options += [f"--period {','.join(str(y) for y in years)}", "--freq M", f"--flow {scope.flow}"]
     hint = (
         "Get it from UN Comtrade: `tradewatch import comtrade --api " + " ".join(options) + "` "
-        "(uses COMTRADE_API_KEY if set, else the key-less preview API), or load a downloaded file with "
-        "`tradewatch import comtrade FILE.json`; `tradewatch sync` keeps it current."
+        "(uses COMTRADE_API_KEY if set, else the key-less preview API), or load a downloaded response with "
+        "`tradewatch import comtrade FILE.json`."
     )
-    if scope.reporter == RUSSIA:
+    if scope.reporter == RUSSIA and scope.partner is not None:
+        opposite = "imports" if scope.flow == "X" else "exports"
         hint += (
-            " Russia has not published customs statistics since 2022: ask for the mirror flow instead, "
-            "e.g. China's exports to Russia (`reporter=CN`)."
+            " Russia has not published customs statistics since 2022: ask for the mirror flow as the partner "
+            f"reports it, e.g. `/exports <commodity> RU reporter={name(scope.partner)} flow={opposite}`."
         )
     return hint
 

@@ -182,8 +182,18 @@ async def test_chips_russia_2022_without_comtrade_is_honest(sessions: async_sess
     assert "No data for chips (HS 8542)" in text and "2022" in text
     assert "holds HS 250410, 380110, 811292" in text  # what is loaded for the pair instead
     assert "China monthly exports by partner" in text
-    assert "tradewatch import comtrade --api" in text and "--cmd 8542" in text and "--period 2022" in text
+    assert "tradewatch import comtrade --api --reporter CN --partner RU --cmd 8542 --period 2021,2022 --freq M --flow X" in text
     assert "$" not in text  # no invented figure
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_russia_as_reporter_points_to_the_mirror(sessions: async_sessionmaker[AsyncSession],
+                                                      lookups: Lookups) -> None:
+    with pytest.raises(NoData) as info:
+        await ask(sessions, lookups, "/exports graphite CN 2023 reporter=RU")
+    text = info.value.user_text()
+    assert "Russia has not published customs statistics since 2022" in text
+    assert "`/exports <commodity> RU reporter=CN flow=imports`" in text
 
 
 async def test_chips_on_an_empty_database(sessions: async_sessionmaker[AsyncSession], lookups: Lookups) -> None:

@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,8 @@ def check_exports(numbers: dict, frame: pd.DataFrame) -> None:  # type: ignore[t
     before = russia[russia.year == 2022].groupby("month").val.sum()
     assert [m["value_usd"] for m in numbers["months"]] == pytest.approx([now.get(m) for m in range(1, 13)])
     assert [m["previous_value_usd"] for m in numbers["months"]] == pytest.approx(
-        [before.get(m) for m in range(1, 13)])
+        [before.get(m) for m in range(1, 13)]
+    )
     assert numbers["total_usd"] == pytest.approx(now.sum())
     assert numbers["previous_total_usd"] == pytest.approx(before.sum())
     assert numbers["yoy_change_pct"] == pytest.approx((now.sum() / before.sum() - 1) * 100)
@@ -72,7 +74,8 @@ def check_top_partners(numbers: dict, frame: pd.DataFrame) -> None:  # type: ign
     assert [t["value_usd"] for t in top] == pytest.approx(list(now.iloc[:10]))
     assert [t["share_pct"] for t in top] == pytest.approx(list(now.iloc[:10] / now.sum() * 100))
     assert [t["growth_pct"] for t in top] == pytest.approx(
-        [(now[p] / before[p] - 1) * 100 for p in now.index[:10]])
+        [(now[p] / before[p] - 1) * 100 for p in now.index[:10]]
+    )
     assert numbers["total_usd"] == pytest.approx(now.sum())
 
 
@@ -81,8 +84,9 @@ async def ask(sessions: async_sessionmaker[AsyncSession], lookups: Lookups, text
         return await run_text(Context(session=session, lookups=lookups, now=lambda: NOW), text)
 
 
-async def test_real_importers_then_questions(sessions: async_sessionmaker[AsyncSession], shared_data: Path,
-                                             lookups: Lookups) -> None:
+async def test_real_importers_then_questions(
+    sessions: async_sessionmaker[AsyncSession], shared_data: Path, lookups: Lookups
+) -> None:
     await load_real_files(sessions, shared_data)
     frame = graphite(shared_data, lookups)
     exports = await ask(sessions, lookups, "/exports graphite RU 2023")
@@ -123,13 +127,27 @@ class ComtradeStandIn:
         await self.runner.cleanup()
 
 
-async def tradewatch(args: list[str], db_url: str, cwd: Path, comtrade: str) -> subprocess.CompletedProcess[str]:
+async def tradewatch(
+    args: list[str], db_url: str, cwd: Path, comtrade: str
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (in a thread, so the stand-in keeps serving)."""
-    env = {**os.environ, "TRADEWATCH_DATABASE_URL": db_url, "COMTRADE_API_BASE": comtrade,
-           "TRADEWATCH_DATA_DIR": str(cwd / "var")}
+    env = {
+        **os.environ,
+        "TRADEWATCH_DATABASE_URL": db_url,
+        "COMTRADE_API_BASE": comtrade,
+        "TRADEWATCH_DATA_DIR": str(cwd / "var"),
+    }
     env.pop("COMTRADE_API_KEY", None)
-    return await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot", *args], cwd=cwd, env=env,
-                                   capture_output=True, text=True, timeout=120, check=False)
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_tradewatch_ask_cli(tmp_path: Path, shared_data: Path, lookups: Lookups) -> None:
@@ -148,10 +166,13 @@ async def test_tradewatch_ask_cli(tmp_path: Path, shared_data: Path, lookups: Lo
     assert (asked["reporterCode"], asked["partnerCode"], asked["cmdCode"]) == ("156", "643", "8542")
 
 
-async def run_cli_questions(tmp_path: Path, db_url: str, comtrade: ComtradeStandIn, frame: pd.DataFrame) -> None:
+async def run_cli_questions(
+    tmp_path: Path, db_url: str, comtrade: ComtradeStandIn, frame: pd.DataFrame
+) -> None:
     out = tmp_path / "out"
-    result = await tradewatch(["ask", "/exports graphite RU 2023", "--json", "--out", str(out)], db_url, tmp_path,
-                              comtrade.base)
+    result = await tradewatch(
+        ["ask", "/exports graphite RU 2023", "--json", "--out", str(out)], db_url, tmp_path, comtrade.base
+    )
     assert result.returncode == 0, result.stderr
     reply = json.loads(result.stdout)
     check_exports(reply["numbers"], frame)
@@ -161,7 +182,9 @@ async def run_cli_questions(tmp_path: Path, db_url: str, comtrade: ComtradeStand
 
     text = await tradewatch(["ask", "/top partners graphite 2023"], db_url, tmp_path, comtrade.base)
     assert text.returncode == 0 and "Top partners: China's exports of graphite, 2023" in text.stdout
-    ranked = await tradewatch(["ask", "/top partners graphite 2023", "--json"], db_url, tmp_path, comtrade.base)
+    ranked = await tradewatch(
+        ["ask", "/top partners graphite 2023", "--json"], db_url, tmp_path, comtrade.base
+    )
     check_top_partners(json.loads(ranked.stdout)["numbers"], frame)
 
     missing = await tradewatch(["ask", "/exports chips RU 2022"], db_url, tmp_path, comtrade.base)
@@ -169,3 +192,9 @@ async def run_cli_questions(tmp_path: Path, db_url: str, comtrade: ComtradeStand
     assert missing.stderr.startswith("error: No data for chips (HS 8542)") and missing.stderr.count("\n") == 1
     assert "UN Comtrade was asked and returned no rows" in missing.stderr
     assert "tradewatch import comtrade" in missing.stderr and "Traceback" not in missing.stderr
+    # The command the answer suggests is a valid `tradewatch import` call (here against the stand-in).
+    suggested = re.search(r"`tradewatch (import comtrade --api [^`]+)`", missing.stderr)
+    assert suggested is not None
+    ran = await tradewatch(suggested.group(1).split(), db_url, tmp_path, comtrade.base)
+    assert ran.returncode == 0, ran.stderr
+    assert "UN Comtrade has no data for this request; nothing was changed" in ran.stdout
