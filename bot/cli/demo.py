@@ -17,6 +17,12 @@ from db.ingest.registry import importer
 # (source, path under the sources folder, importer options). Real files only; see ../shared/data/PROVENANCE.md.
 DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
     ("hs", "hs/harmonized-system.csv", {}),
+    # Trade: China-reported monthly exports by partner at HS-6 (derived from UN Comtrade, 2017-01..2024-12),
+    # IMF IMTS annual Russia-by-partner totals (2016-2024), and a real UN Comtrade v1 API response (India -> USA).
+    ("trade-csv", "trade/china_exports_hs6_monthly_derived/deep_dive_hs6_monthly.csv",
+     {"mapping": "china_exports_hs6_monthly"}),
+    ("imf", "trade/imf_imts_russia_bilateral/RU_trade.csv", {}),
+    ("comtrade", "trade/comtrade_api_samples/india_exports_2022_single_partner.json", {}),
     # Sanctions lists. SDN 2022-09-30 carries SINNO ELECTRONICS; 2024-05-01 (KING-PAI TECHNOLOGY HK) loads on top
     # of it through change detection. The 2026-06 add.csv/alt.csv (King Pai alias) lack their sdn.csv and cannot
     # be loaded alone. Data dates per PROVENANCE.md (the CSV files carry none).
