@@ -8,6 +8,7 @@ show, so it is done on demand only: `tradewatch sync-commands`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import importlib
@@ -141,6 +142,7 @@ class TradewatchBot(commands.Bot):
         # One fetcher for the process: it remembers which Comtrade questions came back empty.
         self.fetch_trade = trade_fetcher(config)
         self._announced = False
+        self._lag_task: asyncio.Task[None] | None = None
 
     @property
     def app(self) -> App:
@@ -167,6 +169,8 @@ class TradewatchBot(commands.Bot):
             await self.load_extension(module)
         if self.sync_guilds:
             await self.sync_configured_guilds()
+        if self.open_database:
+            self._lag_task = asyncio.create_task(watch_loop_lag(), name="tradewatch-loop-lag")
 
     async def _load_indexes(self) -> None:
         async with self.app.sessions() as session:
@@ -218,10 +222,26 @@ class TradewatchBot(commands.Bot):
         try:
             await super().close()
         finally:
+            if self._lag_task is not None:
+                self._lag_task.cancel()
             if self.http_session is not None:
                 await self.http_session.close()
             await self._resources.aclose()
             event(log, "closed")
+
+
+async def watch_loop_lag(interval: float = 1.0, threshold: float = 0.5) -> None:
+    """Log when the event loop was blocked (heartbeats and 3-second acknowledgements wait on it).
+
+    Charts and searches run in threads; a warning here names a regression before Discord drops the bot.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(interval)
+        lag = loop.time() - started - interval
+        if lag > threshold:
+            event(log, "event_loop_blocked", logging.WARNING, seconds=round(lag, 2))
 
 
 def cog_available(module: str) -> bool:

@@ -120,6 +120,7 @@ async def sync_global(config: Config, *, clear_guilds: bool) -> list[str]:
 @click.pass_obj
 def serve(config: Config, log_format: str, log_level: str) -> None:
     """Run the Discord bot (token from DISCORD_TOKEN) until stopped with Ctrl-C or SIGTERM."""
+    _require_token(config)
     setup_logging(
         getattr(logging, log_level.upper()), as_json=log_format == "json", secrets=secrets_of(config)
     )
@@ -135,6 +136,7 @@ def serve(config: Config, log_format: str, log_level: str) -> None:
 @click.pass_obj
 def sync_commands(config: Config, clear_guilds: bool) -> None:
     """Register the slash commands globally (every server the bot is in; may take up to an hour to show)."""
+    _require_token(config)
     setup_logging(logging.INFO, secrets=secrets_of(config))
     try:
         names = asyncio.run(sync_global(config, clear_guilds=clear_guilds))
