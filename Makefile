@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo run test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/tradewatch demo
+
+run: install
+	$(VENV)/bin/tradewatch serve
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider
