@@ -184,7 +184,7 @@ def _partners_spec(
         subtitle=f"HS {short_codes(codes)}, {window.text()}; share of the {share_of}",
         fields=[
             Field("Ranking", rk.ranking_table(ranking, year, "Partner")),
-            Field("Codes summed", f"{', '.join(codes)} — {level_text(present, levels)}."),
+            Field("Codes summed", level_text(present, levels, codes)),
             Field("CHPL", chpl_text),
             Field("Source", source_choice_text(window.chosen, window.coverage, year)),
         ],

@@ -283,7 +283,7 @@ def detail_fields(
     """What was summed, from where, and its CHPL status."""
     codes = _codes_summed(series)
     chpl_text, _ = chpl_summary(ctx.lookups, commodity.codes)
-    summed = f"{', '.join(codes) or 'none'} — {level_text(series.levels_present, series.levels)}."
+    summed = level_text(series.levels_present, series.levels, codes)
     missing = [c for c in commodity.codes if c not in series.levels]
     if missing:
         summed += f" No rows for {', '.join(missing)} in this source."

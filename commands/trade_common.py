@@ -161,17 +161,25 @@ def source_choice_text(chosen: SourceCoverage, coverages: Sequence[SourceCoverag
     return f"{text}. Also loaded: {listed}. Sources are never added together; chosen for {why}."
 
 
-def level_text(present: dict[str, list[int]], chosen: dict[str, int]) -> str:
-    """Say which level was summed under each prefix, and which finer rows were left out."""
+LEVEL_RULE = "One HS level per requested code (the coarsest this source holds), so nothing is counted twice."
+
+
+def level_text(present: dict[str, list[int]], chosen: dict[str, int], codes: Sequence[str]) -> str:
+    """Per requested code: the codes summed under it, their level, and the finer rows left out.
+
+    E.g. `2504 → 250410 (HS-6 subheadings); 380110 → 380110 (HS-6 subheadings)`.
+    """
     parts = []
     for prefix, level in chosen.items():
-        part = f"{prefix}: {LEVEL_NAMES.get(level, f'{level}-digit codes')}"
+        under = [c for c in codes if c.startswith(prefix)]
+        shown = ", ".join(under[:8]) + (f" … ({len(under)} codes)" if len(under) > 8 else "")
+        part = f"{prefix} → {shown or 'none'} ({LEVEL_NAMES.get(level, f'{level}-digit codes')}"
         finer = [lv for lv in present.get(prefix, []) if lv != level]
         if finer:
-            names = ", ".join(LEVEL_NAMES.get(lv, f"{lv}-digit") for lv in finer)
-            part += f" (its {names} are inside these and were not added again)"
-        parts.append(part)
-    return "; ".join(parts)
+            names = ", ".join(LEVEL_NAMES.get(lv, f"{lv}-digit lines") for lv in finer)
+            part += f"; its {names} are inside these and were not added again"
+        parts.append(part + ")")
+    return "; ".join(parts) + ". " + LEVEL_RULE
 
 
 def uniform_level(chosen: dict[str, int]) -> int | None:
@@ -194,7 +202,7 @@ async def fetch_if_possible(ctx: Context, scope: TradeScope, years: Sequence[int
     except Exception as exc:  # the fetch is a best effort: the answer says it failed and why
         log.warning("on-demand trade fetch failed: %s", exc)
         log.debug("on-demand trade fetch failure", exc_info=True)
-        return 0, f"Fetching from UN Comtrade failed: {str(exc)[:200]}"
+        return 0, f"Fetching from UN Comtrade failed ({str(exc)[:200]})."
     if not loaded:
         return 0, "UN Comtrade was asked and returned no rows for this."
     return int(loaded), None

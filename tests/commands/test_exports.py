@@ -232,7 +232,7 @@ async def test_fetch_trade_is_called_before_giving_up(sessions: async_sessionmak
 
     with pytest.raises(NoData) as failed:
         await ask(sessions, lookups, "/exports chips RU 2022", fetch_trade=broken)
-    assert "Fetching from UN Comtrade failed: comtradeapi.un.org unreachable" in failed.value.user_text()
+    assert "Fetching from UN Comtrade failed (comtradeapi.un.org unreachable)." in failed.value.user_text()
 
 
 async def test_fetched_rows_are_used(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
