@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from commands.context import Context
 from commands.errors import NoData
 from commands.replies import Citation
-from db.ingest.base import CATALOGUE
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
-from db.queries.trade import SnapshotInfo, SourceCoverage, TradeScope
+from db.queries.trade import LoadedSource, SnapshotInfo, SourceCoverage, TradeScope
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +117,9 @@ def short_codes(codes: Sequence[str], limit: int = 40) -> str:
     return " + ".join(kept) + f" + … ({len(codes)} codes)"
 
 
-def source_is_trade(key: str) -> bool:
-    return key in TRADE_SOURCE_KEYS or key not in CATALOGUE
+def source_is_trade(source: LoadedSource) -> bool:
+    """A catalogue trade source, or a table loaded by the trade CSV importer under its own key."""
+    return source.key in TRADE_SOURCE_KEYS or source.trade_csv
 
 
 def trade_citations(
@@ -234,7 +234,7 @@ async def no_data_error(
             )
         else:
             lines.append(f"The database holds no {FLOW_WORDS[scope.flow][0]} at all for {pair}.")
-    loaded = [s for s in await tq.loaded_sources(session) if source_is_trade(s.key)]
+    loaded = [s for s in await tq.loaded_sources(session) if source_is_trade(s)]
     if loaded:
         lines.append(
             "Trade sources loaded: " + "; ".join(f"{s.title} ({s.rows_loaded:,} rows)" for s in loaded) + "."

@@ -119,6 +119,9 @@ class LoadedSource:
     rows_loaded: int
     data_date: str | None
     file_names: list[str] = field(default_factory=list)
+    # Loaded by the generic trade CSV importer (its snapshots record the column mapping): a trade source
+    # even when its key is not one of the catalogue's trade keys.
+    trade_csv: bool = False
 
 
 def year_bounds(year: int) -> tuple[int, int]:
@@ -457,7 +460,14 @@ async def loaded_sources(session: AsyncSession, keys: Iterable[str] | None = Non
     Reads the small `sources`/`snapshots` tables, never a scan of `trade_flows`.
     """
     stmt = (
-        select(Source.key, Source.title, Snapshot.file_name, Snapshot.rows_loaded, Snapshot.data_date)
+        select(
+            Source.key,
+            Source.title,
+            Snapshot.file_name,
+            Snapshot.rows_loaded,
+            Snapshot.data_date,
+            Snapshot.meta,
+        )
         .join(Snapshot, Snapshot.source_id == Source.id)
         .order_by(Source.key, Snapshot.fetched_at)
         .limit(10_000)
@@ -465,17 +475,17 @@ async def loaded_sources(session: AsyncSession, keys: Iterable[str] | None = Non
     if keys is not None:
         stmt = stmt.where(Source.key.in_(sorted(set(keys))))
     out: dict[str, LoadedSource] = {}
-    for key, title, file_name, rows, data_date in (await session.execute(stmt)).all():
-        entry = out.setdefault(key, LoadedSource(key, title, 0, 0, None))
-        entry = LoadedSource(
+    for key, title, file_name, rows, data_date, meta in (await session.execute(stmt)).all():
+        entry = out.get(key) or LoadedSource(key, title, 0, 0, None)
+        out[key] = LoadedSource(
             key,
             title,
             entry.snapshots + 1,
             entry.rows_loaded + int(rows or 0),
             data_date or entry.data_date,
             [*entry.file_names, file_name],
+            entry.trade_csv or (isinstance(meta, dict) and "mapping" in meta),
         )
-        out[key] = entry
     return list(out.values())
 
 

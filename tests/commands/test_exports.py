@@ -17,6 +17,7 @@ from commands.errors import Ambiguous, CommandError, InvalidInput, NoData, NotFo
 from commands.parse import split_command
 from commands.registry import resolve_spec, run_text
 from commands.trade import ExportsParams, parse_exports, run_exports
+from db.ingest.base import new_snapshot
 from db.lookups import Lookups
 from db.models import Source, TradeFlow
 from tests.commands.trade_seed import NOW, derived_frame, seed_derived, seed_flows, seed_hs
@@ -194,6 +195,22 @@ async def test_russia_as_reporter_points_to_the_mirror(sessions: async_sessionma
     text = info.value.user_text()
     assert "Russia has not published customs statistics since 2022" in text
     assert "`/exports <commodity> RU reporter=CN flow=imports`" in text
+
+
+async def test_what_is_loaded_lists_trade_sources_only(sessions: async_sessionmaker[AsyncSession],
+                                                       lookups: Lookups, frame: pd.DataFrame) -> None:
+    """A sanctions source is not a trade source; a table loaded by the trade CSV importer under its own key is."""
+    await seed_flows(sessions, frame[frame.partner == USA], source_key="customs_table", sha256="4" * 64,
+                     meta={"mapping": {"source": {"key": "customs_table"}}})
+    async with sessions() as session, session.begin():
+        sanctions = Source(key="opensanctions:ua_war_sanctions", title="OpenSanctions: Ukraine", publisher="x")
+        session.add(sanctions)
+        await session.flush()
+        await new_snapshot(session, sanctions, sha256="5" * 64, file_name="targets.simple.csv", now=NOW)
+    with pytest.raises(NoData) as info:
+        await ask(sessions, lookups, "/exports chips RU 2022")
+    text = info.value.user_text()
+    assert "Trade sources loaded: customs_table (" in text and "OpenSanctions" not in text
 
 
 async def test_chips_on_an_empty_database(sessions: async_sessionmaker[AsyncSession], lookups: Lookups) -> None:

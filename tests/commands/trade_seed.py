@@ -47,12 +47,13 @@ async def seed_flows(
     data_date: str | None = "periods 2017-01 to 2024-12",
     hs_level: int | None = None,
     freq: str = "M",
+    meta: dict[str, object] | None = None,
 ) -> int:
     """Insert the rows of `frame` (columns partner, period, hs6, val, qty) as China-reported monthly exports."""
     async with sessions() as session, session.begin():
         source = await get_source(session, source_key)
         snapshot = await new_snapshot(
-            session, source, sha256=sha256, file_name=file_name, now=NOW, data_date=data_date
+            session, source, sha256=sha256, file_name=file_name, now=NOW, data_date=data_date, meta=meta
         )
         rows = [
             {
