@@ -1,19 +1,22 @@
-"""Kill-and-restart: SIGKILL imports and `tradewatch serve` at random points; no alert is lost or posted twice.
+"""Kill-and-restart: SIGKILL syncs, imports and `tradewatch serve` at random points; no alert is lost or doubled.
 
 Workload: a run of OFAC non-SDN snapshots, each the real 2025-12 list with a random handful of entries left
 out (invented variants for this test only, written to a temporary folder: each step delists some entries and
-relists others). Two watches: every non-SDN change (channel #alerts) and persons only (#newsroom).
+relists others). Odd steps arrive through the sync schedule inside `tradewatch serve` (a local source server
+starts serving the step's files); even steps through `tradewatch import`. Two watches: every non-SDN change
+(channel #alerts) and persons only (#newsroom).
 
-Kill points, chosen by a seeded random generator (the seed is printed; TW_E2E_SEED replays a run):
+Kill points, chosen by a seeded random generator (the seed is printed; TW_E2E_SEED replays the plan):
+- during a sync: serve is killed just after the source server answered with the new files;
 - during an import: the import process is killed after a random delay, then run again;
-- during delivery: a serve process is killed at random moments and restarted after a random pause;
+- at random moments: a serve process is killed (starting, delivering, idle) and restarted after a pause;
 - between posting and marking: the stand-in kills every serve process the instant it has stored an alert
   message, before its answer reaches the bot, for a random set of alert posts.
 SQLite runs one serve process; PostgreSQL runs two at once on the same database.
 
 At the end, every alert must be in its channel exactly once: the stand-in's channel record, read back into
-(change, entry) pairs, equals the changes computed from the files, and no nonce has two messages.
-Bounded: 12 import steps and about 20 kill points per backend (roughly 1-2 minutes each).
+(change, entry) pairs, equals the changes computed from the plan, and no nonce has two messages.
+Bounded: 10 steps and about 20 kill points per backend (1.5-3 minutes each on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AlertOutbox, ListChange
+from db.models import AlertOutbox, ListChange, Snapshot, Source
+from tests.db.sync.fixtures import source_server  # noqa: F401  (the fixture)
+from tests.db.sync.source_server import SourceServer
 from tests.discord_standin import Driver
 from tests.e2e.test_watch_alerts import add_watch, outbox_settled
 from tests.e2e.watch_harness import (
@@ -47,10 +52,12 @@ from tests.e2e.watch_harness import (
 
 pytestmark = pytest.mark.e2e
 
-STEPS = 12
-IMPORT_KILLS = 4  # steps whose first import attempt is killed
+STEPS = 10
+FILES = ("cons_prim.csv", "cons_add.csv")
+SYNC_KILLS = 3  # sync steps during which serve is killed
+IMPORT_KILLS = 3  # import steps whose first attempt is killed
 POST_KILLS = 5  # alert posts after which every serve process dies before hearing back
-CHAOS_KILLS = 10  # serve processes killed at random moments
+CHAOS_KILLS = 8  # serve processes killed at random moments
 
 
 @dataclass
@@ -59,6 +66,7 @@ class Plan:
 
     seed: int
     removed: list[set[str]] = field(default_factory=list)  # entries left out at each step
+    killed_syncs: set[int] = field(default_factory=set)
     killed_imports: set[int] = field(default_factory=set)
     killed_posts: set[int] = field(default_factory=set)
 
@@ -69,21 +77,22 @@ def make_plan(seed: int, keys: list[str]) -> Plan:
     for _ in range(STEPS):
         keep = {k for k in sorted(plan.removed[-1]) if rng.random() < 0.5}  # some relisted, some still out
         plan.removed.append(keep | set(rng.sample(keys, rng.randint(1, 6))))
-    plan.killed_imports = set(rng.sample(range(1, STEPS + 1), IMPORT_KILLS))
-    plan.killed_posts = set(rng.sample(range(2, 45), POST_KILLS))
+    plan.killed_syncs = set(rng.sample(range(1, STEPS + 1, 2), SYNC_KILLS))
+    plan.killed_imports = set(rng.sample(range(2, STEPS + 1, 2), IMPORT_KILLS))
+    plan.killed_posts = set(rng.sample(range(2, 40), POST_KILLS))
     return plan
 
 
 def write_variants(base: Path, out: Path, plan: Plan) -> list[Path]:
     """One folder per step: cons_prim.csv and cons_add.csv without that step's left-out entries."""
-    tables = {}
-    for name in ("cons_prim.csv", "cons_add.csv"):
-        rows = [
+    tables = {
+        name: [
             r
             for r in csv.reader((base / name).open(encoding="utf-8", newline=""))
             if r and r[0].strip().isdigit()
         ]
-        tables[name] = rows
+        for name in FILES
+    }
     folders = []
     for step, removed in enumerate(plan.removed):
         folder = out / f"step{step:02d}"
@@ -109,6 +118,17 @@ def expected_changes(
     return every, Counter({(kind, k): n for (kind, k), n in every.items() if k in persons})
 
 
+def sync_config(server: SourceServer) -> str:
+    urls = ", ".join(f'"{server.url("/ofac/" + name)}"' for name in FILES)
+    off = "\n".join(
+        f"[sync.{key}]\nenabled = false" for key in ("ofac_sdn", "ofac_changes", "csl", "opensanctions", "hs")
+    )
+    return (
+        f"[sync]\nenabled = true\njitter_seconds = 0.0\ntimeout_seconds = 30.0\n"
+        f"[sync.ofac_cons]\nurls = [{urls}]\ninterval_minutes = 0.02\n{off}\n"
+    )
+
+
 class Chaos:
     """Kills serve processes: at random moments, and right after the stand-in stores chosen alert posts."""
 
@@ -119,12 +139,11 @@ class Chaos:
         self.random_kills = 0
         self.running = True
 
-    def on_message(self, message: object) -> None:
+    def on_message(self) -> None:
         """Called by the stand-in after it stored a message, before it answers the request."""
         self.posts += 1
-        if self.running and self.posts in self.plan.killed_posts:
-            if sum(s.kill() for s in self.serves):
-                self.post_kills += 1
+        if self.running and self.posts in self.plan.killed_posts and sum(s.kill() for s in self.serves):
+            self.post_kills += 1
 
     async def keep_alive(self) -> None:
         """Restart dead serve processes after a random pause; kill one at random moments."""
@@ -147,6 +166,41 @@ class Chaos:
                 await serve.start()
 
 
+async def snapshots(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        stmt = select(func.count()).select_from(Snapshot).join(Source).where(Source.key == "ofac_cons")
+        return int((await session.execute(stmt)).scalar_one())
+
+
+async def sync_step(
+    server: SourceServer,
+    folder: Path,
+    step: int,
+    kill: bool,
+    chaos: Chaos,
+    sessions: async_sessionmaker[AsyncSession],
+) -> bool:
+    """Publish the step's files and wait for serve's schedule to load them; kill serve mid-sync if asked.
+
+    Returns whether serve was killed while the new files were being synced.
+    """
+    hits = len(server.hits)
+    for name in FILES:
+        server.serve_file(
+            "/ofac/" + name, folder / name, last_modified=f"Mon, {step + 1:02d} Dec 2025 12:00:00 GMT"
+        )
+    killed = False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while await snapshots(sessions) < step + 1:
+        if kill and not killed and any(h.status == 200 for h in server.hits[hits:]):
+            await asyncio.sleep(chaos.rng.uniform(0.0, 0.4))  # fetched: now parsing, importing or committing
+            killed = bool(sum(s.kill() for s in chaos.serves))
+        assert loop.time() < deadline, f"step {step} was never synced\n{chaos.serves[0].tail()}"
+        await asyncio.sleep(0.05)
+    return killed
+
+
 async def import_step(
     config: Path, env: dict[str, str], folder: Path, kill: bool, rng: random.Random
 ) -> bool:
@@ -165,7 +219,11 @@ async def import_step(
 
 
 async def test_no_alert_lost_or_doubled_when_killed_anywhere(
-    tmp_path: Path, db_url: str, sessions: async_sessionmaker[AsyncSession], shared_data: Path
+    tmp_path: Path,
+    db_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    shared_data: Path,
+    source_server: SourceServer,  # noqa: F811
 ) -> None:
     base = shared_data / "ofac" / "nonsdn_consolidated_2025-12"
     rows = [
@@ -180,9 +238,15 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
     every, person_changes = expected_changes(plan, persons)
     rng = random.Random(seed + 1)
     backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    for name in FILES:  # the schedule first finds the baseline, which is already loaded
+        source_server.serve_file(
+            "/ofac/" + name, folders[0] / name, last_modified="Mon, 01 Dec 2025 12:00:00 GMT"
+        )
 
     async with Driver() as discord:
-        config = write_config(tmp_path / "config.toml", db_url, discord.guild.id)
+        config = write_config(
+            tmp_path / "config.toml", db_url, discord.guild.id, sync=sync_config(source_server)
+        )
         env = clean_env(discord.env())
         await run_import(config, env, "ofac", folders[0])  # the baseline
         serves = [
@@ -197,51 +261,53 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
         def dispatch(event: str, message: object) -> None:
             original(event, message)
             if event == "MESSAGE_CREATE":
-                chaos.on_message(message)
+                chaos.on_message()
 
+        killed_syncs = killed_imports = 0
         try:
-            await discord.wait_ready(commands={"watch"}, timeout=60)
+            await discord.wait_ready(commands={"watch"}, timeout=90)
             await add_watch(discord, channel=discord.channel("alerts"), sources="ofac_cons")
             await add_watch(discord, channel=discord.channel("newsroom"), sources="ofac_cons", types="person")
             discord.standin.dispatch_message = dispatch  # type: ignore[method-assign]
             keeper = asyncio.create_task(chaos.keep_alive())
-            killed_imports = 0
             for step in range(1, STEPS + 1):
-                killed_imports += await import_step(
-                    config, env, folders[step], step in plan.killed_imports, rng
-                )
+                if step % 2:
+                    killed_syncs += await sync_step(
+                        source_server, folders[step], step, step in plan.killed_syncs, chaos, sessions
+                    )
+                else:
+                    killed_imports += await import_step(
+                        config, env, folders[step], step in plan.killed_imports, rng
+                    )
                 await asyncio.sleep(rng.uniform(0.0, 1.5))
             await asyncio.sleep(3)  # let the chaos reach the last alerts too
             await chaos.settle()
             keeper.cancel()
-            await outbox_settled(sessions, serves[0], timeout=150)
+            await outbox_settled(sessions, serves[0], timeout=180)
         finally:
             chaos.running = False
             for serve in serves:
                 await serve.stop()
 
     async with sessions() as session:
-        changes = Counter(
-            (c, k)
-            for c, k in (await session.execute(select(ListChange.change, ListChange.entity_key))).tuples()
-        )
+        changes = Counter((await session.execute(select(ListChange.change, ListChange.entity_key))).tuples())
         outbox = (await session.execute(select(AlertOutbox.nonce, AlertOutbox.message_id))).tuples().all()
-    assert changes == every  # killed imports left nothing half-written and nothing twice
+    assert changes == every  # killed syncs and imports left nothing half-written and nothing twice
 
     posted = {"alerts": posted_entries(discord, "alerts"), "newsroom": posted_entries(discord, "newsroom")}
     wanted = {"alerts": every, "newsroom": person_changes}
-    lost = sum(((wanted[c] - posted[c]) for c in wanted), Counter())
-    doubled = sum(((posted[c] - wanted[c]) for c in wanted), Counter())
+    lost = sum((wanted[c] - posted[c] for c in wanted), Counter())
+    doubled = sum((posted[c] - wanted[c] for c in wanted), Counter())
     messages = [m for c in wanted for m in alert_messages(discord, c)]
     per_nonce = Counter(m.nonce for m in messages)
     print(
-        f"\nexactly-once[{backend}] seed={seed}: {STEPS} imports ({killed_imports} killed mid-import), "
-        f"{len(serves)} serve process(es) started {sum(s.runs for s in serves)} times, "
-        f"killed {chaos.random_kills} times at random and {chaos.post_kills} times between posting and marking; "
+        f"\nexactly-once[{backend}] seed={seed}: {STEPS} steps ({killed_syncs} syncs and {killed_imports} imports "
+        f"killed midway), {len(serves)} serve process(es) started {sum(s.runs for s in serves)} times, killed "
+        f"{chaos.random_kills} times at random and {chaos.post_kills} times between posting and marking; "
         f"{len(outbox)} alerts in {len(messages)} messages; lost {sum(lost.values())}, "
         f"duplicated {sum(doubled.values())}"
     )
     assert not lost and not doubled
     assert set(per_nonce.values()) == {1} and None not in per_nonce
     assert {mid for _, mid in outbox} == {m.id for m in messages}
-    assert killed_imports >= 1 and chaos.post_kills >= 1 and chaos.random_kills >= 1
+    assert killed_syncs >= 1 and killed_imports >= 1 and chaos.post_kills >= 1

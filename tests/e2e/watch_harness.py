@@ -36,8 +36,11 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def write_config(path: Path, db_url: str, guild_id: int, **alerts: Any) -> Path:
-    """A config file for the test processes: the database, one guild, no sync schedule, fast alerts."""
+def write_config(path: Path, db_url: str, guild_id: int, *, sync: str | None = None, **alerts: Any) -> Path:
+    """A config file for the test processes: the database, one guild, fast alerts.
+
+    The sync schedule is off unless `sync` gives its TOML (tests never fetch from the internet).
+    """
     settings = {"poll_seconds": 0.2, "lease_seconds": 4.0, "digest_threshold": 5, **alerts}
     lines = [
         "[database]",
@@ -46,10 +49,9 @@ def write_config(path: Path, db_url: str, guild_id: int, **alerts: Any) -> Path:
         f'data_dir = "{path.parent / "var"}"',
         "[discord]",
         f"guilds = [{{ id = {guild_id} }}]",
-        "[sync]",
-        "enabled = false",  # no fetching from the internet in tests
         "[alerts]",
         *(f"{k} = {v}" for k, v in settings.items()),
+        *(sync.strip().splitlines() if sync else ["[sync]", "enabled = false"]),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
