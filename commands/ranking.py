@@ -279,6 +279,11 @@ def summary_lines(ranking: Ranking, window: Window) -> list[str]:
             f"This source holds only {len(ranking.items)} HS codes for this pair: shares are of those, "
             "not of all trade between the two."
         )
+    elif ranking.total_basis.startswith("sum of the"):
+        lines.append(
+            f"Shares are of the sum of the {len(ranking.items)} partners this source holds for the year "
+            "(it has no World total)."
+        )
     if ranking.dropped:
         lines.append(f"{len(ranking.dropped)} with value in {year - 1} but none in {year} (in the CSV).")
     return lines
