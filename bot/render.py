@@ -235,26 +235,33 @@ class _Budget:
         return text
 
 
+def _non_blank(text: str, fallback: str = ZWSP) -> str:
+    # Discord refuses titles, field names and values that are empty or only whitespace.
+    return text if text.strip() else fallback
+
+
 def _build_embed(reply: Reply, notes: list[str]) -> tuple[discord.Embed, bool]:
     """The embed within every per-part and total limit; returns (embed, whether anything was cut)."""
     budget = _Budget(LIMITS.total - _NOTE_RESERVE)
-    title = budget.take(cut(plain(reply.title) or "Tradewatch", LIMITS.title))
+    title = budget.take(_non_blank(cut(plain(reply.title), LIMITS.title), "Tradewatch"))
     footer = budget.take(footer_text(reply))
     summary = list(reply.summary) + [f"Note: {n}" for n in notes]
     description, was_cut = format_value("\n".join(summary), min(LIMITS.description, budget.left))
     budget.take(description)
-    embed = discord.Embed(title=title, description=description or None, colour=EMBED_COLOUR)
+    embed = discord.Embed(
+        title=title, description=description if description.strip() else None, colour=EMBED_COLOUR
+    )
     fields = list(reply.fields)
     room_for_fields = LIMITS.fields - 1  # one slot kept for the "more in the CSV" note
     for index, f in enumerate(fields):
-        name = cut(plain(f.name), LIMITS.field_name) or ZWSP
+        name = _non_blank(cut(plain(f.name), LIMITS.field_name))
         value_budget = min(LIMITS.field_value, budget.left - ulen(name))
         if index >= room_for_fields or value_budget < 60:
             was_cut = True
             break
         value, value_cut = format_value(f.value, value_budget)
         was_cut |= value_cut
-        embed.add_field(name=budget.take(name), value=budget.take(value or ZWSP), inline=f.inline)
+        embed.add_field(name=budget.take(name), value=budget.take(_non_blank(value)), inline=f.inline)
     if footer:
         embed.set_footer(text=footer)
     return embed, was_cut
@@ -300,7 +307,7 @@ def render(reply: Reply, *, attachment_size_limit: int | None = None) -> dict[st
 def render_text(text: str, *, ephemeral: bool = True) -> dict[str, Any]:
     """A short plain message (errors, refusals) as message content, escaped and within 2000 characters."""
     return {
-        "content": cut(plain(text), LIMITS.content) or ZWSP,
+        "content": _non_blank(cut(plain(text), LIMITS.content)),
         "allowed_mentions": discord.AllowedMentions.none(),
         "ephemeral": ephemeral,
     }

@@ -53,12 +53,12 @@ def assert_within_limits(message: dict, size_limit: int) -> None:
     total = 0
     for embed in embeds:
         data = embed.to_dict()
-        assert 0 < ulen(data["title"]) <= LIMITS.title
+        assert 0 < ulen(data["title"]) <= LIMITS.title and data["title"].strip()
         assert ulen(data.get("description", "")) <= LIMITS.description
         assert len(data.get("fields", [])) <= LIMITS.fields
         for f in data.get("fields", []):
-            assert 0 < ulen(f["name"]) <= LIMITS.field_name
-            assert 0 < ulen(f["value"]) <= LIMITS.field_value
+            assert 0 < ulen(f["name"]) <= LIMITS.field_name and f["name"].strip()
+            assert 0 < ulen(f["value"]) <= LIMITS.field_value and f["value"].strip()
             total += ulen(f["name"]) + ulen(f["value"])
         footer = data.get("footer", {}).get("text", "")
         assert ulen(footer) <= LIMITS.footer
