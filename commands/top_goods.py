@@ -177,7 +177,7 @@ def _goods_spec(
 ) -> rk.ReplySpec:
     year = window.year
     fields = [
-        Field("Ranking", rk.ranking_table(ranking, year, f"HS-{group_len}", name_width=30)),
+        Field("Ranking", rk.ranking_table(ranking, year, f"HS-{group_len}", name_width=26)),
         Field("Level", _level_note(levels, group_len, rows)),
         Field("Source", source_choice_text(window.chosen, window.coverage, year)),
     ]

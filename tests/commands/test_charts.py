@@ -88,3 +88,14 @@ def test_monthly_stats_arithmetic() -> None:
     assert [m.value_usd for m in stats.months[:4]] == [150.0, 400.0, None, None]
     empty = monthly_stats({}, 2023)
     assert empty.total_usd is None and empty.yoy_change_pct is None and empty.peak_period is None
+
+
+def test_ranking_table_fits_one_discord_field() -> None:
+    """Ten long HS names with large values and growth still fit the 1024-character field limit."""
+    from commands.ranking import rank, ranking_table
+
+    names = {f"{8400 + i}": f"{8400 + i} Machinery; parts thereof, of a kind used with very long names" for i in range(12)}
+    current = {k: 1.23e9 * (i + 1) for i, k in enumerate(names)}
+    previous = {k: 1.0e6 for k in names}
+    table = ranking_table(rank(current, previous, names, total_basis="sum"), 2023, "HS-4", name_width=26)
+    assert len(table) <= 1024 and len(table.splitlines()) == 13

@@ -145,6 +145,7 @@ async def test_graphite_russia_2023_equals_pandas(sessions: async_sessionmaker[A
     assert "Year-on-year change: +35.1% (full year)" in text
     assert "mirror data for Russian Federation" in text and "reported by China" in text
     assert reply.citations and reply.citations[0].data_date
+    assert all(len(f.value) <= 1024 for f in reply.fields) and len(reply.title) <= 256
 
 
 @pytest.mark.usefixtures("seeded")

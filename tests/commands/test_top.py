@@ -133,6 +133,7 @@ async def test_top_partners_graphite_2023_equals_pandas(sessions: async_sessionm
     png = reply.attachments[0].data
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert "reported by China" in reply.to_text()
+    assert all(len(f.value) <= 1024 for f in reply.fields)
 
 
 @pytest.mark.usefixtures("seeded")
@@ -150,6 +151,7 @@ async def test_top_goods_russia_2023_equals_pandas(sessions: async_sessionmaker[
     assert "this source holds no HS-4 headings" in reply.to_text()
     assert "shares are of those, not of all trade" in reply.to_text()
     assert top[0]["name"].startswith("380110 Graphite; artificial")
+    assert all(len(f.value) <= 1024 and len(f.name) <= 256 for f in reply.fields)  # one Discord embed field each
 
 
 async def test_top_goods_ranks_headings_without_double_counting(sessions: async_sessionmaker[AsyncSession],
