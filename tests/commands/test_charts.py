@@ -24,26 +24,45 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_monthly_chart_with_gaps() -> None:
     current = [1.2e6, None, 3.4e6, 2.0e6, None, 1.0e6, 1.1e6, 1.3e6, 0.9e6, 2.2e6, 2.5e6, 3.0e6]
     previous = [0.5e6] * 11 + [None]
-    data = monthly_comparison_chart(title="t", subtitle="s", source="Source: test", current=current,
-                                    previous=previous, current_label="2023", previous_label="2022",
-                                    previous_average=0.5e6)
+    data = monthly_comparison_chart(
+        title="t",
+        subtitle="s",
+        source="Source: test",
+        current=current,
+        previous=previous,
+        current_label="2023",
+        previous_label="2022",
+        previous_average=0.5e6,
+    )
     assert data[:8] == PNG and len(data) > 20_000
     width, height = png_size(data)
     assert width / height == pytest.approx(16 / 9, rel=0.01) and width >= 800
 
 
 def test_ranking_and_annual_charts() -> None:
-    ranking = ranking_chart(title="t", subtitle="s", source="Source: test", labels=["Poland", "South Korea"],
-                            values=[3.2e8, 2.7e8], notes=["21.4% · -13.7% y/y", "18.0% · -11.1% y/y"])
-    annual = annual_comparison_chart(title="t", subtitle="s", source="x", labels=["2022", "2023"],
-                                     values=[None, 5.0e6])
+    ranking = ranking_chart(
+        title="t",
+        subtitle="s",
+        source="Source: test",
+        labels=["Poland", "South Korea"],
+        values=[3.2e8, 2.7e8],
+        notes=["21.4% · -13.7% y/y", "18.0% · -11.1% y/y"],
+    )
+    annual = annual_comparison_chart(
+        title="t", subtitle="s", source="x", labels=["2022", "2023"], values=[None, 5.0e6]
+    )
     for data in (ranking, annual):
         assert data[:8] == PNG and len(data) > 10_000
 
 
 @pytest.mark.parametrize(
     ("values", "axis"),
-    [([5e5, 9e5], "US$ thousand"), ([5e5, 2e6], "US$ million"), ([3e9], "US$ billion"), ([None], "US$ million")],
+    [
+        ([5e5, 9e5], "US$ thousand"),
+        ([5e5, 2e6], "US$ million"),
+        ([3e9], "US$ billion"),
+        ([None], "US$ million"),
+    ],
 )
 def test_unit(values: list[float | None], axis: str) -> None:
     assert pick_unit(values).axis == axis
@@ -69,8 +88,11 @@ def test_csv_cells() -> None:
 
 
 def test_monospace_table() -> None:
-    table = monospace_table(["#", "Partner", "Value"], [["1", "Poland", "$326M"], ["10", "Taiwan", "$16.5M"]],
-                            right=[True, False, True])
+    table = monospace_table(
+        ["#", "Partner", "Value"],
+        [["1", "Poland", "$326M"], ["10", "Taiwan", "$16.5M"]],
+        right=[True, False, True],
+    )
     lines = table.splitlines()
     assert lines[0] == lines[-1] == "```"
     assert lines[2] == " 1  Poland    $326M" and lines[3] == "10  Taiwan   $16.5M"
@@ -94,7 +116,10 @@ def test_ranking_table_fits_one_discord_field() -> None:
     """Ten long HS names with large values and growth still fit the 1024-character field limit."""
     from commands.ranking import rank, ranking_table
 
-    names = {f"{8400 + i}": f"{8400 + i} Machinery; parts thereof, of a kind used with very long names" for i in range(12)}
+    names = {
+        f"{8400 + i}": f"{8400 + i} Machinery; parts thereof, of a kind used with very long names"
+        for i in range(12)
+    }
     current = {k: 1.23e9 * (i + 1) for i, k in enumerate(names)}
     previous = {k: 1.0e6 for k in names}
     table = ranking_table(rank(current, previous, names, total_basis="sum"), 2023, "HS-4", name_width=26)

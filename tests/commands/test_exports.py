@@ -76,12 +76,17 @@ def monthly(frame: pd.DataFrame, partner: int, prefixes: tuple[str, ...], year: 
         ("/exports chips 643 2023", "chips", RUSSIA, 2023, CHINA, "X"),
     ],
 )
-def test_parse_exports(lookups: Lookups, text: str, commodity: str, partner: int, year: int | None,
-                       reporter: int, flow: str) -> None:
+def test_parse_exports(
+    lookups: Lookups, text: str, commodity: str, partner: int, year: int | None, reporter: int, flow: str
+) -> None:
     _, line = resolve_spec(split_command(text))
     params = parse_exports(line, lookups)
     assert (params.commodity, params.partner.code, params.year, params.reporter.code, params.flow) == (
-        commodity, partner, year, reporter, flow,
+        commodity,
+        partner,
+        year,
+        reporter,
+        flow,
     )
 
 
@@ -111,7 +116,12 @@ def test_parse_exports_errors(lookups: Lookups, text: str, error: type[CommandEr
 
 def test_build_is_the_same_validation_the_cog_uses(lookups: Lookups) -> None:
     params = ExportsParams.build(commodity="  aluminium   oxide ", partner="HK", year="2022", lookups=lookups)
-    assert (params.commodity, params.partner.code, params.year, params.flow) == ("aluminium oxide", 344, 2022, "X")
+    assert (params.commodity, params.partner.code, params.year, params.flow) == (
+        "aluminium oxide",
+        344,
+        2022,
+        "X",
+    )
     with pytest.raises(InvalidInput):
         ExportsParams.build(commodity="", partner="RU", lookups=lookups)
     with pytest.raises(InvalidInput):
@@ -122,13 +132,19 @@ def test_build_is_the_same_validation_the_cog_uses(lookups: Lookups) -> None:
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_graphite_russia_2023_equals_pandas(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                                   frame: pd.DataFrame) -> None:
+async def test_graphite_russia_2023_equals_pandas(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     reply = await ask(sessions, lookups, "/exports graphite RU 2023")
     n = reply.numbers
-    cur, prev = monthly(frame, RUSSIA, ("2504", "380110"), 2023), monthly(frame, RUSSIA, ("2504", "380110"), 2022)
+    cur, prev = (
+        monthly(frame, RUSSIA, ("2504", "380110"), 2023),
+        monthly(frame, RUSSIA, ("2504", "380110"), 2022),
+    )
     assert [m["value_usd"] for m in n["months"]] == pytest.approx([cur.get(m) for m in range(1, 13)])
-    assert [m["previous_value_usd"] for m in n["months"]] == pytest.approx([prev.get(m) for m in range(1, 13)])
+    assert [m["previous_value_usd"] for m in n["months"]] == pytest.approx(
+        [prev.get(m) for m in range(1, 13)]
+    )
     assert [m["period"] for m in n["months"]] == [f"2023-{m:02d}" for m in range(1, 13)]
     assert n["total_usd"] == pytest.approx(sum(cur.values()))
     assert n["previous_total_usd"] == pytest.approx(sum(prev.values()))
@@ -149,8 +165,9 @@ async def test_graphite_russia_2023_equals_pandas(sessions: async_sessionmaker[A
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_gallium_to_the_us_and_default_year(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                                   frame: pd.DataFrame) -> None:
+async def test_gallium_to_the_us_and_default_year(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     reply = await ask(sessions, lookups, "/exports gallium US")
     cur = monthly(frame, USA, ("811292",), 2024)
     assert reply.numbers["year"] == 2024 == int(frame.year.max())
@@ -160,14 +177,19 @@ async def test_gallium_to_the_us_and_default_year(sessions: async_sessionmaker[A
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_hs_code_and_words_as_commodity(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                               frame: pd.DataFrame) -> None:
+async def test_hs_code_and_words_as_commodity(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     by_code = await ask(sessions, lookups, "/exports 380110 RU 2023")
-    assert by_code.numbers["total_usd"] == pytest.approx(sum(monthly(frame, RUSSIA, ("380110",), 2023).values()))
+    assert by_code.numbers["total_usd"] == pytest.approx(
+        sum(monthly(frame, RUSSIA, ("380110",), 2023).values())
+    )
     assert by_code.numbers["commodity"]["match"] == "code"
     by_words = await ask(sessions, lookups, "/exports artificial graphite RU 2023")  # an alias
     assert by_words.numbers["codes"] == ["250410", "380110"]
-    described = await ask(sessions, lookups, '/exports "graphite; artificial" RU 2023')  # HS description words
+    described = await ask(
+        sessions, lookups, '/exports "graphite; artificial" RU 2023'
+    )  # HS description words
     assert described.numbers["codes"] == ["380110"]
     assert described.numbers["commodity"]["match"] == "description"
 
@@ -176,21 +198,26 @@ async def test_hs_code_and_words_as_commodity(sessions: async_sessionmaker[Async
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_chips_russia_2022_without_comtrade_is_honest(sessions: async_sessionmaker[AsyncSession],
-                                                             lookups: Lookups) -> None:
+async def test_chips_russia_2022_without_comtrade_is_honest(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups
+) -> None:
     with pytest.raises(NoData) as info:
         await ask(sessions, lookups, "/exports chips RU 2022")
     text = info.value.user_text()
     assert "No data for chips (HS 8542)" in text and "2022" in text
     assert "holds HS 250410, 380110, 811292" in text  # what is loaded for the pair instead
     assert "China monthly exports by partner" in text
-    assert "tradewatch import comtrade --api --reporter CN --partner RU --cmd 8542 --period 2021,2022 --freq M --flow X" in text
+    assert (
+        "tradewatch import comtrade --api --reporter CN --partner RU --cmd 8542 --period 2021,2022 --freq M --flow X"
+        in text
+    )
     assert "$" not in text  # no invented figure
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_russia_as_reporter_points_to_the_mirror(sessions: async_sessionmaker[AsyncSession],
-                                                      lookups: Lookups) -> None:
+async def test_russia_as_reporter_points_to_the_mirror(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups
+) -> None:
     with pytest.raises(NoData) as info:
         await ask(sessions, lookups, "/exports graphite CN 2023 reporter=RU")
     text = info.value.user_text()
@@ -198,13 +225,21 @@ async def test_russia_as_reporter_points_to_the_mirror(sessions: async_sessionma
     assert "`/exports <commodity> RU reporter=CN flow=imports`" in text
 
 
-async def test_what_is_loaded_lists_trade_sources_only(sessions: async_sessionmaker[AsyncSession],
-                                                       lookups: Lookups, frame: pd.DataFrame) -> None:
+async def test_what_is_loaded_lists_trade_sources_only(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """A sanctions source is not a trade source; a table loaded by the trade CSV importer under its own key is."""
-    await seed_flows(sessions, frame[frame.partner == USA], source_key="customs_table", sha256="4" * 64,
-                     meta={"mapping": {"source": {"key": "customs_table"}}})
+    await seed_flows(
+        sessions,
+        frame[frame.partner == USA],
+        source_key="customs_table",
+        sha256="4" * 64,
+        meta={"mapping": {"source": {"key": "customs_table"}}},
+    )
     async with sessions() as session, session.begin():
-        sanctions = Source(key="opensanctions:ua_war_sanctions", title="OpenSanctions: Ukraine", publisher="x")
+        sanctions = Source(
+            key="opensanctions:ua_war_sanctions", title="OpenSanctions: Ukraine", publisher="x"
+        )
         session.add(sanctions)
         await session.flush()
         await new_snapshot(session, sanctions, sha256="5" * 64, file_name="targets.simple.csv", now=NOW)
@@ -214,7 +249,9 @@ async def test_what_is_loaded_lists_trade_sources_only(sessions: async_sessionma
     assert "Trade sources loaded: customs_table (" in text and "OpenSanctions" not in text
 
 
-async def test_chips_on_an_empty_database(sessions: async_sessionmaker[AsyncSession], lookups: Lookups) -> None:
+async def test_chips_on_an_empty_database(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups
+) -> None:
     with pytest.raises(NoData) as info:
         await ask(sessions, lookups, "/exports chips RU 2022")
     assert "No trade source is loaded yet" in info.value.user_text()
@@ -222,7 +259,9 @@ async def test_chips_on_an_empty_database(sessions: async_sessionmaker[AsyncSess
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_year_without_data_lists_the_years(sessions: async_sessionmaker[AsyncSession], lookups: Lookups) -> None:
+async def test_year_without_data_lists_the_years(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups
+) -> None:
     with pytest.raises(NoData) as info:
         await ask(sessions, lookups, "/exports graphite RU 2015")
     assert "Years with data: 2017–2024" in info.value.user_text()
@@ -232,8 +271,9 @@ async def test_year_without_data_lists_the_years(sessions: async_sessionmaker[As
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_fetch_trade_is_called_before_giving_up(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                                       frame: pd.DataFrame) -> None:
+async def test_fetch_trade_is_called_before_giving_up(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     calls: list[tuple[object, ...]] = []
 
     async def nothing(session: AsyncSession, *args: object) -> int:
@@ -253,25 +293,30 @@ async def test_fetch_trade_is_called_before_giving_up(sessions: async_sessionmak
     assert "Fetching from UN Comtrade failed (comtradeapi.un.org unreachable)." in failed.value.user_text()
 
 
-async def test_fetched_rows_are_used(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                     frame: pd.DataFrame) -> None:
+async def test_fetched_rows_are_used(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """A fetcher that stores real rows (here: the file's 811292 rows for Russia) makes the answer appear."""
     subset = frame[(frame.partner == RUSSIA) & (frame.hs6 == "811292")]
 
-    async def fetch(session: AsyncSession, reporter: int, partner: int, flow: str, codes: list[str],
-                    years: list[int]) -> int:
+    async def fetch(
+        session: AsyncSession, reporter: int, partner: int, flow: str, codes: list[str], years: list[int]
+    ) -> int:
         return await seed_flows(sessions, subset[subset.year.isin(years)], source_key="comtrade")
 
     reply = await ask(sessions, lookups, "/exports gallium RU 2023", fetch_trade=fetch)
-    assert reply.numbers["total_usd"] == pytest.approx(sum(monthly(frame, RUSSIA, ("811292",), 2023).values()))
+    assert reply.numbers["total_usd"] == pytest.approx(
+        sum(monthly(frame, RUSSIA, ("811292",), 2023).values())
+    )
     assert reply.numbers["source"]["key"] == "comtrade"
 
 
 # --- missing months, no double counting, one source -----------------------------------------------------
 
 
-async def test_missing_months_stay_missing(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                           frame: pd.DataFrame) -> None:
+async def test_missing_months_stay_missing(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """Gallium to Russia: the real file has 9 months in 2023 and 9 in 2022; the gaps are not zeros."""
     await seed_flows(sessions, frame[(frame.partner == RUSSIA) & (frame.hs6 == "811292")])
     reply = await ask(sessions, lookups, "/exports gallium RU 2023")
@@ -293,8 +338,9 @@ async def test_missing_months_stay_missing(sessions: async_sessionmaker[AsyncSes
     ]
 
 
-async def test_heading_and_subheadings_are_not_both_counted(sessions: async_sessionmaker[AsyncSession],
-                                                            lookups: Lookups, frame: pd.DataFrame) -> None:
+async def test_heading_and_subheadings_are_not_both_counted(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """The source holds HS-4 2504 (derived from the real 250410 values), the 250410 rows themselves, and
     national 8-digit lines; the answer sums one level (HS-4) and says the finer rows were not added."""
     russia = frame[(frame.partner == RUSSIA) & (frame.hs6 == "250410")]
@@ -311,14 +357,21 @@ async def test_heading_and_subheadings_are_not_both_counted(sessions: async_sess
     assert natural.numbers["codes"] == ["250410"]
 
 
-async def test_sources_are_never_added_together(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                                frame: pd.DataFrame) -> None:
+async def test_sources_are_never_added_together(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """The same real flows loaded as two sources: one answers (Comtrade on equal coverage), named with the
     other; when Comtrade covers only half the year, the complete derived table answers instead."""
     graphite = frame[(frame.partner == RUSSIA) & frame.hs6.isin(["250410", "380110"])]
     await seed_flows(sessions, graphite)
-    await seed_flows(sessions, graphite, source_key="comtrade", sha256="3" * 64, file_name="comtrade.json",
-                     data_date="2024-12")
+    await seed_flows(
+        sessions,
+        graphite,
+        source_key="comtrade",
+        sha256="3" * 64,
+        file_name="comtrade.json",
+        data_date="2024-12",
+    )
     expected = sum(monthly(frame, RUSSIA, ("2504", "380110"), 2023).values())
     reply = await ask(sessions, lookups, "/exports graphite RU 2023")
     assert reply.numbers["total_usd"] == pytest.approx(expected)
@@ -328,19 +381,27 @@ async def test_sources_are_never_added_together(sessions: async_sessionmaker[Asy
     assert [c.source for c in reply.citations] == ["UN Comtrade"]
     async with sessions() as session, session.begin():
         comtrade = select(Source.id).where(Source.key == "comtrade").scalar_subquery()
-        await session.execute(delete(TradeFlow).where(TradeFlow.period > 202306, TradeFlow.period < 202400,
-                                                      TradeFlow.source_id == comtrade))
+        await session.execute(
+            delete(TradeFlow).where(
+                TradeFlow.period > 202306, TradeFlow.period < 202400, TradeFlow.source_id == comtrade
+            )
+        )
     partial = await ask(sessions, lookups, "/exports graphite RU 2023")
     assert partial.numbers["source"]["key"] == "china_customs_derived"
     assert partial.numbers["total_usd"] == pytest.approx(expected)
     assert "most complete coverage" in partial.to_text()
 
 
-async def test_annual_only_source(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                  frame: pd.DataFrame) -> None:
+async def test_annual_only_source(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """Annual totals (summed from the real monthly rows) answer with totals and change, no months."""
-    yearly = (frame[(frame.partner == RUSSIA) & (frame.hs6 == "380110")].groupby("year", as_index=False)
-              .agg(val=("val", "sum"), qty=("qty", "sum")).assign(hs6="380110", partner=RUSSIA))
+    yearly = (
+        frame[(frame.partner == RUSSIA) & (frame.hs6 == "380110")]
+        .groupby("year", as_index=False)
+        .agg(val=("val", "sum"), qty=("qty", "sum"))
+        .assign(hs6="380110", partner=RUSSIA)
+    )
     yearly["period"] = yearly["year"] * 100
     await seed_flows(sessions, yearly, source_key="comtrade", freq="A")
     reply = await ask(sessions, lookups, "/exports 380110 RU 2023")
@@ -355,8 +416,9 @@ async def test_annual_only_source(sessions: async_sessionmaker[AsyncSession], lo
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_chart_and_csv(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                             frame: pd.DataFrame) -> None:
+async def test_chart_and_csv(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     reply = await ask(sessions, lookups, "/exports graphite RU 2023")
     png, table = reply.attachments
     assert png.filename.endswith(".png") and png.data[:8] == b"\x89PNG\r\n\x1a\n" and len(png.data) > 20_000
@@ -385,11 +447,14 @@ async def test_commodity_errors(sessions: async_sessionmaker[AsyncSession], look
     assert "854231" in national.value.user_text()
 
 
-async def test_run_exports_direct_call(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                       frame: pd.DataFrame) -> None:
+async def test_run_exports_direct_call(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """The cog path: build the params from typed options and call run_exports."""
     await seed_flows(sessions, frame[frame.partner == HONG_KONG])
     params = ExportsParams.build(commodity="graphite", partner="Hong Kong", year=2022, lookups=lookups)
     async with sessions() as session:
         reply = await run_exports(ctx_for(session, lookups), params)
-    assert reply.numbers["total_usd"] == pytest.approx(sum(monthly(frame, HONG_KONG, ("2504", "380110"), 2022).values()))
+    assert reply.numbers["total_usd"] == pytest.approx(
+        sum(monthly(frame, HONG_KONG, ("2504", "380110"), 2022).values())
+    )

@@ -41,7 +41,9 @@ async def test_words_with_alias(sessions: async_sessionmaker[AsyncSession], look
 
 
 @pytest.mark.usefixtures("hs_loaded")
-async def test_code_shows_subheadings_and_chpl(sessions: async_sessionmaker[AsyncSession], lookups: Lookups) -> None:
+async def test_code_shows_subheadings_and_chpl(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups
+) -> None:
     reply = await ask(sessions, lookups, "/hs 8542")
     n = reply.numbers
     assert n["matches"][0]["chpl"] == {"1": ["854231", "854232", "854233", "854239"]}
@@ -79,8 +81,13 @@ async def test_typo_and_plain_words(sessions: async_sessionmaker[AsyncSession], 
         ("/hs graphite colour=red", InvalidInput, "Unknown option"),
     ],
 )
-async def test_errors(sessions: async_sessionmaker[AsyncSession], lookups: Lookups, text: str,
-                      error: type[CommandError], says: str) -> None:
+async def test_errors(
+    sessions: async_sessionmaker[AsyncSession],
+    lookups: Lookups,
+    text: str,
+    error: type[CommandError],
+    says: str,
+) -> None:
     with pytest.raises(error) as info:
         await ask(sessions, lookups, text)
     assert says in info.value.user_text()

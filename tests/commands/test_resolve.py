@@ -29,8 +29,13 @@ def index(shared_data: Path) -> DescriptionIndex:
     """A word index over the real HS nomenclature file (no database needed)."""
     with (shared_data / "hs/harmonized-system.csv").open(encoding="utf-8-sig", newline="") as fh:
         entries = [
-            HsEntry(r["hscode"], int(r["level"]), r["description"], r["parent"] if r["parent"].isdigit() else None,
-                    r["section"])
+            HsEntry(
+                r["hscode"],
+                int(r["level"]),
+                r["description"],
+                r["parent"] if r["parent"].isdigit() else None,
+                r["section"],
+            )
             for r in csv.DictReader(fh)
             if r["level"] in ("2", "4", "6")
         ]
@@ -58,8 +63,9 @@ def index(shared_data: Path) -> DescriptionIndex:
         ("oscilloscopes", ("903020",), "4A"),
     ],
 )
-async def test_alias_table(session: AsyncSession, lookups: Lookups, typed: str, codes: tuple[str, ...],
-                           tier: str | None) -> None:
+async def test_alias_table(
+    session: AsyncSession, lookups: Lookups, typed: str, codes: tuple[str, ...], tier: str | None
+) -> None:
     resolved = await resolve_commodity(session, lookups, typed)
     assert resolved.kind == "alias" and resolved.codes == codes
     text, tiers = chpl_summary(lookups, resolved.codes)
@@ -75,8 +81,9 @@ async def test_misspelt_alias(session: AsyncSession, lookups: Lookups) -> None:
     assert resolved.codes == ("2504", "380110") and resolved.corrected_from == "graphit"
 
 
-async def test_codes_are_checked_against_the_nomenclature(sessions: async_sessionmaker[AsyncSession],
-                                                          lookups: Lookups, shared_data: Path) -> None:
+async def test_codes_are_checked_against_the_nomenclature(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path
+) -> None:
     async with sessions() as session:
         unchecked = await resolve_commodity(session, lookups, "854231")
         assert unchecked.codes == ("854231",) and "not checked" in (unchecked.note or "")
@@ -104,14 +111,17 @@ async def test_codes_are_checked_against_the_nomenclature(sessions: async_sessio
         ("ferro-tungsten", ["720280"]),
     ],
 )
-def test_description_matching_collapses_headings(index: DescriptionIndex, words: str, expected: list[str]) -> None:
+def test_description_matching_collapses_headings(
+    index: DescriptionIndex, words: str, expected: list[str]
+) -> None:
     matches = index.search(words)
     top = [m.entry.code for m in matches if m.recall >= matches[0].recall - 5]
     assert index.collapse(top) == expected
 
 
-async def test_words_resolve_or_ask(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                    shared_data: Path) -> None:
+async def test_words_resolve_or_ask(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path
+) -> None:
     await seed_hs(sessions, shared_data)
     async with sessions() as session:
         resolved = await resolve_commodity(session, lookups, "aluminium hydroxide")
@@ -124,11 +134,33 @@ async def test_words_resolve_or_ask(sessions: async_sessionmaker[AsyncSession], 
 @pytest.mark.parametrize(
     ("typed", "code"),
     [
-        ("USA", 842), ("United States", 842), ("US", 842), ("France", 251), ("FR", 251), ("India", 699),
-        ("IND", 699), ("Switzerland", 757), ("CH", 757), ("Norway", 579), ("NO", 579), ("Taiwan", 490),
-        ("Chinese Taipei", 490), ("HK", 344), ("Hong Kong", 344), ("Türkiye", 792), ("Turkey", 792),
-        ("turkiye", 792), ("PRC", 156), ("China", 156), ("RU", 643), ("Russia", 643), ("RUS", 643),
-        ("Russian Federation", 643), ("643", 643), ("UAE", 784), ("Kyrgyzstan", 417),
+        ("USA", 842),
+        ("United States", 842),
+        ("US", 842),
+        ("France", 251),
+        ("FR", 251),
+        ("India", 699),
+        ("IND", 699),
+        ("Switzerland", 757),
+        ("CH", 757),
+        ("Norway", 579),
+        ("NO", 579),
+        ("Taiwan", 490),
+        ("Chinese Taipei", 490),
+        ("HK", 344),
+        ("Hong Kong", 344),
+        ("Türkiye", 792),
+        ("Turkey", 792),
+        ("turkiye", 792),
+        ("PRC", 156),
+        ("China", 156),
+        ("RU", 643),
+        ("Russia", 643),
+        ("RUS", 643),
+        ("Russian Federation", 643),
+        ("643", 643),
+        ("UAE", 784),
+        ("Kyrgyzstan", 417),
     ],
 )
 def test_country_edge_cases(lookups: Lookups, typed: str, code: int) -> None:
@@ -137,8 +169,13 @@ def test_country_edge_cases(lookups: Lookups, typed: str, code: int) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "suggested"),
-    [("Rusia", "Russian Federation"), ("Swizerland", "Switzerland"), ("Hongkong", "Hong Kong"),
-     ("Turkiey", "Türkiye"), ("Kazahstan", "Kazakhstan")],
+    [
+        ("Rusia", "Russian Federation"),
+        ("Swizerland", "Switzerland"),
+        ("Hongkong", "Hong Kong"),
+        ("Turkiey", "Türkiye"),
+        ("Kazahstan", "Kazakhstan"),
+    ],
 )
 def test_unknown_country_suggests_the_closest(lookups: Lookups, typed: str, suggested: str) -> None:
     assert suggested in country_suggestions(lookups, typed)

@@ -67,7 +67,9 @@ def expected_partners(frame: pd.DataFrame, prefixes: tuple[str, ...], year: int)
         ("/top partners commodity=graphite year=2021", "graphite", 2021, CHINA),
     ],
 )
-def test_parse_top_partners(lookups: Lookups, text: str, commodity: str, year: int | None, reporter: int) -> None:
+def test_parse_top_partners(
+    lookups: Lookups, text: str, commodity: str, year: int | None, reporter: int
+) -> None:
     _, line = resolve_spec(split_command(text))
     params = parse_top_partners(line, lookups)
     assert (params.commodity, params.year, params.reporter.code) == (commodity, year, reporter)
@@ -112,8 +114,9 @@ def test_parse_top_errors(lookups: Lookups, text: str, error: type[CommandError]
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_top_partners_graphite_2023_equals_pandas(sessions: async_sessionmaker[AsyncSession],
-                                                         lookups: Lookups, frame: pd.DataFrame) -> None:
+async def test_top_partners_graphite_2023_equals_pandas(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     reply = await ask(sessions, lookups, "/top partners graphite 2023")
     expected = expected_partners(frame, ("2504", "380110"), 2023)
     top = reply.numbers["top"]
@@ -137,8 +140,9 @@ async def test_top_partners_graphite_2023_equals_pandas(sessions: async_sessionm
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_top_goods_russia_2023_equals_pandas(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                                    frame: pd.DataFrame) -> None:
+async def test_top_goods_russia_2023_equals_pandas(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     reply = await ask(sessions, lookups, "/top goods RU 2023")
     russia = frame[frame.partner == RUSSIA]
     now = russia[russia.year == 2023].groupby("hs6")["val"].sum().sort_values(ascending=False)
@@ -146,30 +150,39 @@ async def test_top_goods_russia_2023_equals_pandas(sessions: async_sessionmaker[
     top = reply.numbers["top"]
     assert [t["code"] for t in top] == list(now.index)
     assert [t["value_usd"] for t in top] == pytest.approx(list(now))
-    assert [t["growth_pct"] for t in top] == pytest.approx([(now[c] / before[c] - 1) * 100 for c in now.index])
+    assert [t["growth_pct"] for t in top] == pytest.approx(
+        [(now[c] / before[c] - 1) * 100 for c in now.index]
+    )
     assert reply.numbers["level"] == 6  # the source holds HS-6 only, and says so
     assert "this source holds no HS-4 headings" in reply.to_text()
     assert "shares are of those, not of all trade" in reply.to_text()
     assert top[0]["name"].startswith("380110 Graphite; artificial")
-    assert all(len(f.value) <= 1024 and len(f.name) <= 256 for f in reply.fields)  # one Discord embed field each
+    assert all(
+        len(f.value) <= 1024 and len(f.name) <= 256 for f in reply.fields
+    )  # one Discord embed field each
 
 
-async def test_top_goods_ranks_headings_without_double_counting(sessions: async_sessionmaker[AsyncSession],
-                                                                lookups: Lookups, frame: pd.DataFrame,
-                                                                shared_data: Path) -> None:
+async def test_top_goods_ranks_headings_without_double_counting(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame, shared_data: Path
+) -> None:
     """A source with an HS-4 row for 2504 (from the real 250410 values), the 250410 rows, 380110 and 811292
     HS-6 rows and an all-goods TOTAL row: headings are ranked at HS-4, 2504 counted once."""
     russia = frame[frame.partner == RUSSIA]
     await seed_flows(sessions, russia)
     graphite = russia[russia.hs6 == "250410"]
     await seed_flows(sessions, graphite.assign(hs6="2504"), sha256="1" * 64, file_name="headings")
-    totals = russia.groupby(["period", "partner", "year"], as_index=False).agg(val=("val", "sum"), qty=("qty", "sum"))
+    totals = russia.groupby(["period", "partner", "year"], as_index=False).agg(
+        val=("val", "sum"), qty=("qty", "sum")
+    )
     await seed_flows(sessions, totals.assign(hs6="TOTAL"), hs_level=0, sha256="2" * 64, file_name="totals")
     await seed_hs(sessions, shared_data)
     reply = await ask(sessions, lookups, "/top goods RU 2023")
     year = russia[russia.year == 2023]
-    expected = {"2504": year[year.hs6 == "250410"].val.sum(), "3801": year[year.hs6 == "380110"].val.sum(),
-                "8112": year[year.hs6 == "811292"].val.sum()}
+    expected = {
+        "2504": year[year.hs6 == "250410"].val.sum(),
+        "3801": year[year.hs6 == "380110"].val.sum(),
+        "8112": year[year.hs6 == "811292"].val.sum(),
+    }
     top = {t["code"]: t["value_usd"] for t in reply.numbers["top"]}
     assert top == pytest.approx(expected)
     assert reply.numbers["level"] == 4
@@ -178,8 +191,9 @@ async def test_top_goods_ranks_headings_without_double_counting(sessions: async_
     assert "summed from HS-6 subheadings" in reply.to_text()
 
 
-async def test_partial_year_compares_the_same_months(sessions: async_sessionmaker[AsyncSession], lookups: Lookups,
-                                                     frame: pd.DataFrame) -> None:
+async def test_partial_year_compares_the_same_months(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
     """Only January to June 2024 loaded: 2023 is cut to the same six months."""
     subset = frame[(frame.period <= 202406) & (frame.year >= 2023)]
     await seed_flows(sessions, subset)

@@ -31,8 +31,11 @@ def coverage(key: str, freq: str, periods: int, source_id: int = 1) -> SourceCov
         # equal coverage: the publisher's own data (Comtrade) before the derived table
         ([coverage("china_customs_derived", "M", 12, 1), coverage("comtrade", "M", 12, 2)], True, "comtrade"),
         # more months wins over preference
-        ([coverage("china_customs_derived", "M", 12, 1), coverage("comtrade", "M", 6, 2)], True,
-         "china_customs_derived"),
+        (
+            [coverage("china_customs_derived", "M", 12, 1), coverage("comtrade", "M", 6, 2)],
+            True,
+            "china_customs_derived",
+        ),
         # /exports wants months: partial monthly beats an annual total; /top wants a complete year
         ([coverage("comtrade", "A", 1, 1), coverage("trade_csv", "M", 9, 2)], True, "trade_csv"),
         ([coverage("comtrade", "A", 1, 1), coverage("trade_csv", "M", 9, 2)], False, "comtrade"),
@@ -53,7 +56,9 @@ def test_choose_source_of_nothing() -> None:
 
 def test_coarsest_level_per_prefix() -> None:
     assert tq.coarsest_levels({"8542": [4, 6], "2504": [6, 8], "90": [2, 4, 6], "x": []}) == {
-        "8542": 4, "2504": 6, "90": 2,
+        "8542": 4,
+        "2504": 6,
+        "90": 2,
     }
 
 
@@ -64,10 +69,16 @@ async def loaded(sessions: async_sessionmaker[AsyncSession], shared_data: Path, 
     frame = derived_frame(shared_data, lookups)
     russia = frame[frame.partner == 643]
     await seed_flows(sessions, russia)
-    await seed_flows(sessions, russia[russia.hs6 == "250410"].assign(hs6="2504"), sha256="1" * 64,
-                     file_name="headings")
-    await seed_flows(sessions, russia.assign(hs6=russia.hs6 + "00"), source_key="national_lines",
-                     sha256="2" * 64, file_name="lines")
+    await seed_flows(
+        sessions, russia[russia.hs6 == "250410"].assign(hs6="2504"), sha256="1" * 64, file_name="headings"
+    )
+    await seed_flows(
+        sessions,
+        russia.assign(hs6=russia.hs6 + "00"),
+        source_key="national_lines",
+        sha256="2" * 64,
+        file_name="lines",
+    )
 
 
 @pytest.mark.usefixtures("loaded")
@@ -78,7 +89,10 @@ async def test_levels_and_series(session: AsyncSession) -> None:
     rows = await tq.series_by_code(session, PAIR, 1, "M", levels, (202300, 202312))
     assert {r.hs_code for r in rows} == {"2504", "380110"}  # 250410 is inside 2504: not summed again
     cover = await tq.source_coverage(session, PAIR, 2023)
-    assert sorted((c.source_key, c.periods) for c in cover) == [("china_customs_derived", 12), ("national_lines", 12)]
+    assert sorted((c.source_key, c.periods) for c in cover) == [
+        ("china_customs_derived", 12),
+        ("national_lines", 12),
+    ]
     assert await tq.latest_period(session, PAIR) == 202412
     assert await tq.years_with_data(session, PAIR) == list(range(2017, 2025))
     codes, first, last = await tq.pair_holdings(session, 156, 643, "X")
@@ -111,7 +125,9 @@ async def explained(engine: AsyncEngine, run: Callable[[], Awaitable[object]]) -
 
 
 @pytest.mark.usefixtures("loaded")
-async def test_every_query_shape_uses_an_index(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_every_query_shape_uses_an_index(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     async def run() -> None:
         async with sessions() as s:
             await tq.latest_period(s, PAIR)
@@ -134,7 +150,10 @@ async def test_every_query_shape_uses_an_index(engine: AsyncEngine, sessions: as
         text = "\n".join(plan)
         if engine.dialect.name == "sqlite":
             flows = [line for line in plan if "trade_flows" in line]
-            assert flows and all(line.startswith("SEARCH trade_flows USING") for line in flows), (statement, text)
+            assert flows and all(line.startswith("SEARCH trade_flows USING") for line in flows), (
+                statement,
+                text,
+            )
         else:
             assert "Seq Scan on trade_flows" not in text and "Index" in text, (statement, text)
         assert "LIKE" not in statement.upper()
