@@ -181,7 +181,7 @@ class AlertDelivery:
             digest_threshold=self.config.digest_threshold,
             limit=10,
         )
-        self._paused_now: set[int] = set()
+        self._paused_now = set()
         for delivery in deliveries:
             try:
                 if (

@@ -218,7 +218,7 @@ def group_key(snapshot_id: int, watch_id: int) -> str:
 async def write_alerts(session: AsyncSession, changes: Sequence[ListChange]) -> int:
     """Write one outbox row per (change, matching active watch), in the caller's transaction.
 
-    Registered on `db.ingest.changes.ON_CHANGES`. Idempotent: a (change, watch) pair already in the
+    Called through `on_changes`, registered on `db.ingest.changes.ON_CHANGES`. Idempotent: a (change, watch) pair already in the
     outbox is left as it is.
 
     Args:
@@ -262,6 +262,11 @@ def _insert_ignoring_duplicates(session: AsyncSession):  # type: ignore[no-untyp
     return insert(AlertOutbox).on_conflict_do_nothing(index_elements=["change_id", "watch_id"])
 
 
+async def on_changes(session: AsyncSession, changes: list[ListChange]) -> None:
+    """The ON_CHANGES hook: `write_alerts` for the changes an import just recorded."""
+    await write_alerts(session, changes)
+
+
 def install() -> None:
     """Register `write_alerts` on the importers' change hook (idempotent).
 
@@ -272,8 +277,8 @@ def install() -> None:
     except ImportError:  # change detection not present in this build: nothing to hook into
         log.debug("db.ingest.changes not available; outbox hook not installed")
         return
-    if write_alerts not in ON_CHANGES:
-        ON_CHANGES.append(write_alerts)
+    if on_changes not in ON_CHANGES:
+        ON_CHANGES.append(on_changes)
 
 
 install()

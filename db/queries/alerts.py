@@ -127,12 +127,17 @@ def _view(
         view.schema = entity.schema
         view.countries = sorted({c.upper() for c in entity.countries or [] if c})
         view.properties = {k: v for k, v in (entity.properties or {}).items() if not k.startswith("_")}
-    view.schema = view.schema or details.get("schema")
+    schema = details.get("schema")
+    view.schema = view.schema or (schema if isinstance(schema, str) else None)
     if not view.countries:
-        view.countries = sorted({str(c).upper() for c in details.get("countries") or [] if c})
-    programs = view.properties.get("programs") or details.get("programs") or []
-    view.programs = [str(p) for p in programs]
+        view.countries = sorted({str(c).upper() for c in _list(details.get("countries")) if c})
+    view.programs = [str(p) for p in _list(view.properties.get("programs")) or _list(details.get("programs"))]
     return view
+
+
+def _list(value: object) -> list[Any]:
+    """A JSON value that should be a list, or [] (stored JSON is not typed)."""
+    return list(value) if isinstance(value, list) else []
 
 
 async def _add_names_and_listings(session: AsyncSession, views: list[ChangeView]) -> None:
@@ -281,7 +286,7 @@ async def _other_listings(session: AsyncSession, view: ChangeView, limit: int) -
         theirs = {c.upper() for c in entity.countries or []}
         if wanted and theirs and not wanted & theirs:
             continue  # same name, different country: likely someone else
-        programs = tuple(str(p) for p in (entity.properties or {}).get("programs") or [])
+        programs = tuple(str(p) for p in _list((entity.properties or {}).get("programs")))
         found.append(OtherListing(title, entity.name, entity.source_key, programs, entity.active, data_date))
         if len(found) >= limit:
             break

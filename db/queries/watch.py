@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AlertOutbox, ListChange, Watch
@@ -146,7 +147,7 @@ async def delete_watch(session: AsyncSession, watch_id: int, guild_id: int) -> b
     """Remove a watch and its undelivered alerts (the caller commits). False if there was no such watch."""
     result = await session.execute(delete(Watch).where(Watch.id == watch_id, Watch.guild_id == guild_id))
     await session.execute(delete(AlertOutbox).where(AlertOutbox.watch_id == watch_id))
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 async def pause_channel(session: AsyncSession, channel_id: int, reason: str, now: dt.datetime) -> list[int]:
@@ -206,6 +207,11 @@ class Delivery:
     attempts: int = 1
     # When the previous attempt started, if there was one that may have reached Discord.
     previous_attempt_at: dt.datetime | None = None
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (its result is a CursorResult at run time)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -347,7 +353,7 @@ async def mark_sent(
             .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status != "sent")
             .values(status="sent", message_id=message_id, delivered_at=now, lease_until=None, error=None)
         )
-        return int(result.rowcount or 0)
+        return _rowcount(result)
 
 
 async def mark_retry(
@@ -406,7 +412,7 @@ async def release_claims(sessions: async_sessionmaker[AsyncSession], now: dt.dat
         result = await session.execute(
             update(AlertOutbox).where(AlertOutbox.status == "sending").values(lease_until=now)
         )
-        return int(result.rowcount or 0)
+        return _rowcount(result)
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:
