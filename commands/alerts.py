@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commands.replies import Attachment, Citation, Field, Reply
 from db.lookups import Lookups
 from db.queries.alerts import ChangeView, Enrichment, load_changes, load_enrichment
+from db.queries.entities import EntityRecord
+from db.queries.entity_links import ShipmentSummary, relation_words
 
 VERBS = {"added": "Newly listed", "removed": "Delisted", "amended": "Listing amended"}
 TEST_BANNER = "TEST ALERT: a sample built from the last real change; nothing new has happened."
@@ -132,30 +134,40 @@ def _identity_lines(view: ChangeView) -> list[str]:
     return lines
 
 
+def _other_listing_line(record: EntityRecord) -> str:
+    labels = list(dict.fromkeys(listing.label for listing in record.listings))
+    line = f"{record.source.title}: {record.name} (entry {record.source_key})"
+    if labels:
+        line += ", " + "; ".join(labels[:3])
+    return line + ("" if record.active else ", delisted")
+
+
+def _shipment_lines(s: ShipmentSummary) -> list[str]:
+    total = f", ${s.total_value_usd:,.0f} in total ({s.valued} with a value)" if s.total_value_usd else ""
+    span = f", {s.first} to {s.last}" if s.first else ""
+    lines = [f"{s.count:,} shipments{total}{span}"]
+    if s.top_hs:
+        lines.append("HS codes: " + ", ".join(f"{hs} ({n})" for hs, n, _ in s.top_hs))
+    if s.counterparties:
+        lines.append("With: " + ", ".join(f"{name} ({n})" for name, n in s.counterparties))
+    lines.extend(s.items)
+    lines.append("Source: " + "; ".join(c.source_title for c in s.cited))
+    return lines
+
+
 def _enrichment_fields(enrichment: Enrichment, lookups: Lookups | None) -> list[Field]:
     fields = []
     if enrichment.other_listings:
+        lines = [_other_listing_line(r) for r in enrichment.other_listings]
+        fields.append(Field("Other listings of the same entity", "\n".join(lines)))
+    if enrichment.links:
         lines = [
-            f"{o.source_title}: {o.name} (entry {o.entity_key})"
-            + (f", {', '.join(o.programs)}" if o.programs else "")
-            + ("" if o.active else ", delisted")
-            for o in enrichment.other_listings
-        ]
-        fields.append(Field("Other listings of the same name", "\n".join(lines)))
-    if enrichment.relations:
-        lines = [
-            f"{r.kind.replace('_', ' ')} {'->' if r.outgoing else '<-'} {r.other_name} ({r.source_title})"
-            for r in enrichment.relations
+            f"{relation_words(lk.kind, lk.outgoing, lk.details)} {lk.other_name} ({lk.cited.source_title})"
+            for lk in enrichment.links
         ]
         fields.append(Field("Owners, subsidiaries and links", "\n".join(lines)))
     if enrichment.shipments:
-        lines = []
-        for s in enrichment.shipments:
-            total = f", ${s.total_usd:,.0f} in total" if s.total_usd else ""
-            span = f", {s.first_date} to {s.last_date}" if s.first_date else ""
-            codes = f", HS {', '.join(s.hs_codes)}" if s.hs_codes else ""
-            lines.append(f"{s.count:,} shipments{total}{span}{codes} ({s.source_title})")
-        fields.append(Field("Curated shipments", "\n".join(lines)))
+        fields.append(Field("Curated shipments", "\n".join(_shipment_lines(enrichment.shipments))))
     if enrichment.trade:
         lines = []
         for t in enrichment.trade:
@@ -172,11 +184,22 @@ def _enrichment_fields(enrichment: Enrichment, lookups: Lookups | None) -> list[
 def _citations(view: ChangeView, enrichment: Enrichment | None = None) -> list[Citation]:
     note = f"change detected {view.detected_at:%Y-%m-%d %H:%M} UTC"
     out = [Citation(view.source_title, view.publisher, view.data_date, view.source_url, note)]
+    extra: list[Citation] = []
     if enrichment:
-        for trade in enrichment.trade:
-            cite = Citation(trade.source_title, trade.publisher, trade.data_date)
-            if cite not in out:
-                out.append(cite)
+        extra += [
+            Citation(r.source.title, r.source.publisher, r.source.data_date, r.source.url)
+            for r in enrichment.other_listings
+        ]
+        extra += [
+            Citation(c.source_title, c.publisher, c.data_date, c.source_url)
+            for c in (enrichment.shipments.cited if enrichment.shipments else [])
+        ]
+        extra += [Citation(t.source_title, t.publisher, t.data_date) for t in enrichment.trade]
+    seen = {(c.source, c.publisher, c.data_date) for c in out}
+    for cite in extra:
+        if (cite.source, cite.publisher, cite.data_date) not in seen:
+            seen.add((cite.source, cite.publisher, cite.data_date))
+            out.append(cite)
     return out
 
 

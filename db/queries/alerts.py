@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,12 +21,12 @@ from db.models import (
     Entity,
     EntityName,
     ListChange,
-    Relation,
-    Shipment,
     Snapshot,
     Source,
     TradeFlow,
 )
+from db.queries.entities import EntityRecord, expand_same_as, group_records, load_records, same_as_pairs
+from db.queries.entity_links import Link, ShipmentSummary, relations_of, shipments_of
 
 _CHUNK = 900
 
@@ -183,40 +183,8 @@ def _listing_from(d: dict[str, Any]) -> Listing:
 
 
 # --- enrichment -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OtherListing:
-    """The same name (and country, when both say) in another record: another list, or the same list again."""
-
-    source_title: str
-    name: str
-    entity_key: str
-    programs: tuple[str, ...]
-    active: bool
-    data_date: str | None
-
-
-@dataclass(frozen=True)
-class RelationView:
-    """A link to another entity, read from the entity's side: `owned by X`, `parent of Y`, `linked to Z`."""
-
-    kind: str
-    outgoing: bool  # True: this entity -> other (as the source states it)
-    other_name: str
-    source_title: str
-
-
-@dataclass(frozen=True)
-class ShipmentSummary:
-    """The curated shipments naming the entity as exporter or importer."""
-
-    count: int
-    total_usd: float | None
-    first_date: str | None
-    last_date: str | None
-    hs_codes: tuple[str, ...]
-    source_title: str
+# The same grouping, relations and shipments as the /entity card (db.queries.entities, entity_links), so an
+# alert and a later /entity lookup agree on what is "the same entity".
 
 
 @dataclass(frozen=True)
@@ -236,104 +204,58 @@ class TradeTotal:
 
 @dataclass
 class Enrichment:
-    """Everything the database knows around one entity (empty lists when it knows nothing)."""
+    """Everything the database knows around one entity (empty when it knows nothing)."""
 
-    other_listings: list[OtherListing] = field(default_factory=list)
-    relations: list[RelationView] = field(default_factory=list)
-    shipments: list[ShipmentSummary] = field(default_factory=list)
+    other_listings: list[EntityRecord] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    shipments: ShipmentSummary | None = None
     trade: list[TradeTotal] = field(default_factory=list)
 
 
 async def load_enrichment(
     session: AsyncSession, view: ChangeView, *, reporter_codes: Sequence[int] = (), limit: int = 8
 ) -> Enrichment:
-    """Other listings, relations, curated shipments and trade in the shipments' HS codes.
+    """Other listings of the same entity, its relations, curated shipments and trade in their HS codes.
 
     Args:
         session: an open session.
-        view: the change (its entity id, names and countries are used).
+        view: the change (its entity id is used).
         reporter_codes: UN Comtrade codes of the entity's countries (for the trade totals).
-        limit: at most this many items of each kind.
+        limit: at most this many other listings and links.
     """
     out = Enrichment()
     if view.entity_id is None:
         return out
-    out.other_listings = await _other_listings(session, view, limit)
-    out.relations = await _relations(session, view.entity_id, limit)
-    out.shipments = await _shipments(session, view.entity_id)
-    codes = sorted({c for s in out.shipments for c in s.hs_codes})[:3]
+    group = await same_entity_group(session, view.entity_id)
+    out.other_listings = [r for r in group if r.entity_id != view.entity_id][:limit]
+    group_ids = {r.entity_id for r in group} | {view.entity_id}
+    out.links = (await relations_of(session, group_ids, limit=limit * 3))[:limit]
+    out.shipments = await shipments_of(session, group_ids)
+    codes = [hs for hs, _, _ in out.shipments.top_hs if hs != "unknown"][:3] if out.shipments else []
     if codes and reporter_codes:
         out.trade = await _trade_totals(session, codes, reporter_codes)
     return out
 
 
-async def _other_listings(session: AsyncSession, view: ChangeView, limit: int) -> list[OtherListing]:
-    own = select(EntityName.normalized).where(
-        EntityName.entity_id == view.entity_id, EntityName.normalized != ""
-    )
-    same_name = select(EntityName.entity_id).where(EntityName.normalized.in_(own))
-    stmt = (
-        select(Entity, Source.title, Snapshot.data_date)
-        .join(Source, Source.id == Entity.source_id)
-        .join(Snapshot, Snapshot.id == Entity.snapshot_id)
-        .where(Entity.id.in_(same_name), Entity.id != view.entity_id)
-        .order_by(Entity.id)
-        .limit(limit * 4)
-    )
-    found: list[OtherListing] = []
-    wanted = set(view.countries)
-    for entity, title, data_date in (await session.execute(stmt)).tuples():
-        theirs = {c.upper() for c in entity.countries or []}
-        if wanted and theirs and not wanted & theirs:
-            continue  # same name, different country: likely someone else
-        programs = tuple(str(p) for p in _list((entity.properties or {}).get("programs")))
-        found.append(OtherListing(title, entity.name, entity.source_key, programs, entity.active, data_date))
-        if len(found) >= limit:
-            break
-    return found
+async def same_entity_group(
+    session: AsyncSession, entity_id: int, candidates: int = 200
+) -> list[EntityRecord]:
+    """The records grouped with this one by /entity's rules (shared identifier, name and country, same_as).
 
-
-async def _relations(session: AsyncSession, entity_id: int, limit: int) -> list[RelationView]:
-    stmt = (
-        select(Relation, Source.title)
-        .join(Source, Source.id == Relation.source_id)
-        .where(or_(Relation.from_entity_id == entity_id, Relation.to_entity_id == entity_id))
-        .order_by(Relation.id)
-        .limit(limit)
-    )
-    out = []
-    for rel, title in (await session.execute(stmt)).tuples():
-        outgoing = rel.from_entity_id == entity_id
-        out.append(RelationView(rel.kind, outgoing, rel.to_name if outgoing else rel.from_name, title))
-    return out
-
-
-async def _shipments(session: AsyncSession, entity_id: int) -> list[ShipmentSummary]:
-    party = or_(Shipment.exporter_entity_id == entity_id, Shipment.importer_entity_id == entity_id)
-    stmt = (
-        select(
-            Source.title,
-            func.count(Shipment.id),
-            func.sum(Shipment.value_usd),
-            func.min(Shipment.date),
-            func.max(Shipment.date),
-        )
-        .join(Source, Source.id == Shipment.source_id)
-        .where(party)
-        .group_by(Source.title)
-    )
-    out = []
-    for title, count, total, first, last in (await session.execute(stmt)).tuples():
-        codes_stmt = select(Shipment.hs_code).where(party, Shipment.hs_code.is_not(None)).distinct().limit(10)
-        codes = tuple(sorted(c for c in (await session.execute(codes_stmt)).scalars() if c))
-        out.append(ShipmentSummary(int(count), total, _iso(first), _iso(last), codes, title))
-    return out
-
-
-def _iso(value: dt.date | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
+    Candidates are the records sharing one of its normalised names, and its curated same_as links.
+    """
+    own = select(EntityName.normalized).where(EntityName.entity_id == entity_id, EntityName.normalized != "")
+    stmt = select(EntityName.entity_id).where(EntityName.normalized.in_(own)).distinct().limit(candidates)
+    ids = set((await session.execute(stmt)).scalars()) | await expand_same_as(session, [entity_id])
+    records = await load_records(session, ids | {entity_id})
+    if entity_id not in records:
+        return []
+    ordered = [records[entity_id], *(records[i] for i in sorted(ids) if i != entity_id and i in records)]
+    pairs = await same_as_pairs(session, sorted(records))
+    for group in group_records(ordered, pairs):
+        if group[0].entity_id == entity_id:
+            return group
+    return [records[entity_id]]
 
 
 async def _trade_totals(

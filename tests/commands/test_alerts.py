@@ -133,11 +133,18 @@ async def test_single_alert_with_listing_and_enrichment(session: AsyncSession, l
         in text
     )
     assert "Also known as: TEST ELEC" in text
-    assert "curated (test): TEST ELECTRONICS CO., LIMITED (entry c-1)" in text
-    assert "ownership <- TEST HOLDING LTD (curated (test))" in text
-    assert "3 shipments, $6,000 in total, 2023-01-05 to 2023-03-05, HS 854231 (curated (test))" in text
+    assert (
+        "Other listings of the same entity:\n  curated (test): TEST ELECTRONICS CO., LIMITED (entry c-1)"
+        in text
+    )
+    assert "owned by TEST HOLDING LTD (curated (test))" in text
+    assert "3 shipments, $6,000 in total (3 with a value), 2023-01-05 to 2023-03-05" in text
+    assert "HS codes: 854231 (3)" in text and "With: TEST IMPORTER OOO (3)" in text
     assert f"HS 854231: {hong_kong.name} exports to {russia.name}, 2023 (2 months): $10,000,000" in text
-    assert reply.citations[0].source == "ofac_sdn (test)" and reply.citations[0].data_date == "2022-09-30"
+    assert [(c.source, c.data_date) for c in reply.citations] == [
+        ("ofac_sdn (test)", "2022-09-30"),
+        ("curated (test)", "2022-09-30"),
+    ]
     assert reply.numbers["entry"] == "38641" and reply.numbers["test"] is False
     assert twin.id != entity.id
 
