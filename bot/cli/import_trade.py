@@ -80,7 +80,9 @@ def import_imf(config: Config, file: str, dry_run: bool) -> None:
 )
 @dry_run_option
 @click.pass_obj
-def import_trade_csv(config: Config, file: str, mapping: str | None, dry_run: bool, **options: Any) -> None:
+def import_trade_csv(
+    config: Config, /, file: str, mapping: str | None, dry_run: bool, **options: Any
+) -> None:
     """Load a monthly trade CSV through a column mapping (YAML file and/or the options here).
 
     Example: tradewatch import trade-csv deep_dive_hs6_monthly.csv --mapping china_exports_hs6_monthly

@@ -80,9 +80,10 @@ def _int(value: Any, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
             raise RecordError(f"{key} {value!r} is not a whole number")
         value = int(value)
-    if not 0 <= value <= 32767:
+    number: int = value
+    if not 0 <= number <= 32767:
         raise RecordError(f"{key} {value!r} is not a UN Comtrade area code")
-    return value
+    return number
 
 
 def _number(value: Any, key: str) -> float | None:
@@ -194,7 +195,7 @@ def parse(path: Path, report: IngestReport) -> ParsedFlows:
             if i % 10_000 == 9_999:
                 bar.update(10_000)
     report.rows_read += len(records)
-    keep = {k: meta[k] for k in ("url", "endpoint", "queries", "count") if k in meta}
+    keep: dict[str, Any] = {k: meta[k] for k in ("url", "endpoint", "queries", "count") if k in meta}
     if isinstance(keep.get("url"), str):
         keep["url"] = keep["url"].split("subscription-key", 1)[0]  # never keep a key given in a URL
     return ParsedFlows(flows, flows.data_date(), {"records": len(records), **keep})

@@ -118,7 +118,9 @@ class ComtradeQuery:
             values: tuple[Any, ...] = getattr(self, dim)
             if len(values) > 1:
                 mid = len(values) // 2
-                return dim, replace(self, **{dim: values[:mid]}), replace(self, **{dim: values[mid:]})
+                first: dict[str, Any] = {dim: values[:mid]}
+                second: dict[str, Any] = {dim: values[mid:]}
+                return dim, replace(self, **first), replace(self, **second)
         return None
 
     def chunks(self) -> list[ComtradeQuery]:

@@ -32,7 +32,7 @@ from db.ingest.base import (
 )
 from db.ingest.csvfile import open_csv
 from db.ingest.trade_load import TOTAL
-from db.models import HsCode
+from db.models import Base, HsCode
 
 SOURCE_KEY = "hs"
 COLUMNS = ("section", "hscode", "description", "parent", "level")
@@ -126,7 +126,7 @@ async def load(session: AsyncSession, rows: dict[str, HsRow], report: IngestRepo
         else:
             changed.append(asdict(row))
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(HsCode.__table__)
+    stmt = dialect_insert(Base.metadata.tables[HsCode.__tablename__])
     stmt = stmt.on_conflict_do_update(
         index_elements=["code"],
         set_={c: stmt.excluded[c] for c in ("level", "description", "parent", "section")},

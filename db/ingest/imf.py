@@ -102,7 +102,7 @@ def parse(path: Path, lookups: Lookups, report: IngestReport) -> ParsedFlows:
                     report.skip(reason, where=where)
                     continue
                 flows.add(
-                    Flow(reporter, partner, flow, TOTAL, year * 100, "A", 0, value),  # type: ignore[arg-type]
+                    Flow(reporter, partner, flow, TOTAL, year * 100, "A", 0, value),
                     where=where,
                     report=report,
                 )

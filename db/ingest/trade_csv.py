@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -231,7 +232,7 @@ def parse(path: Path, mapping: TradeCsvMapping, lookups: Lookups, report: Ingest
     flows = reader.flows()
     if reader.rolled_lines:
         report.extra["national lines rolled up to HS-6"] = f"{reader.rolled_lines:,}"
-    meta = {"mapping": mapping.model_dump(exclude_none=True), "first_period": None, "last_period": None}
+    meta: dict[str, Any] = {"mapping": mapping.model_dump(exclude_none=True)}
     if flows.rows:
         periods = [k[4] for k in flows.rows]
         meta.update(first_period=min(periods), last_period=max(periods))

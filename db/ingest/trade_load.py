@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, literal_column, select
+from sqlalchemy import Index, bindparam, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,7 +43,7 @@ from db.ingest.base import (
     new_snapshot,
     progress,
 )
-from db.models import Source, TradeFlow
+from db.models import Base, Source, TradeFlow
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class FlowSet:
     rows: dict[FlowKey, Flow] = field(default_factory=dict)
 
     def add(self, flow: Flow, *, where: str, report: IngestReport) -> None:
-        key: FlowKey = flow[:6]  # type: ignore[assignment]
+        key: FlowKey = flow[:6]
         previous = self.rows.get(key)
         if previous is None:
             self.rows[key] = flow
@@ -194,7 +194,7 @@ async def existing_flows(
         periods = [k[4] for k in keys]
         stmt = stmt.where(TradeFlow.period.between(min(periods), max(periods)))
     result = await session.execute(stmt)
-    return {tuple(row[1:7]): (row[0], tuple(row[7:])) for row in result}  # type: ignore[misc]
+    return {tuple(row[1:7]): (row[0], tuple(row[7:])) for row in result}
 
 
 @dataclass
@@ -243,11 +243,16 @@ async def _bulk_rebuild(session: AsyncSession, new_rows: int, concurrent: bool) 
 async def _set_indexes(session: AsyncSession, *, present: bool) -> None:
     """Drop or (re)create the secondary indexes exactly as the model defines them."""
     conn = await session.connection()
-    for index in sorted(TradeFlow.__table__.indexes, key=lambda i: str(i.name)):
-        if present:
-            await conn.run_sync(lambda c, i=index: i.create(c, checkfirst=True))
-        else:
-            await conn.run_sync(lambda c, i=index: i.drop(c, checkfirst=True))
+    table = Base.metadata.tables[TradeFlow.__tablename__]
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+
+        def change(sync_conn: Connection, index: Index = index) -> None:
+            if present:
+                index.create(sync_conn, checkfirst=True)
+            else:
+                index.drop(sync_conn, checkfirst=True)
+
+        await conn.run_sync(change)
 
 
 async def _copy_postgresql(
@@ -278,7 +283,7 @@ async def _executemany(session: AsyncSession, sql: str, flows: list[Flow], bar: 
     conn = await session.connection()
     for start in range(0, len(flows), BATCH_SIZE):
         batch = flows[start : start + BATCH_SIZE]
-        await conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        await conn.exec_driver_sql(sql, batch)
         bar.update(len(batch))
 
 
