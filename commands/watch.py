@@ -25,8 +25,8 @@ from db.outbox import (
     TYPE_GROUPS,
     ChangeFacts,
     canonical_type,
-    expand_sources,
     load_facts,
+    source_matches,
     watch_matches,
 )
 from db.queries.watch import (
@@ -289,9 +289,8 @@ async def run_watch_resume(ctx: Context, params: WatchRefParams) -> Reply:
 
 async def _sample_change(ctx: Context, watch: Watch) -> int | None:
     """The last real change this watch would have posted, else the last one of its sources."""
-    keys = expand_sources(watch.sources) if watch.sources else None
     rows = await ctx.session.execute(select(Source.id, Source.key))
-    source_ids = [i for i, key in rows.tuples() if keys is None or key in keys]
+    source_ids = [i for i, key in rows.tuples() if not watch.sources or source_matches(watch.sources, key)]
     changes = await last_changes(ctx.session, source_ids)
     if not changes:
         return None

@@ -7,7 +7,8 @@ Discord message nonces are the other half.
 
 Matching (`watch_matches`): filters combine with AND across kinds and OR within a kind, and an empty
 filter matches anything.
-- sources: the change's source key (`ofac_sdn`), or a family name that stands for several (`ofac`).
+- sources: the change's source key (`ofac_sdn`), or a family name that stands for several (`ofac`);
+  `opensanctions` covers every OpenSanctions dataset (`opensanctions:<dataset>`).
 - countries: ISO2 codes against the entity's countries (FollowTheMoney stores them in lower case).
 - keywords: case- and accent-insensitive, in the entity's name and aliases (also in their Latin
   transliteration, so `rosteh` finds РОСТЕХ); a keyword matches at the start of a word, and a keyword in
@@ -106,6 +107,12 @@ def expand_sources(keys: Iterable[str]) -> set[str]:
     return out
 
 
+def source_matches(watched: Iterable[str], source_key: str) -> bool:
+    """Whether a source key is among the watched ones; `opensanctions` covers `opensanctions:<dataset>`."""
+    keys = expand_sources(watched)
+    return source_key in keys or source_key.split(":", 1)[0] in keys
+
+
 @dataclass
 class ChangeFacts:
     """What watches filter on, for one change: its source, the entity's kind, countries and names."""
@@ -128,7 +135,7 @@ class ChangeFacts:
 
 def watch_matches(watch: Watch, facts: ChangeFacts) -> bool:
     """Whether a change passes every filter of a watch (see the module docstring for the rules)."""
-    if watch.sources and facts.source_key not in expand_sources(watch.sources):
+    if watch.sources and not source_matches(watch.sources, facts.source_key):
         return False
     if watch.countries and not ({c.upper() for c in watch.countries} & facts.countries):
         return False

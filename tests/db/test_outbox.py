@@ -31,6 +31,12 @@ HAN = dict(schema="Company", countries={"CN"}, names=["华为技术有限公司"
         ({"sources": ["ofac_sdn"]}, SINNO, True),
         ({"sources": ["ofac_cons"]}, SINNO, False),
         ({"sources": ["ofac"]}, EVREN, True),  # a family name stands for its sources
+        ({"sources": ["opensanctions"]}, dict(SINNO, source_key="opensanctions:us_ofac_sdn"), True),
+        (
+            {"sources": ["opensanctions:ua_war_sanctions"]},
+            dict(SINNO, source_key="opensanctions:us_ofac_sdn"),
+            False,
+        ),
         ({"countries": ["HK", "CN"]}, SINNO, True),
         ({"countries": ["CN"]}, SINNO, False),
         ({"countries": ["hk"]}, SINNO, True),
