@@ -7,49 +7,20 @@ ASCII blob, and per-name and per-entity attributes for the filters (country, typ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 import numpy.typing as npt
 
+from db.search.columns import EntityColumns, NameColumns, Pairs
 from db.search.scoring import score_candidates
 from db.search.trigrams import TrigramPostings, query_codes
 
-NAME_KINDS = ("primary", "aka", "fka", "nka", "weak", "other")
 # A weak alias (OFAC "weak a.k.a.", FtM weakAlias) is a poor identifier: rank it a little lower.
-_KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)
+_KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)  # by NAME_KINDS position
 _POOL_DICE = 150  # candidates kept by Dice similarity of trigram sets
 _POOL_CONTAINED = 100  # and by share of the query's trigrams found (short names first)
-
-
-@dataclass
-class NameColumns:
-    """Names as loaded from `entity_names`, column by column (cheaper than a million row objects)."""
-
-    name_ids: list[int] = field(default_factory=list)
-    entity_ids: list[int] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-
-    def append(self, name_id: int, entity_id: int, key: str, kind: str) -> None:
-        self.name_ids.append(name_id)
-        self.entity_ids.append(entity_id)
-        self.keys.append(key)
-        self.kinds.append(kind)
-
-    def __len__(self) -> int:
-        return len(self.name_ids)
-
-
-@dataclass(frozen=True)
-class EntityAttributes:
-    """What the filters need to know about an entity: type, countries, lists (lower-case tags)."""
-
-    entity_id: int
-    schema: str
-    countries: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,30 +47,6 @@ class EntityHit:
 
 
 @dataclass
-class _Pairs:
-    """(owner entity position, vocabulary code) pairs: a many-valued attribute such as countries."""
-
-    owners: npt.NDArray[np.int32]
-    codes: npt.NDArray[np.int32]
-    vocabulary: list[str]
-
-    @classmethod
-    def build(cls, values: Sequence[Iterable[str]]) -> _Pairs:
-        vocabulary: dict[str, int] = {}
-        owners: list[int] = []
-        codes: list[int] = []
-        for position, items in enumerate(values):
-            for item in set(items):
-                owners.append(position)
-                codes.append(vocabulary.setdefault(item, len(vocabulary)))
-        return cls(np.array(owners, dtype=np.int32), np.array(codes, dtype=np.int32), list(vocabulary))
-
-    def owners_of(self, wanted: set[int], n_entities: int) -> npt.NDArray[np.bool_]:
-        hit = np.isin(self.codes, np.fromiter(wanted, dtype=np.int32, count=len(wanted)))
-        return np.bincount(self.owners[hit], minlength=n_entities) > 0
-
-
-@dataclass
 class NameIndex:
     """Trigram postings plus the keys and attributes needed to re-rank and filter."""
 
@@ -112,38 +59,50 @@ class NameIndex:
     entity_ids: npt.NDArray[np.int64]
     entity_schema: npt.NDArray[np.uint8]
     schema_vocabulary: list[str]
-    countries: _Pairs
-    tags: _Pairs
+    countries: Pairs
+    tags: Pairs
     version: tuple[object, ...] = ()
     _mask_cache: dict[SearchFilters, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
-        cls, names: NameColumns, entities: Sequence[EntityAttributes], version: tuple[object, ...] = ()
+        cls, names: NameColumns, entities: EntityColumns, version: tuple[object, ...] = ()
     ) -> NameIndex:
-        """Index `names`; names with an empty key or of entities missing from `entities` are left out."""
-        entity_pos = {e.entity_id: i for i, e in enumerate(entities)}
-        keep = [i for i in range(len(names)) if names.keys[i] and names.entity_ids[i] in entity_pos]
-        keys = [names.keys[i] for i in keep]
-        encoded = [k.encode("ascii", "replace") for k in keys]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(k) for k in encoded], out=offsets[1:])
-        schemata = sorted({e.schema for e in entities})
+        """Index `names`; names of entities missing from `entities` are left out.
+
+        Args:
+            names: every name to index (normalised keys).
+            entities: the entities they belong to, with their filter attributes.
+            version: the database version stamp the rows were read at.
+        """
+        entity_ids = np.frombuffer(entities.entity_ids, dtype=np.int64)
+        order = np.argsort(entity_ids, kind="stable")
+        name_entity_ids = np.frombuffer(names.entity_ids, dtype=np.int64)
+        where = (
+            np.searchsorted(entity_ids, name_entity_ids, sorter=order)
+            if len(order)
+            else np.zeros(0, np.int64)
+        )
+        where = np.minimum(where, max(len(order) - 1, 0))
+        found = (entity_ids[order[where]] == name_entity_ids) if len(order) else np.zeros(len(names), bool)
+        keys = names.keys if found.all() else list(compress(names.keys, found.tolist()))
+        encoded = "".join(keys).encode("ascii", "replace")
+        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
+        schemata = sorted(set(entities.schemas))
         schema_code = {s: i for i, s in enumerate(schemata)}  # FtM has about 70 schemata: fits uint8
-        kind_code = {k: i for i, k in enumerate(NAME_KINDS)}
-        other = len(NAME_KINDS) - 1
         return cls(
             postings=TrigramPostings.build(keys),
-            key_blob=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            key_blob=np.frombuffer(encoded, dtype=np.uint8),
             key_offsets=offsets,
-            name_ids=np.array([names.name_ids[i] for i in keep], dtype=np.int64),
-            name_entity=np.array([entity_pos[names.entity_ids[i]] for i in keep], dtype=np.int32),
-            name_kind=np.array([kind_code.get(names.kinds[i], other) for i in keep], dtype=np.uint8),
-            entity_ids=np.array([e.entity_id for e in entities], dtype=np.int64),
-            entity_schema=np.array([schema_code[e.schema] for e in entities], dtype=np.uint8),
+            name_ids=np.frombuffer(names.name_ids, dtype=np.int64)[found].copy(),
+            name_entity=order[where][found].astype(np.int32),
+            name_kind=np.frombuffer(names.kinds, dtype=np.uint8)[found].copy(),
+            entity_ids=entity_ids.copy(),
+            entity_schema=np.array([schema_code[s] for s in entities.schemas], dtype=np.uint8),
             schema_vocabulary=schemata,
-            countries=_Pairs.build([e.countries for e in entities]),
-            tags=_Pairs.build([e.tags for e in entities]),
+            countries=Pairs.build(entities.countries),
+            tags=Pairs.build(entities.tags),
             version=version,
         )
 
@@ -163,12 +122,13 @@ class NameIndex:
             self.name_kind,
             self.entity_ids,
             self.entity_schema,
-            self.countries.owners,
-            self.countries.codes,
-            self.tags.owners,
-            self.tags.codes,
         ]
-        return self.postings.nbytes + sum(int(a.nbytes) for a in arrays)
+        return (
+            self.postings.nbytes
+            + self.countries.nbytes
+            + self.tags.nbytes
+            + sum(int(a.nbytes) for a in arrays)
+        )
 
     def key(self, position: int) -> str:
         """The normalised key of the name at `position`."""

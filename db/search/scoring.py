@@ -30,17 +30,30 @@ _INSIDE_MIN, _INSIDE_BASE, _INSIDE_SPAN = 4, 75.0, 20.0
 
 
 def _word_alignment(
-    q_words: list[str], n_words: list[str], sims: np.ndarray, prefix_hits: np.ndarray | None
+    q_words: list[str],
+    n_words: list[str],
+    rows: list[list[float]],
+    cols: list[int],
+    prefix_hits: list[bool] | None,
 ) -> float:
-    """Length-weighted best match of each query word, scaled by the share of the name covered."""
-    best = sims.max(axis=1)
-    best_at = sims.argmax(axis=1)
-    if prefix_hits is not None and prefix_hits.any():
-        best[-1] = 100.0
-        best_at[-1] = int(np.argmax(prefix_hits))
-    q_weights = np.fromiter((len(w) for w in q_words), dtype=np.float64, count=len(q_words))
-    explained = float((best * q_weights).sum() / q_weights.sum())
-    covered = {int(j) for j, score in zip(best_at, best, strict=True) if score >= _COVER_THRESHOLD}
+    """Length-weighted best match of each query word, scaled by the share of the name covered.
+
+    Plain Python on purpose: the matrices are a few words square, where numpy's per-call cost dominates.
+    """
+    explained = 0.0
+    covered: set[int] = set()
+    last = len(q_words) - 1
+    for i, word in enumerate(q_words):
+        row = rows[i]
+        if i == last and prefix_hits is not None and any(prefix_hits[c] for c in cols):
+            best, best_at = 100.0, next(j for j, c in enumerate(cols) if prefix_hits[c])
+        else:
+            best_at = max(range(len(cols)), key=lambda j: row[cols[j]])
+            best = row[cols[best_at]]
+        explained += best * len(word)
+        if best >= _COVER_THRESHOLD:
+            covered.add(best_at)
+    explained /= sum(len(w) for w in q_words)
     name_len = sum(len(w) for w in n_words)
     coverage = sum(len(n_words[j]) for j in covered) / name_len if name_len else 0.0
     return explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
@@ -63,8 +76,8 @@ def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) 
     if not vocabulary:
         return [0.0] * len(names)
     where = {w: i for i, w in enumerate(vocabulary)}
-    sims = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32)
-    starts = np.array([w.startswith(q_words[-1]) for w in vocabulary]) if prefix else None
+    rows = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
+    starts = [w.startswith(q_words[-1]) for w in vocabulary] if prefix else None
     q_compact = query.replace(" ", "")
     scores = []
     for name in names:
@@ -73,9 +86,7 @@ def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) 
             scores.append(0.0)
             continue
         cols = [where[w] for w in n_words]
-        aligned = _word_alignment(
-            q_words, n_words, sims[:, cols], starts[cols] if starts is not None else None
-        )
+        aligned = _word_alignment(q_words, n_words, rows, cols, starts)
         whole = fuzz.token_sort_ratio(query, name)
         compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
         inside = _inside_a_word(q_words, n_words)

@@ -11,22 +11,26 @@ keep using the previous one.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Designation, Entity, EntityName, Snapshot, Source
 from db.names import normalize_name
-from db.search.index import EntityAttributes, EntityHit, NameColumns, NameIndex, SearchFilters
+from db.search.columns import EntityColumns, NameColumns
+from db.search.index import EntityHit, NameIndex, SearchFilters
 
 log = logging.getLogger(__name__)
 
 SYNC_REBUILD_LIMIT = 200_000
-_BATCH = 20_000
+_PAGE = 50_000
 
 
 @dataclass(frozen=True)
@@ -64,13 +68,45 @@ async def read_version(session: AsyncSession) -> tuple[object, ...]:
     return (row[0], row[1])
 
 
+async def _pages(session: AsyncSession, table: Any, *columns: Any) -> AsyncIterator[list[Any]]:
+    """Every row of a table as (id, *columns) tuples in id order, a page at a time, via the raw driver.
+
+    The driver is five times faster than SQLAlchemy's async row handling for a million-row read (2 s
+    instead of 11 s for the names on SQLite). The statement is still built with select() and bound
+    parameters, compiled for the connection's dialect; keyset pages bound the memory on both databases.
+    """
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    stmt = (
+        select(table.c.id, *columns)
+        .where(table.c.id > bindparam("after"))
+        .order_by(table.c.id)
+        .limit(bindparam("page"))
+    )
+    compiled = stmt.compile(dialect=conn.dialect)
+    order = compiled.positiontup or []
+    postgres = conn.dialect.name == "postgresql"
+    last = 0
+    while True:
+        values = {**compiled.params, "after": last, "page": _PAGE}  # SQLite adds an OFFSET parameter
+        args = [values[name] for name in order]
+        if postgres:
+            rows = [tuple(r) for r in await driver.fetch(str(compiled), *args)]
+        else:
+            cursor = await driver.execute(str(compiled), args)
+            rows = list(await cursor.fetchall())
+            await cursor.close()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
 async def _load_names(session: AsyncSession) -> NameColumns:
     columns = NameColumns()
-    stmt = select(EntityName.id, EntityName.entity_id, EntityName.normalized, EntityName.kind)
-    result = await session.stream(stmt.execution_options(yield_per=_BATCH))
-    async for rows in result.partitions():
-        for name_id, entity_id, key, kind in rows:
-            columns.append(name_id, entity_id, key, kind)
+    t = EntityName.__table__
+    async for rows in _pages(session, t, t.c.entity_id, t.c.normalized, t.c.kind):
+        columns.extend(rows)
     return columns
 
 
@@ -78,32 +114,45 @@ async def _load_tags(session: AsyncSession) -> dict[int, set[str]]:
     """Lower-case list tags per entity (authority, list, program), for the `list=` filter."""
     tags: dict[int, set[str]] = {}
     interned: dict[str, str] = {}
-    stmt = select(Designation.entity_id, Designation.authority, Designation.list_name, Designation.program)
-    result = await session.stream(stmt.execution_options(yield_per=_BATCH))
-    async for rows in result.partitions():
-        for entity_id, *values in rows:
+    t = Designation.__table__
+    async for rows in _pages(session, t, t.c.entity_id, t.c.authority, t.c.list_name, t.c.program):
+        for _id, entity_id, *values in rows:
             bucket = tags.setdefault(entity_id, set())
             for value in values:
                 if value:
-                    folded = value.casefold()
-                    bucket.add(interned.setdefault(folded, folded))
+                    bucket.add(interned.setdefault(value.casefold(), value.casefold()))
     return tags
 
 
-async def _load_entities(session: AsyncSession) -> list[EntityAttributes]:
+def _countries(value: object, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The countries column as a tuple: JSON text (SQLite, asyncpg) or a list; equal tuples shared."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        if value not in cache:
+            parsed = json.loads(value)
+            cache[value] = tuple(parsed) if isinstance(parsed, list) else ()
+        return cache[value]
+    return tuple(value) if isinstance(value, list) else ()
+
+
+async def _load_entities(session: AsyncSession) -> EntityColumns:
     sources = {
         sid: f"{key} {title}".casefold()
         for sid, key, title in await session.execute(select(Source.id, Source.key, Source.title))
     }
     tags = await _load_tags(session)
-    entities: list[EntityAttributes] = []
-    stmt = select(Entity.id, Entity.schema, Entity.countries, Entity.source_id)
-    result = await session.stream(stmt.execution_options(yield_per=_BATCH))
-    async for rows in result.partitions():
+    shared_tags: dict[tuple[str, ...], tuple[str, ...]] = {}
+    cache: dict[str, tuple[str, ...]] = {}
+    columns = EntityColumns()
+    t = Entity.__table__
+    # countries as stored text (a JSON list): parsed once per distinct value below, not once per row
+    async for rows in _pages(session, t, t.c.schema, cast(t.c.countries, Text), t.c.source_id):
         for entity_id, schema, countries, source_id in rows:
             entity_tags = (sources.get(source_id, ""), *sorted(tags.get(entity_id, ())))
-            entities.append(EntityAttributes(entity_id, schema, tuple(countries or ()), entity_tags))
-    return entities
+            entity_tags = shared_tags.setdefault(entity_tags, entity_tags)
+            columns.append(entity_id, schema, _countries(countries, cache), entity_tags)
+    return columns
 
 
 async def load_index(session: AsyncSession) -> NameIndex:

@@ -25,7 +25,8 @@ _BUILD_CHUNK = 100_000  # names per build step: bounds the temporary arrays (abo
 
 def _symbol_table() -> npt.NDArray[np.uint8]:
     table = np.full(256, _INVALID, dtype=np.uint8)
-    table[ord("$")] = 0
+    for boundary in "$ \n":  # a word starts or ends at a space or a newline (between names)
+        table[ord(boundary)] = 0
     for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz0123456789"):
         table[ord(ch)] = i + 1
     return table
@@ -34,24 +35,33 @@ def _symbol_table() -> npt.NDArray[np.uint8]:
 _SYMBOLS = _symbol_table()
 
 
-def _padded(names: Sequence[str]) -> bytes:
-    """`["king pai", "x"]` -> b"$king$ $pai$\\n$x$\\n": spaces and newlines break trigrams."""
-    return "".join("$" + name.replace(" ", "$ $") + "$\n" for name in names).encode("ascii", "replace")
-
-
 def _codes_and_names(names: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """All (trigram code, name position) pairs of `names`, one per distinct trigram of each name."""
-    raw = np.frombuffer(_padded(names), dtype=np.uint8)
+    """All (trigram code, name position) pairs of `names`, one per distinct trigram of each name.
+
+    The names are joined by newlines, and spaces and newlines both act as the `$` boundary: a trigram
+    whose middle character is a boundary would span two words (or names) and is dropped. That gives
+    `$ki kin ing ng$ $pa pai ai$` for `king pai` without building a padded copy of every name.
+    """
+    raw = np.frombuffer(("\n" + "\n".join(names) + "\n").encode("ascii", "replace"), dtype=np.uint8)
     symbols = _SYMBOLS[raw].astype(np.int64)
-    name_pos = np.cumsum(raw == ord("\n")) if len(raw) else np.zeros(0, dtype=np.int64)
+    name_pos = np.cumsum(raw == ord("\n")) - 1  # at each character: the name it belongs to
     a, b, c = symbols[:-2], symbols[1:-1], symbols[2:]
-    valid = (a != _INVALID) & (b != _INVALID) & (c != _INVALID)
+    valid = (b != 0) & (a != _INVALID) & (b != _INVALID) & (c != _INVALID)
     codes = (a * ALPHABET + b) * ALPHABET + c
-    pairs = np.sort(codes[valid] * len(names) + name_pos[:-2][valid])
+    n = max(len(names), 1)
+    pairs = np.sort(codes[valid] * n + name_pos[1:-1][valid])
     # Sort and drop repeats by hand: numpy 2's hash-based np.unique is ten times slower here.
     if len(pairs):
         pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
-    return pairs // len(names), pairs % len(names)
+    return pairs // n, pairs % n
+
+
+def _run_starts(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For a sorted array, the index where each element's run of equal values begins (linear time)."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return np.repeat(starts, np.diff(np.append(starts, len(codes))))
 
 
 def query_codes(normalized: str, *, open_end: bool = False) -> npt.NDArray[np.int64]:
@@ -107,7 +117,7 @@ class TrigramPostings:
         for codes16, positions in chunks:
             # Pairs come sorted by code, so a pair's rank within its code run gives its slot.
             codes = codes16.astype(np.int64)
-            run_start = np.searchsorted(codes, codes, side="left")
+            run_start = _run_starts(codes)
             slots = filled[codes] + (np.arange(len(codes)) - run_start)
             postings[slots] = positions
             filled += np.bincount(codes, minlength=N_CODES)

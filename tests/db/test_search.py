@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.names import normalize_name
 from db.search import service
-from db.search.index import EntityAttributes, NameColumns, NameIndex, SearchFilters
+from db.search.columns import EntityAttributes, EntityColumns, NameColumns
+from db.search.index import NameIndex, SearchFilters
 from db.search.service import get_index, search_entities, suggest_names
 from tests.db.entity_seed import load_curated, load_ofac_subset
 from tests.fixtures.entity_eval.real_lists import read_all
@@ -46,7 +47,7 @@ def small_index() -> NameIndex:
             next_id += 1
             names.append(next_id, entity_id, normalize_name(name), "primary" if i == 0 else "aka")
     entities = [EntityAttributes(e, s, c, t) for e, s, c, t, _ in SMALL]
-    return NameIndex.build(names, entities)
+    return NameIndex.build(names, EntityColumns.of(entities))
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,9 @@ def test_weak_alias_ranks_below_an_equal_strong_name() -> None:
     names = NameColumns()
     names.append(1, 1, "acme trading", "weak")
     names.append(2, 2, "acme trading", "primary")
-    index = NameIndex.build(names, [EntityAttributes(1, "Company"), EntityAttributes(2, "Company")])
+    index = NameIndex.build(
+        names, EntityColumns.of([EntityAttributes(1, "Company"), EntityAttributes(2, "Company")])
+    )
     hits = index.search("acme trading")
     assert [h.entity_id for h in hits] == [2, 1]
     assert hits[1].score < hits[0].score
@@ -119,9 +122,9 @@ def test_weak_alias_ranks_below_an_equal_strong_name() -> None:
 @pytest.fixture(scope="module")
 def eval_index(shared_data: Path) -> tuple[NameIndex, dict[int, tuple[str, str]]]:
     """Every name of the real lists the eval set was drawn from (about 47,000 names), indexed once."""
-    names, entities, keys = NameColumns(), [], {}
+    names, entities, keys = NameColumns(), EntityColumns(), {}
     for position, record in enumerate(read_all(shared_data)):
-        entities.append(EntityAttributes(position, record.schema, tuple(record.countries)))
+        entities.append(position, record.schema, tuple(record.countries))
         keys[position] = (record.source, record.key)
         for name, kind in record.names:
             names.append(len(names) + 1, position, normalize_name(name), kind)
