@@ -119,3 +119,18 @@ async def test_test_sample_prefers_a_change_the_watch_matches(ctx: Context) -> N
         and result.sample.numbers["change_id"] == hk.id
     )
     assert result.confirmation.ephemeral and f"watch #{watch_id}" in result.confirmation.title
+
+
+async def test_test_sample_comes_from_the_watched_sources(ctx: Context) -> None:
+    watch_id = (
+        await run_watch_add(ctx, WatchAddParams(guild_id=1, channel_id=55, sources="ofac_sdn"))
+    ).numbers["watch_id"]
+    seed = await seed_source(ctx.session, "ofac_cons")
+    await add_change(ctx.session, seed, await add_entity(ctx.session, seed, "1", "NON SDN LTD"))
+    with pytest.raises(NotFound, match="No change has been detected yet"):
+        await run_watch_test(ctx, WatchRefParams(1, watch_id))
+    sdn = await seed_source(ctx.session, "ofac_sdn")
+    await add_change(ctx.session, sdn, await add_entity(ctx.session, sdn, "2", "SDN LTD"))
+    assert (
+        await run_watch_test(ctx, WatchRefParams(1, watch_id))
+    ).sample.title == "[TEST] Newly listed: SDN LTD"
