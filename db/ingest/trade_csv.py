@@ -116,6 +116,10 @@ class _Reader:
         self.idx = {k: table.index(v) for k, v in cols.model_dump().items() if v is not None}
         self.sums: dict[tuple[int, int, str, str, int, str], _Sum] = {}
         self.rolled_lines = 0
+        # Memos: a file repeats the same few periods, codes and flows on every row.
+        self.periods: dict[str, int] = {}
+        self.codes: dict[str, tuple[str, bool]] = {}
+        self.const_flow = parse_flow(str(mapping.flow), "flow") if mapping.flow is not None else None
 
     def run(self) -> None:
         with progress(None, f"reading {self.table.name}") as bar:
@@ -136,13 +140,15 @@ class _Reader:
 
     def row(self, line: int, f: list[str]) -> None:
         where = f"{self.table.name} line {line}"
-        period = parse_period(f[self.idx["period"]], self.m.freq, where)
-        code, rolled = hs_code_of(f[self.idx["hs_code"]], self.m, where)
-        flow = (
-            parse_flow(f[self.idx["flow"]], where)
-            if "flow" in self.idx
-            else parse_flow(str(self.m.flow), "flow")
-        )
+        period_text, code_text = f[self.idx["period"]], f[self.idx["hs_code"]]
+        period = self.periods.get(period_text)
+        if period is None:
+            period = self.periods[period_text] = parse_period(period_text, self.m.freq, where)
+        known = self.codes.get(code_text)
+        if known is None:
+            known = self.codes[code_text] = hs_code_of(code_text, self.m, where)
+        code, rolled = known
+        flow = parse_flow(f[self.idx["flow"]], where) if "flow" in self.idx else self.const_flow
         value = _scaled(f[self.idx["value"]], self.m.value_scale, where, "value")
         if value is not None and value < 0:
             raise ImportFailed(f"{where}: value {value} is negative")
