@@ -26,6 +26,7 @@ from db.queries.entity_links import ShipmentSummary, relation_words
 VERBS = {"added": "Newly listed", "removed": "Delisted", "amended": "Listing amended"}
 TEST_BANNER = "TEST ALERT: a sample built from the last real change; nothing new has happened."
 DIGEST_PREVIEW = 15
+PREVIEW_CHARS = 950  # one embed field holds 1024; markdown escaping may add a few characters
 CSV_COLUMNS = [
     "change",
     "source",
@@ -287,6 +288,20 @@ def _counted(counter: Counter[str], limit: int = 8) -> str:
     return ", ".join(parts)
 
 
+def _preview(views: Sequence[ChangeView], budget: int = PREVIEW_CHARS) -> list[str]:
+    """The first entries, one line each, as many as fit one embed field (+ added, - removed, ~ amended)."""
+    lines: list[str] = []
+    for v in views[:DIGEST_PREVIEW]:
+        mark = {"added": "+", "removed": "-"}.get(v.change, "~")
+        line = _short(
+            f"{mark} {v.name} ({v.entity_key}{', ' + ' '.join(v.countries) if v.countries else ''})", 120
+        )
+        if sum(len(x) + 1 for x in lines) + len(line) > budget:
+            break
+        lines.append(line)
+    return lines
+
+
 def build_digest(views: Sequence[ChangeView], *, test: bool = False) -> Reply:
     """One message for a burst of changes: counts, a preview, and a CSV with every entry.
 
@@ -312,15 +327,9 @@ def build_digest(views: Sequence[ChangeView], *, test: bool = False) -> Reply:
         f"By country: {_counted(countries)}",
         f"By type: {_counted(types)}",
     ]
-    preview = [
-        f"{'+' if v.change == 'added' else '-' if v.change == 'removed' else '~'} {v.name} "
-        f"({v.entity_key}{', ' + ' '.join(v.countries) if v.countries else ''})"
-        for v in views[:DIGEST_PREVIEW]
-    ]
-    more = len(views) - DIGEST_PREVIEW
-    name = f"First {min(len(views), DIGEST_PREVIEW)} of {len(views):,}" + (
-        f" ({more:,} more in the CSV)" if more > 0 else ""
-    )
+    preview = _preview(views)
+    more = len(views) - len(preview)
+    name = f"First {len(preview)} of {len(views):,}" + (f" ({more:,} more in the CSV)" if more > 0 else "")
     sources = {(v.source_title, v.publisher, v.data_date, v.source_url) for v in views}
     citations = [
         Citation(t, p, d, u, "changes between two snapshots of the list")
