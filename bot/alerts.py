@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+from sqlalchemy.exc import OperationalError
 
 from bot.config import AlertsConfig
 from bot.logs import event
@@ -154,6 +155,8 @@ class AlertDelivery:
                     delivered = await self.deliver_once()
             except asyncio.CancelledError:
                 raise
+            except OperationalError as exc:  # e.g. SQLite busy with a long import: the next poll tries again
+                event(log, "alerts_database_unavailable", logging.WARNING, error=str(exc.orig)[:300])
             except Exception as exc:
                 event(log, "alerts_loop_error", logging.ERROR, exc_info=exc, error=repr(exc)[:300])
             # Keep going at once while there is work; otherwise wait for the next poll.

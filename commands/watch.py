@@ -228,7 +228,10 @@ async def run_watch_list(ctx: Context, params: WatchListParams) -> Reply:
         )
     return Reply(
         title=f"{len(summaries)} watch{'es' if len(summaries) != 1 else ''}",
-        summary=["Paused watches post nothing until /watch resume; their alerts are kept."]
+        summary=[
+            "A paused watch posts nothing and records no new changes until /watch resume; "
+            "the alerts it had waiting are kept and posted then."
+        ]
         if any(s.watch.paused for s in summaries)
         else [],
         fields=fields,
@@ -280,7 +283,9 @@ async def run_watch_resume(ctx: Context, params: WatchRefParams) -> Reply:
         title=f"Watch #{watch.id} resumed",
         summary=[
             f"It had been paused because {reason}.",
-            "Alerts held since then are posted now; if Discord refuses again it pauses again.",
+            "The alerts it had waiting are posted now, and new changes alert again "
+            "(changes detected while it was paused were not recorded for it). If Discord refuses again, "
+            "it pauses again.",
         ],
         numbers={"watch_id": watch.id},
         ephemeral=True,
