@@ -400,10 +400,18 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-async def already_loaded(sessions: async_sessionmaker[AsyncSession], key: str, sha256: str) -> bool:
-    """True when a snapshot of source `key` with this checksum exists (a cheap check before parsing)."""
+async def already_loaded(sessions: async_sessionmaker[AsyncSession], spec: SourceSpec, sha256: str) -> bool:
+    """True when a snapshot of the source with this checksum exists (a cheap check before parsing).
+
+    Raises:
+        ImportFailed: the source is new and `spec` lacks the title and publisher answers must cite.
+    """
     async with sessions() as session:
-        source = (await session.execute(select(Source).where(Source.key == key))).scalar_one_or_none()
+        source = (await session.execute(select(Source).where(Source.key == spec.key))).scalar_one_or_none()
+        if source is None and spec.key not in CATALOGUE and not (spec.title and spec.publisher):
+            raise ImportFailed(
+                f"source {spec.key!r} is new: give its title and publisher so answers can cite it"
+            )
         return source is not None and await find_snapshot(session, source, sha256) is not None
 
 
@@ -425,7 +433,7 @@ async def import_flows(
         ImportFailed: the file is malformed (from `parse`), or another writer loaded the same flows at the
             same moment. Nothing was changed.
     """
-    if await already_loaded(sessions, spec.key, sha256):
+    if await already_loaded(sessions, spec, sha256):
         report.already_loaded = True
         return report
     parsed = parse()
