@@ -92,11 +92,12 @@ class SqliteDeliveryLock:
     def __init__(self, database: str | None) -> None:
         self.path = Path(f"{database}.alerts.lock") if database and database != ":memory:" else None
         self._fd: int | None = None
+        self.held = False
 
     def acquire(self) -> bool:
-        if self.path is None:
-            return True
-        if self._fd is not None:
+        """Take the lock without waiting; True when this process holds it (now or already)."""
+        if self.held or self.path is None:
+            self.held = True
             return True
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -104,13 +105,14 @@ class SqliteDeliveryLock:
         except BlockingIOError:
             os.close(fd)
             return False
-        self._fd = fd
+        self._fd, self.held = fd, True
         return True
 
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self.held = False
 
 
 class AlertDelivery:
@@ -165,7 +167,7 @@ class AlertDelivery:
     async def _may_deliver(self) -> bool:
         if not self.sqlite:
             return True
-        if self.lock._fd is not None:
+        if self.lock.held:
             return True
         if not self.lock.acquire():
             return False
@@ -187,9 +189,7 @@ class AlertDelivery:
         self._paused_now = set()
         for delivery in deliveries:
             try:
-                if (
-                    delivery.channel_id in self._paused_now
-                ):  # its channel failed a moment ago: hold, do not post
+                if delivery.channel_id in self._paused_now:  # its channel failed a moment ago: hold it
                     await hold_for_paused_channel(self.bot.app.sessions, delivery, "channel paused", utcnow())
                     continue
                 await self.deliver(delivery)

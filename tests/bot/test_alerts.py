@@ -1,4 +1,4 @@
-"""Alerts and digests rendered for Discord: within the limits, the CSV the only file, the reference in the footer."""
+"""bot.alerts pieces: alerts and digests rendered within Discord's limits with their reference; the SQLite lock."""
 
 from __future__ import annotations
 
@@ -63,3 +63,16 @@ def test_a_huge_single_alert_fits() -> None:
     assert len(embed) <= LIMITS.total and len(embed.title or "") <= LIMITS.title
     add_marker(message, "tw1")
     assert len(embed) <= LIMITS.total
+
+
+def test_one_delivering_process_per_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.alerts import SqliteDeliveryLock
+
+    first, second = (
+        SqliteDeliveryLock(str(tmp_path / "db.sqlite3")),
+        SqliteDeliveryLock(str(tmp_path / "db.sqlite3")),
+    )
+    assert first.acquire() and first.acquire() and not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
