@@ -11,6 +11,7 @@ keep using the previous one.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import time
@@ -155,6 +156,14 @@ async def _load_entities(session: AsyncSession) -> EntityColumns:
     return columns
 
 
+def _return_memory() -> None:
+    """Give the build's temporary memory back to the OS (glibc keeps freed heap otherwise); best effort."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the memory is reused by the process instead
+        pass
+
+
 async def load_index(session: AsyncSession) -> NameIndex:
     """Read every name and entity from the database and build a fresh index (in a worker thread)."""
     started = time.perf_counter()
@@ -162,10 +171,13 @@ async def load_index(session: AsyncSession) -> NameIndex:
     names = await _load_names(session)
     entities = await _load_entities(session)
     index = await asyncio.to_thread(NameIndex.build, names, entities, version)
+    n_entities = len(entities)
+    del names, entities
+    _return_memory()
     log.info(
         "name index built: names=%d entities=%d bytes=%d seconds=%.2f",
         index.size,
-        len(entities),
+        n_entities,
         index.nbytes,
         time.perf_counter() - started,
     )

@@ -20,7 +20,7 @@ import numpy.typing as npt
 ALPHABET = 38  # '$' word boundary, a-z, 0-9, one spare
 N_CODES = ALPHABET**3
 _INVALID = 255
-_BUILD_CHUNK = 100_000  # names per build step: bounds the temporary arrays (about 60 MB at most)
+_BUILD_CHUNK = 50_000  # names per build step: bounds the temporary arrays (about 50 MB)
 
 
 def _symbol_table() -> npt.NDArray[np.uint8]:
