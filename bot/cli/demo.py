@@ -43,6 +43,9 @@ DEMO_QUESTIONS = [
     "/hs aluminium oxide",
     "/exports chips RU 2022",  # no HS 8542 data is loaded: answers honestly and says how to get it
     "/exports gallium US 2023",
+    # Entities: the curated Poly Group file, and OFAC's SINNO grouped with the curated Entity List firm.
+    "/entity Poly Group",
+    "/entity sinno electronic",
 ]
 
 
