@@ -90,7 +90,8 @@ def graph_from_links(
     """
     if not links.links:
         return None
-    centre = Node("centre", name, bool(listings), listings[0] if listings else "not listed", "centre")
+    tag = " · ".join(dict.fromkeys(listings[:2])) if listings else "not listed"
+    centre = Node("centre", name, bool(listings), tag, "centre")
     nodes, edges = {centre.key: centre}, []
     group_nodes = {f"e{i}" for i in group_ids}
     for role, pairs, cap in (
@@ -163,7 +164,8 @@ def _label(node: Node, compact: bool) -> str:
         lines = textwrap.wrap(
             textwrap.shorten(node.label, width=NAME_WIDTH * 2, placeholder="…"), NAME_WIDTH
         )[:2]
-    return "\n".join(lines + [textwrap.shorten(node.tag, width=NAME_WIDTH + 8, placeholder="…")])
+    tag_width = NAME_WIDTH + (24 if node.role == "centre" else 8)
+    return "\n".join(lines + [textwrap.shorten(node.tag, width=tag_width, placeholder="…")])
 
 
 def _draw_nodes(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float]]) -> None:
