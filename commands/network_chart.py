@@ -90,7 +90,7 @@ def graph_from_links(
     """
     if not links.links:
         return None
-    tag = " · ".join(dict.fromkeys(listings[:2])) if listings else "not listed"
+    tag = "\n".join(dict.fromkeys(listings[:2])) if listings else "not listed"  # one list per line
     centre = Node("centre", name, bool(listings), tag, "centre")
     nodes, edges = {centre.key: centre}, []
     group_nodes = {f"e{i}" for i in group_ids}
@@ -164,8 +164,8 @@ def _label(node: Node, compact: bool) -> str:
         lines = textwrap.wrap(
             textwrap.shorten(node.label, width=NAME_WIDTH * 2, placeholder="…"), NAME_WIDTH
         )[:2]
-    tag_width = NAME_WIDTH + (24 if node.role == "centre" else 8)
-    return "\n".join(lines + [textwrap.shorten(node.tag, width=tag_width, placeholder="…")])
+    tags = [textwrap.shorten(t, width=NAME_WIDTH + 8, placeholder="…") for t in node.tag.splitlines()]
+    return "\n".join(lines + tags)
 
 
 def _draw_nodes(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float]]) -> None:
