@@ -130,7 +130,7 @@ def build_changes(
     previous: Snapshot | None,
     now: dt.datetime,
     skip_fields: set[str],
-    removed_names: dict[str, str],
+    removed: dict[str, dict[str, Any]],
 ) -> list[ListChange]:
     """One ListChange per added, relisted, amended and removed entry of this snapshot."""
     rows: list[ListChange] = []
@@ -166,7 +166,15 @@ def build_changes(
             {**listing_facts(record, source), "changed": changed, "fields": list(changed)},
         )
     for key, _entity_id in result.removed:
-        add(key, "removed", removed_names.get(key, key), {"source": source.key, "delisted": True})
+        facts = removed.get(key, {})
+        details = {
+            "source": source.key,
+            "delisted": True,
+            "schema": facts.get("schema"),
+            "countries": facts.get("countries") or [],
+            "programs": facts.get("programs") or [],
+        }
+        add(key, "removed", str(facts.get("name") or key), details)
     return rows
 
 

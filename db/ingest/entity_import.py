@@ -89,11 +89,21 @@ def _shared_parts(previous: Snapshot | None, parsed: ParsedSnapshot) -> tuple[se
     return ({"main"} | (before & now)), skip
 
 
-async def _names_of(session: AsyncSession, ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
+async def _removed_facts(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Name, type, countries and programs of entries about to be delisted (what a watch filters on)."""
+    out: dict[int, dict[str, Any]] = {}
     for part in chunks(ids):
-        for row in (await session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(part)))).all():
-            out[row.id] = row.name
+        stmt = select(Entity.id, Entity.name, Entity.schema, Entity.countries, Entity.properties).where(
+            Entity.id.in_(part)
+        )
+        for row in (await session.execute(stmt)).all():
+            props = row.properties or {}
+            out[row.id] = {
+                "name": row.name,
+                "schema": row.schema,
+                "countries": row.countries or [],
+                "programs": props.get("programs") or [],
+            }
     return out
 
 
@@ -135,7 +145,7 @@ async def load_snapshot(
     result = classify(
         parsed.records, loaded, full=parsed.full, shared_parts=shared, deleted_keys=parsed.deleted_keys
     )
-    removed_names = await _names_of(session, [entity_id for _, entity_id in result.removed])
+    removed = await _removed_facts(session, [entity_id for _, entity_id in result.removed])
     await write(session, result, loaded, source, snapshot, full=parsed.full)
     resolved = await resolve_relations(session, source)
     baseline = previous is None
@@ -149,7 +159,7 @@ async def load_snapshot(
             previous=previous,
             now=now,
             skip_fields=skip_fields,
-            removed_names={key: removed_names.get(i, key) for key, i in result.removed},
+            removed={key: removed.get(i, {"name": key}) for key, i in result.removed},
         )
         await record_changes(session, changes)
     _count(report, parsed, result, resolved)

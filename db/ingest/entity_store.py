@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.ingest.base import progress
 from db.ingest.entity_records import EntityRecord
 from db.models import Designation, Entity, EntityName, Relation, Snapshot, Source
 from db.names import detect_script, normalize_name
@@ -301,11 +302,17 @@ async def write(
     result.old_state = await read_old_state(
         session, [result.ids[r.key] for r in result.amended + result.relisted]
     )
+    bar = progress(4, f"{source.key}: writing {len(result.added) + len(rewritten):,} entries", unit="steps")
     new_ids = await insert_entities(session, [entity_row(r, source, snapshot) for r in result.added])
     result.ids.update(new_ids)
+    bar.update()
     await update_entities(session, [entity_row(r, source, snapshot) for r in rewritten], result.ids)
+    bar.update()
     await delete_children(session, [result.ids[r.key] for r in rewritten])
+    bar.update()
     await insert_children(session, result.added + rewritten, result.ids, source, snapshot)
+    bar.update()
+    bar.close()
     removed_ids = [entity_id for _, entity_id in result.removed]
     for part in chunks(removed_ids):
         await session.execute(update(ENTITIES).where(ENTITIES.c.id.in_(part)).values(active=False))

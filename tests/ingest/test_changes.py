@@ -106,6 +106,9 @@ async def test_non_sdn_delisting_keeps_the_row_inactive(
         assert [(c.entity_key, c.name) for c in found["removed"]] == [("26182", "KAYAKIRAN, Evren")]
         delisted = await entity(session, "ofac_cons", "26182")
         assert delisted.active is False
+        facts = found["removed"][0].details
+        assert (facts["schema"], facts["programs"], facts["delisted"]) == ("Person", ["FSE-IR"], True)
+        assert facts["countries"] == delisted.countries
         # 2025-12 adds cons_alt.csv and cons_comments.csv: only what both snapshots had is compared
         _, _, amended = expected_diff(
             ofac / "nonsdn_consolidated_2025-04" / "cons_prim.csv",
