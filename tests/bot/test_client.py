@@ -32,6 +32,7 @@ def test_endpoints_point_rest_webhooks_and_gateway_at_the_stand_in(restore_endpo
 
 
 def test_unset_endpoints_leave_discord_alone(restore_endpoints: None) -> None:
+    discord.http.Route.BASE = "https://discord.com/api/v10"  # other in-process tests may have redirected it
     apply_endpoints(DiscordConfig())
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
