@@ -12,13 +12,14 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import discord as discord_py
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db.outbox  # noqa: F401  (registers the outbox writer)
 from bot.alerts import MARKER_PREFIX, AlertDelivery
-from bot.client import TradewatchBot
+from bot.client import TradewatchBot, apply_endpoints
 from bot.config import AlertsConfig, Config, DatabaseConfig, DiscordConfig, GuildAccess
 from db.models import AlertOutbox, Watch
 from db.outbox import write_alerts
@@ -44,8 +45,8 @@ async def running_bot(
         ),
         alerts=alerts,
     )
-    from bot.client import apply_endpoints
-
+    # apply_endpoints sets two discord.py class attributes for the whole process: put them back afterwards.
+    saved = (discord_py.http.Route.BASE, discord_py.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     apply_endpoints(config.discord)
     bot = TradewatchBot(config, cog_modules=["bot.cogs.watch"], guild_ready_timeout=0.1)
     runner = asyncio.create_task(bot.start(config.discord.token))
@@ -56,6 +57,7 @@ async def running_bot(
         await bot.close()
         with contextlib.suppress(Exception):
             await runner
+        discord_py.http.Route.BASE, discord_py.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 async def _alerts(
