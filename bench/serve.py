@@ -1,0 +1,117 @@
+"""`tradewatch serve` as an operator runs it, against the Discord stand-in (tests/discord_standin): cold start to
+ready, and peak memory with everything loaded.
+
+Cold start: from just before the process is spawned until the stand-in has seen READY and the slash commands
+synced (Driver.wait_ready). The bot builds the entity name index during setup (bot/cogs/entity.py), so this
+includes reading every name from the database. The OS file cache is warm (the data was just written).
+Peak RSS: VmHWM of the process after it has answered one /entity and one /exports through the stand-in.
+Baseline: a bare Python process importing the same libraries (discord, sqlalchemy, pandas, matplotlib, numpy,
+rapidfuzz): its wall time and its peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.databases import DATA_DIR
+from bench.stats import Figure, Target
+
+COLD_START_S = 5.0
+RSS_LIMIT_MIB = 1024.0
+REPO = Path(__file__).resolve().parent.parent
+CORE = {"exports", "top", "hs", "entity", "help"}
+IMPORTS = "import discord, sqlalchemy, pandas, matplotlib, numpy, rapidfuzz"
+
+
+def write_config(path: Path, db_url: str, guild_id: int, role_id: int) -> Path:
+    """One guild, one allowed role; no Comtrade fetching, no sync schedule."""
+    lines = [
+        "[database]", f'url = "{db_url}"', "[data]", f'data_dir = "{path.parent / "var"}"',
+        "[comtrade]", "fetch_on_demand = false", "[sync]", "enabled = false",
+        "[discord]", f"guilds = [{{ id = {guild_id}, roles = [{role_id}] }}]",
+    ]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def baseline() -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of a bare interpreter importing the same libraries."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", f"{IMPORTS}\nprint(open('/proc/self/status').read())"],
+        check=True, capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    hwm = next(int(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("VmHWM:"))
+    return seconds, hwm / 1024
+
+
+async def _one_start(db_url: str, run: int, sample: tuple[str, str, str, str]) -> tuple[float, float, float]:
+    """Start serve once; return (seconds to ready, RSS MiB at ready, peak RSS MiB after two commands)."""
+    from tests.discord_standin import Driver
+
+    async with Driver() as discord:
+        folder = DATA_DIR / f"serve-{run}"
+        folder.mkdir(parents=True, exist_ok=True)
+        config = write_config(folder / "config.toml", db_url, discord.guild.id, discord.role("Researcher").id)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEWATCH_", "DISCORD_", "COMTRADE_"))}
+        env |= discord.env() | {"PYTHONUNBUFFERED": "1"}
+        with (folder / "serve.log").open("wb") as log:
+            started = time.perf_counter()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "--config", str(config), "serve",
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        discord.watch_process(proc)
+        try:
+            await discord.wait_ready(commands=CORE, timeout=900)
+            ready = time.perf_counter() - started
+            rss_ready = _status_kib(proc.pid, "VmRSS") / 1024
+            name, hs4, partner, reporter = sample
+            exports = {"commodity": hs4, "partner": partner, "reporter": reporter, "year": 2023}
+            for command, options in (("entity", {"name": name}), ("exports", exports)):
+                handle = await discord.invoke(command, options, user="alice", channel="general")
+                await handle.reply(timeout=120)
+            peak = _status_kib(proc.pid, "VmHWM") / 1024
+        finally:
+            discord.forget_process()
+            if proc.returncode is None:
+                proc.terminate()
+            await proc.wait()
+    return ready, rss_ready, peak
+
+
+async def measure(db_url: str, backend: str, runs: int, sample: tuple[str, str, str, str], note: str) -> list[Figure]:
+    """Cold start and peak RSS over `runs` starts of `tradewatch serve` on one database."""
+    results = [await _one_start(db_url, i, sample) for i in range(runs)]
+    starts = [r[0] for r in results]
+    peaks = [r[2] for r in results]
+    base = [baseline() for _ in range(runs)]
+    base_s = [b[0] for b in base]
+    base_rss = [b[1] for b in base]
+    return [
+        Figure("tradewatch serve cold start to READY + commands synced", "serve", backend, "s",
+               float(np.median(starts)), float(np.percentile(starts, 95)), runs,
+               "python -c 'import discord, sqlalchemy, pandas, matplotlib, numpy, rapidfuzz'",
+               float(np.median(base_s)), float(np.percentile(base_s, 95)), Target(COLD_START_S),
+               f"subprocess against the Discord stand-in; {note}",
+               {"rss_at_ready_mib": [round(r[1]) for r in results]}),
+        Figure("tradewatch serve peak RSS (after /entity and /exports)", "serve", backend, "MiB",
+               float(np.median(peaks)), float(max(peaks)), runs, "the same imports, bare interpreter",
+               float(np.median(base_rss)), float(max(base_rss)), Target(RSS_LIMIT_MIB),
+               f"VmHWM; 'p95' column = the highest of the runs; {note}"),
+    ]  # fmt: skip
