@@ -138,16 +138,20 @@ async def test_a_burst_is_one_digest_with_every_entry(
         assert {mid for _, mid in await _statuses(sessions)} == {message.id}
 
 
-async def test_server_errors_are_retried(db_url: str, sessions: async_sessionmaker[AsyncSession]) -> None:
+@pytest.mark.parametrize("status", [503, 429])
+async def test_server_errors_and_rate_limits_are_retried(
+    status: int, db_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """503: retried by the loop with backoff; 429 (with Via): discord.py waits retry_after and repeats."""
     async with Driver() as discord:
         channel = discord.channel("alerts")
-        discord.fail_next("POST /channels/{channel_id}/messages", 503, count=2)
+        discord.fail_next("POST /channels/{channel_id}/messages", status, count=2)
         await _alerts(sessions, channel.id, discord.guild.id, 1)
         async with running_bot(discord, db_url):
             await _settled(discord, sessions)
         assert len(discord.messages("alerts")) == 1
         statuses = [r.status for r in discord.requests("POST /channels/{channel_id}/messages")]
-        assert statuses == [503, 503, 200]
+        assert statuses == [status, status, 200]
 
 
 @pytest.mark.parametrize("problem", ["deleted", "forbidden"])
