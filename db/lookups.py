@@ -132,6 +132,7 @@ def load_countries(path: Path) -> tuple[list[Country], dict[str, Country]]:
     """Countries from pycountry, with Comtrade's own codes and the aliases in `countries.yml`."""
     data = _load_yaml(path)
     overrides = {k.upper(): int(v) for k, v in (data.get("comtrade_codes") or {}).items()}
+    display = {k.upper(): str(v) for k, v in (data.get("display_names") or {}).items()}
     countries: list[Country] = []
     index: dict[str, Country] = {}
     by_iso2: dict[str, Country] = {}
@@ -140,6 +141,7 @@ def load_countries(path: Path) -> tuple[list[Country], dict[str, Country]]:
         name = getattr(record, "common_name", None) or record.name
         if record.alpha_2 == "TW":
             name = "Taiwan"
+        name = display.get(record.alpha_2, name)
         country = Country(code=code, name=name, iso2=record.alpha_2, iso3=record.alpha_3)
         countries.append(country)
         by_iso2[record.alpha_2] = country

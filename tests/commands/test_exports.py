@@ -95,7 +95,7 @@ def test_parse_exports(
     [
         ("/exports chips", InvalidInput, "needs a commodity and a partner"),
         ("/exports", InvalidInput, "needs a commodity and a partner"),
-        ("/exports chips Rusia 2023", NotFound, "Russian Federation"),
+        ("/exports chips Rusia 2023", NotFound, "Russia"),
         ("/exports chips Atlantis", NotFound, "Unknown partner 'Atlantis'"),
         ("/exports chips RU 22", InvalidInput, "not a year"),
         ("/exports chips RU 1850", InvalidInput, "out of range"),
@@ -159,7 +159,7 @@ async def test_graphite_russia_2023_equals_pandas(
     assert n["reporter"]["code"] == CHINA and n["partner"]["code"] == RUSSIA and n["flow"] == "X"
     text = reply.to_text()
     assert "Year-on-year change: +35.1% (full year)" in text
-    assert "mirror data for Russian Federation" in text and "reported by China" in text
+    assert "mirror data for Russia " in text and "reported by China" in text
     assert reply.citations and reply.citations[0].data_date
     assert all(len(f.value) <= 1024 for f in reply.fields) and len(reply.title) <= 256
 
@@ -427,7 +427,7 @@ async def test_chart_and_csv(
     by_code = frame[(frame.partner == RUSSIA) & (frame.hs6 == "380110")].set_index("period")["val"]
     assert float(rows[12]["hs_380110"]) == pytest.approx(by_code[202301])
     assert float(rows[12]["value_usd"]) == pytest.approx(monthly(frame, RUSSIA, ("2504", "380110"), 2023)[1])
-    assert {r["partner"] for r in rows} == {"Russian Federation"}
+    assert {r["partner"] for r in rows} == {"Russia"}
 
 
 @pytest.mark.usefixtures("seeded")

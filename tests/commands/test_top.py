@@ -217,4 +217,4 @@ async def test_top_errors(sessions: async_sessionmaker[AsyncSession], lookups: L
         async with sessions() as session:
             params = TopGoodsParams.build(partner="RU", year=2023, lookups=lookups)
             await run_top_goods(Context(session=session, lookups=lookups, now=lambda: NOW), params)
-    assert "No data for China's exports to Russian Federation" in goods.value.user_text()
+    assert "No data for China's exports to Russia" in goods.value.user_text()

@@ -188,7 +188,7 @@ async def test_autocomplete(stack: Stack) -> None:
     commodities = await discord.autocomplete("exports", "commodity", "alu", {"partner": "RU"})
     assert commodities[0]["value"] == "aluminium oxide" and len(commodities) <= 25
     countries = await discord.autocomplete("exports", "partner", "rus", {"commodity": "chips"})
-    assert countries[0] == {"name": "Russian Federation (RU)", "value": "RU"}
+    assert countries[0] == {"name": "Russia (RU)", "value": "RU"}
     codes = await discord.autocomplete("hs", "query", "8542")
     assert [c["value"] for c in codes][:2] == ["8542", "854231"]
     names = await discord.autocomplete("entity", "name", "king pa")
