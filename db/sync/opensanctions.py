@@ -184,16 +184,12 @@ async def _deltas(
         return SyncResult(source.key, "unchanged", f"no delta newer than {cursor}", cursor=cursor)
     staging = staging_dir(ctx, source.key)
     try:
-        for version in pending:  # a version with no operations is an empty file
-            delta = await fetch_one(
-                ctx,
-                versions[version],
-                ctx.cache_dir / "sync" / source.key / "deltas",
-                f"{version}.entities.delta.json",
-                allow_empty=True,
+        # Fetched straight into the import folder: a version's file never changes, so nothing is kept after.
+        # A version with no operations is an empty file.
+        for version in pending:
+            await fetch_one(
+                ctx, versions[version], staging / version, "entities.delta.json", allow_empty=True
             )
-            (staging / version).mkdir()
-            link_or_copy(delta.path, staging / version / "entities.delta.json")
         (staging / "delta.json").write_text(json.dumps({"versions": {v: versions[v] for v in pending}}))
         before = await _last_snapshot_id(ctx, f"opensanctions:{index.name}")
         report = await run_importer(ctx, source.importer, staging, delta=True, dataset=index.name)

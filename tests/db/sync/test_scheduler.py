@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import db.sync.scheduler as scheduler
 from db.models import Snapshot, SyncState
@@ -108,7 +109,11 @@ async def test_sync_thread_runs_the_schedule_beside_the_event_loop(
 
 
 async def test_stopping_the_thread_cancels_a_stuck_sync(
-    db_url: str, source_server: SourceServer, sdn_settings: dict[str, SourceSettings], tmp_path: Path
+    db_url: str,
+    engine: AsyncEngine,  # empties the PostgreSQL tables: a schedule left by another test must not apply
+    source_server: SourceServer,
+    sdn_settings: dict[str, SourceSettings],
+    tmp_path: Path,
 ) -> None:
     source_server.set_mode(SDN, "hang")  # the publisher never answers; the download timeout is long
     thread = SyncThread(db_url, tmp_path / "cache", sdn_settings, timeout=600, jitter=0)
