@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import logging
 import os
 import pickle
@@ -26,16 +27,17 @@ from bench import report
 from bench import serve as serve_bench
 from bench import trade as trade_bench
 from bench.databases import (
-    DATA_DIR,
     ENTITY_SOURCE,
     TRADE_COLUMNS,
     TRADE_SOURCE,
     add_source,
     bulk_load,
     create_database,
+    data_dir,
     drop_database,
     import_file,
     load_entities,
+    set_data_dir,
     trade_rows,
 )  # fmt: skip
 from bench.gen_names import SynthEntity, make_entities, make_prefixes, make_queries, normalise_all
@@ -56,13 +58,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 20M trade rows and 1M names (default)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--only", default=",".join(AREAS), help=f"comma-separated subset of {','.join(AREAS)}")
+    parser.add_argument(
+        "--only", default=",".join(AREAS), help=f"comma-separated subset of {','.join(AREAS)}"
+    )
     parser.add_argument("--queries", type=int, default=200, help="parameter sets per latency figure (>= 200)")
     parser.add_argument("--baseline-queries", type=int, default=100,
                         help="queries for the rapidfuzz full scan when there are over 200k names (it is slow)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3, help="runs of each import and of each serve start")
-    parser.add_argument("--fresh", action="store_true", help="rebuild the cached SQLite database and name keys")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where RESULTS.md goes")
+    parser.add_argument(
+        "--fresh", action="store_true", help="rebuild the cached SQLite database and name keys"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent, help="where RESULTS.md goes"
+    )
+    parser.add_argument(
+        "--small-names", type=int, default=SMALL_NAMES, help="the small name set (OFAC's size)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="SQLite files and caches (default bench/.data)"
+    )
     parser.add_argument("--shared-data", type=Path,
                         default=Path(os.environ.get("TRADEWATCH_SHARED_DATA", REPO.parent / "shared" / "data")))  # fmt: skip
     args = parser.parse_args(argv)
@@ -98,14 +112,14 @@ def build_names(args: argparse.Namespace, n_names: int, seed: int, label: str) -
     """Entities, keys (cached in bench/.data), queries and prefixes for about `n_names` names."""
     parts = load_parts(args.shared_data)
     entities = make_entities(parts, n_names, seed=seed)
-    cache = DATA_DIR / f"names-{n_names}-{seed}-v{GENERATOR_VERSION}.pickle"
+    cache = data_dir() / f"names-{n_names}-{seed}-v{GENERATOR_VERSION}.pickle"
     names = sorted({n for e in entities for n, _ in e.names})
     if cache.exists() and not args.fresh:
         keys = pickle.loads(cache.read_bytes())
     else:
         step(f"normalising {len(names):,} names with db.names.normalize_name")
         keys = dict(zip(names, normalise_all(names), strict=True))
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        data_dir().mkdir(parents=True, exist_ok=True)
         cache.write_bytes(pickle.dumps(keys))
     flat = {n: k for n, (k, _) in keys.items()}
     queries = make_queries(entities, flat, args.queries, seed=seed + 1)
@@ -150,11 +164,15 @@ async def load_main(run: Run, backend: str) -> str:
     """The main bench database for a backend: HS nomenclature, trade flows, entities (cached on SQLite)."""
     args = run.args
     label = f"bench-s{args.scale:g}"
-    want = {"trade": run.trade_rows, "names": run.names.count if run.names else 0, "version": GENERATOR_VERSION}
-    marker = DATA_DIR / f"{label}.loaded"
-    if backend == "sqlite" and marker.exists() and not args.fresh and eval(marker.read_text()) == want:  # noqa: S307
-        step(f"reusing {DATA_DIR / label}.sqlite3 ({want})")
-        return f"sqlite:///{DATA_DIR / label}.sqlite3"
+    want = {
+        "trade": run.trade_rows,
+        "names": run.names.count if run.names else 0,
+        "version": GENERATOR_VERSION,
+    }
+    marker = data_dir() / f"{label}.loaded"
+    if backend == "sqlite" and marker.exists() and not args.fresh and json.loads(marker.read_text()) == want:
+        step(f"reusing {data_dir() / label}.sqlite3 ({want})")
+        return f"sqlite:///{data_dir() / label}.sqlite3"
     marker.unlink(missing_ok=True)
     url = await create_database(backend, label)
     started = time.perf_counter()
@@ -173,13 +191,13 @@ async def load_main(run: Run, backend: str) -> str:
         await load_entities(url, run.names.entities, run.names.keys, source_id, snapshot_id)
         run.data[f"entity load seconds ({backend}, direct)"] = round(time.perf_counter() - started, 1)
     if backend == "sqlite":
-        marker.write_text(repr(want))
+        marker.write_text(json.dumps(want))
     return url
 
 
 async def small_db(run: Run, backend: str) -> str:
     assert run.small is not None
-    url = await create_database(backend, f"names-{SMALL_NAMES}")
+    url = await create_database(backend, f"names-{run.args.small_names}")
     source_id, snapshot_id = await add_source(url, ENTITY_SOURCE, "bench/gen_names.py")
     await load_entities(url, run.small.entities, run.small.keys, source_id, snapshot_id)
     return url
@@ -194,7 +212,9 @@ async def source_id_of(url: str) -> int:
     engine = make_engine(url)
     try:
         async with make_sessionmaker(engine)() as session:
-            return int((await session.execute(select(Source.id).where(Source.key == TRADE_SOURCE.key))).scalar_one())
+            return int(
+                (await session.execute(select(Source.id).where(Source.key == TRADE_SOURCE.key))).scalar_one()
+            )
     finally:
         await engine.dispose()
 
@@ -207,7 +227,9 @@ async def db_size(url: str) -> str:
         return f"{Path(parsed.database or '').stat().st_size / 2**30:.2f} GiB (SQLite file)"
     import asyncpg
 
-    conn = await asyncpg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
     try:
         size = await conn.fetchval("SELECT pg_database_size(current_database())")
     finally:
@@ -225,13 +247,16 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
         if "trade" in areas and url:
             step(f"{backend}: trade figures")
             questions = trade_bench.draw_questions(run.chunks, run.shape, args.queries)  # type: ignore[arg-type]
-            run.figures += await trade_bench.measure(url, backend, questions, run.lookups, await source_id_of(url), baselines, df)
-        if "entity" in areas and url and run.names and run.small:
+            run.figures += await trade_bench.measure(
+                url, backend, questions, run.lookups, await source_id_of(url), baselines, df
+            )
+        if "entity" in areas and url and run.names:
             step(f"{backend}: entity figures ({run.names.count:,} names)")
             run.figures += await entity_bench.measure(
                 url, backend, run.names.queries, run.names.prefixes, run.lookups, run.names.baseline,
                 label=f"{run.names.count:,} names", p95_target=entity_bench.ENTITY_P95_MS,
             )  # fmt: skip
+        if "entity" in areas and run.small is not None:
             small = await small_db(run, backend)
             try:
                 run.figures += await entity_bench.measure(
@@ -251,7 +276,9 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
             await drop_database(url)
     if "import" in areas:
         step(f"{backend}: import figures")
-        comtrade = import_bench.write_comtrade_file(run.chunks, run.shape, run.lookups, max(5_000, round(500_000 * args.scale)))  # type: ignore[arg-type]
+        comtrade = import_bench.write_comtrade_file(
+            run.chunks, run.shape, run.lookups, max(5_000, round(500_000 * args.scale))
+        )  # type: ignore[arg-type]
         run.figures += await import_bench.measure(backend, comtrade, args.shared_data, args.repeats)
 
 
@@ -272,18 +299,22 @@ def prepare(run: Run) -> tuple[Any, Any]:
     if "trade" in areas:
         step("pandas / DuckDB baselines")
         df = trade_bench.frame(run.chunks, run.shape)  # type: ignore[arg-type]
-        baselines = trade_bench.measure_baselines(df, trade_bench.draw_questions(run.chunks, run.shape, args.queries))  # type: ignore[arg-type]
+        baselines = trade_bench.measure_baselines(
+            df, trade_bench.draw_questions(run.chunks, run.shape, args.queries)
+        )  # type: ignore[arg-type]
     if areas & {"entity", "serve"}:
         step("generating entities")
-        run.names = build_names(args, max(5_000, round(FULL_NAMES * args.scale)), 7, "main")
+        run.names = build_names(args, max(1_000, round(FULL_NAMES * args.scale)), 7, "main")
         run.data["entity names"] = _names_text(run.names)
     if "entity" in areas:
-        run.small = build_names(args, SMALL_NAMES, 70, "small")
-        run.data["entity names (small set)"] = _names_text(run.small)
+        if args.small_names > 0:
+            run.small = build_names(args, args.small_names, 70, "small")
+            run.data["entity names (small set)"] = _names_text(run.small)
         step("rapidfuzz full-scan baselines")
         assert run.names is not None
         run.names.baseline = scan_baseline(run.names, args.baseline_queries)
-        run.small.baseline = scan_baseline(run.small, args.baseline_queries)
+        if run.small is not None:
+            run.small.baseline = scan_baseline(run.small, args.baseline_queries)
         run.data["noisy queries"] = f"{len(run.names.queries)} per set; variants: " + ", ".join(
             sorted({q.variant for q in run.names.queries})
         )
@@ -302,6 +333,8 @@ def _names_text(names: Names) -> str:
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.data_dir is not None:
+        set_data_dir(args.data_dir)
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     meta: dict[str, Any] = {

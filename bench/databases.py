@@ -32,6 +32,18 @@ from db.ingest.trade_load import SourceSpec, ensure_source
 from db.models import Base
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
+_data_dir = [DATA_DIR]
+
+
+def data_dir() -> Path:
+    """Where the bench keeps its SQLite files, caches and generated files (bench/.data/ unless --data-dir)."""
+    return _data_dir[0]
+
+
+def set_data_dir(path: Path) -> None:
+    _data_dir[0] = path
+
+
 PG_ADMIN_URL = os.environ.get("TRADEWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 TRADE_SOURCE = SourceSpec(
@@ -65,8 +77,8 @@ async def _pg_admin(sql: str) -> None:
 async def create_database(backend: str, label: str, *, fresh: bool = True) -> str:
     """A new, migrated database of the bench's own: `bench/.data/<label>.sqlite3` or `tradewatch_bench_*`."""
     if backend == "sqlite":
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path = DATA_DIR / f"{label}.sqlite3"
+        data_dir().mkdir(parents=True, exist_ok=True)
+        path = data_dir() / f"{label}.sqlite3"
         if fresh:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -107,7 +119,12 @@ async def add_source(url: str, spec: SourceSpec, file_name: str) -> tuple[int, i
         async with make_sessionmaker(engine)() as session, session.begin():
             source = await ensure_source(session, spec)
             snap = await new_snapshot(
-                session, source, sha256=uuid.uuid4().hex * 2, file_name=file_name, now=NOW, data_date="2023-12"
+                session,
+                source,
+                sha256=uuid.uuid4().hex * 2,
+                file_name=file_name,
+                now=NOW,
+                data_date="2023-12",
             )
             return source.id, snap.id
     finally:
@@ -118,7 +135,9 @@ def _indexes(table: str) -> list[Index]:
     return sorted(Base.metadata.tables[table].indexes, key=lambda i: str(i.name))
 
 
-def trade_rows(chunk: TradeChunk, shape: TradeShape, source_id: int, snapshot_id: int) -> list[tuple[Any, ...]]:
+def trade_rows(
+    chunk: TradeChunk, shape: TradeShape, source_id: int, snapshot_id: int
+) -> list[tuple[Any, ...]]:
     """A chunk as trade_flows rows (source, snapshot, reporter, partner, flow, code, period, freq, level, value, kg)."""
     n = len(chunk)
     flows = ["X" if f == 0 else "M" for f in chunk.flow.tolist()]
@@ -142,7 +161,9 @@ def _sqlite_path(url: str) -> str:
     return database
 
 
-def _sqlite_bulk(url: str, table: str, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]) -> int:
+def _sqlite_bulk(
+    url: str, table: str, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]
+) -> int:
     """executemany on plain sqlite3 in one transaction, secondary indexes dropped and rebuilt."""
     conn = sqlite3.connect(_sqlite_path(url), isolation_level=None)
     dialect = sqlite.dialect()
@@ -167,12 +188,16 @@ def _sqlite_bulk(url: str, table: str, columns: Sequence[str], batches: Iterable
     return rows
 
 
-async def _pg_bulk(url: str, table: str, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]) -> int:
+async def _pg_bulk(
+    url: str, table: str, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]
+) -> int:
     """COPY through asyncpg in one transaction, secondary indexes dropped and rebuilt."""
     import asyncpg
 
     parsed = make_url(url)
-    conn = await asyncpg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
     dialect = postgresql.dialect()
     rows = 0
     try:
@@ -185,14 +210,18 @@ async def _pg_bulk(url: str, table: str, columns: Sequence[str], batches: Iterab
                 rows += len(batch)
             for index in _indexes(table):
                 await conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-        await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        # `table` is one of this module's own constants, never user input.
+        sequence = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+        await conn.execute(sequence)
         await conn.execute(f"ANALYZE {table}")
     finally:
         await conn.close()
     return rows
 
 
-async def bulk_load(url: str, table: str, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]) -> int:
+async def bulk_load(
+    url: str, table: str, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]
+) -> int:
     """Load rows into `table` of a bench database by the direct path of its backend; returns rows loaded."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_bulk(url, table, columns, batches)
@@ -200,7 +229,11 @@ async def bulk_load(url: str, table: str, columns: Sequence[str], batches: Itera
 
 
 async def load_entities(
-    url: str, entities: Sequence[SynthEntity], keys: dict[str, tuple[str, str | None]], source_id: int, snapshot_id: int
+    url: str,
+    entities: Sequence[SynthEntity],
+    keys: dict[str, tuple[str, str | None]],
+    source_id: int,
+    snapshot_id: int,
 ) -> int:
     """Entities, their names (normalised by the product's normalize_name) and one designation each."""
     postgres = make_url(url).get_backend_name() == "postgresql"
@@ -215,13 +248,25 @@ async def load_entities(
             key, script = keys[name]
             name_rows.append((len(name_rows) + 1, e.entity_id, name, key, script, kind))
         designation_rows.append(
-            (e.entity_id, e.entity_id, "SYNTHETIC authority (bench)", e.list_name, e.program, None, None, None, None)
+            (
+                e.entity_id,
+                e.entity_id,
+                "SYNTHETIC authority (bench)",
+                e.list_name,
+                e.program,
+                None,
+                None,
+                None,
+                None,
+            )
         )
     await bulk_load(url, "entities", ["id", "source_id", "source_key", "snapshot_id", "schema", "name", "countries",
                                       "properties", "content_hash", "active"], _batches(entity_rows))  # fmt: skip
     await bulk_load(url, "designations", ["id", "entity_id", "authority", "list_name", "program", "listed_on",
                                           "reference", "source_url", "details"], _batches(designation_rows))  # fmt: skip
-    return await bulk_load(url, "entity_names", ["id", "entity_id", "name", "normalized", "script", "kind"], _batches(name_rows))
+    return await bulk_load(
+        url, "entity_names", ["id", "entity_id", "name", "normalized", "script", "kind"], _batches(name_rows)
+    )
 
 
 def _batches(rows: list[tuple[Any, ...]], size: int = 100_000) -> Iterable[list[tuple[Any, ...]]]:

@@ -90,7 +90,11 @@ async def measure(
             t_search, found = await time_async(search, queries)
             t_suggest, suggested = await time_async(lambda p: service.suggest_names(session, p[0]), prefixes)
         got = recall(found, queries)
-        base = (f"rapidfuzz WRatio full scan ({baseline[2]} queries, recall {baseline[1]:.3f})", baseline[0]) if baseline else None
+        base = (
+            (f"rapidfuzz WRatio full scan ({baseline[2]} queries, recall {baseline[1]:.3f})", baseline[0])
+            if baseline
+            else None
+        )
         figures += [
             from_timings(f"/entity search, {label}", "entity", backend, t_search, baseline=base,
                          target=Target(p95_target), note="db.search.service.search_entities, limit 10",

@@ -22,10 +22,30 @@ from rigour.text import ascii_text
 from bench.name_parts import CYRILLIC_LEGAL, HAN_CITIES, HAN_LEGAL, HAN_TRADES, LATIN_LEGAL, NameParts
 from db.names import detect_script, normalize_name
 
-COUNTRIES = ["ru", "cn", "hk", "ir", "ae", "tr", "by", "kz", "kp", "sy", "in", "sg", "my", "th", "am", "kg", "uz"]
+COUNTRIES = [
+    "ru",
+    "cn",
+    "hk",
+    "ir",
+    "ae",
+    "tr",
+    "by",
+    "kz",
+    "kp",
+    "sy",
+    "in",
+    "sg",
+    "my",
+    "th",
+    "am",
+    "kg",
+    "uz",
+]
 LISTS = ["SYNTHETIC list A", "SYNTHETIC list B", "SYNTHETIC entity list"]
 _LEGAL_RE = re.compile(
-    r"(?<![\w.])(" + "|".join(re.escape(f) for f in sorted(LATIN_LEGAL + CYRILLIC_LEGAL, key=len, reverse=True)) + r")(?![\w])"
+    r"(?<![\w.])("
+    + "|".join(re.escape(f) for f in sorted(LATIN_LEGAL + CYRILLIC_LEGAL, key=len, reverse=True))
+    + r")(?![\w])"
 )
 _LAT_TO_CYR = [
     ("shch", "щ"), ("kh", "х"), ("zh", "ж"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"), ("yu", "ю"), ("ya", "я"),
@@ -97,14 +117,21 @@ def _latin_person(rng: random.Random, p: NameParts) -> list[tuple[str, str]]:
 
 
 def _cyrillic_person(rng: random.Random, p: NameParts) -> list[tuple[str, str]]:
-    (ls, cs), (lg, cg), (lp, cp) = rng.choice(p.cyr_surnames), rng.choice(p.cyr_given), rng.choice(p.cyr_patronymics)
+    (ls, cs), (lg, cg), (lp, cp) = (
+        rng.choice(p.cyr_surnames),
+        rng.choice(p.cyr_given),
+        rng.choice(p.cyr_patronymics),
+    )
     return [(f"{ls} {lg} {lp}", "primary"), (f"{cs} {cg} {cp}", "aka")]
 
 
 def _cyrillic_company(rng: random.Random, p: NameParts) -> list[tuple[str, str]]:
     core = " ".join(rng.sample(p.org_words, rng.choice([1, 2]))).title()
     form = rng.choice(CYRILLIC_LEGAL)
-    return [(f'{form} "{latin_to_cyrillic(core).upper()}"', "primary"), (f"{core.upper()} {rng.choice(['LLC', 'JSC'])}", "aka")]
+    return [
+        (f'{form} "{latin_to_cyrillic(core).upper()}"', "primary"),
+        (f"{core.upper()} {rng.choice(['LLC', 'JSC'])}", "aka"),
+    ]
 
 
 def _chinese_company(rng: random.Random, p: NameParts) -> list[tuple[str, str]]:
@@ -136,8 +163,12 @@ def make_entities(parts: NameParts, n_names: int, seed: int = 7) -> list[SynthEn
         names = make(rng, parts)
         out.append(
             SynthEntity(
-                len(out) + 1, schema, names, rng.sample(COUNTRIES, rng.choice([1, 1, 2])),
-                rng.choice(parts.programs), rng.choice(LISTS),
+                len(out) + 1,
+                schema,
+                names,
+                rng.sample(COUNTRIES, rng.choice([1, 1, 2])),
+                rng.choice(parts.programs),
+                rng.choice(LISTS),
             )
         )
         total += len(names)
@@ -220,7 +251,9 @@ def _variants(rng: random.Random, name: str, schema: str) -> list[tuple[str, str
     if schema == "Company" and bare != name:
         out.append(("no legal form", bare))
         if not re.search("[\u4e00-\u9fff]", name):
-            out.append(("other legal form", f"{bare} {rng.choice(['Ltd', 'LLC', 'Co. Ltd', 'Limited', 'JSC'])}"))
+            out.append(
+                ("other legal form", f"{bare} {rng.choice(['Ltd', 'LLC', 'Co. Ltd', 'Limited', 'JSC'])}")
+            )
     other = transliterate(rng, name)
     if other:
         out.append(("transliteration", other))

@@ -66,7 +66,9 @@ def _popularity(codes: list[str], lookups: Lookups, rng: np.random.Generator) ->
     return weight / weight.sum()
 
 
-def _countries(lookups: Lookups, rng: np.random.Generator, n_reporters: int, n_partners: int) -> tuple[list[int], list[int]]:
+def _countries(
+    lookups: Lookups, rng: np.random.Generator, n_reporters: int, n_partners: int
+) -> tuple[list[int], list[int]]:
     by_iso2 = {c.iso2: c.code for c in lookups.countries if c.iso2}
     reporters = [by_iso2[i] for i in REPORTER_ISO2[:n_reporters]]
     others = sorted({c for c in by_iso2.values()} - set(reporters))
@@ -142,7 +144,9 @@ def generate(shape: TradeShape, seed: int = 20240501) -> Iterator[TradeChunk]:
     """Yield one chunk of rows per reporter (deterministic for a shape and seed)."""
     for r, reporter in enumerate(shape.reporters):
         rng = np.random.default_rng([seed, r])
-        parts: list[tuple[int, int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]] = []
+        parts: list[
+            tuple[int, int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]
+        ] = []
         for p in np.argsort(shape.partners):
             for f in (0, 1):
                 rows = _pair_rows(shape, rng, r, int(p), f)

@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from bench.databases import DATA_DIR, create_database, drop_database, import_file
+from bench.databases import create_database, data_dir, drop_database, import_file
 from bench.gen_trade import TradeChunk, TradeShape
 from bench.stats import Figure, Target, Timings
 from db.lookups import Lookups
@@ -37,7 +37,9 @@ SDN_BEFORE = Path("ofac/sdn_snapshots/2024-04-26")
 OFAC_FILES = ("sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv")
 
 
-def _record(lookups: Lookups, r: int, p: int, flow: str, code: str, period: int, value: float, kg: float) -> dict[str, Any]:
+def _record(
+    lookups: Lookups, r: int, p: int, flow: str, code: str, period: int, value: float, kg: float
+) -> dict[str, Any]:
     rep, par = lookups.by_code.get(r), lookups.by_code.get(p)
     return {
         "typeCode": "C", "freqCode": "M", "refPeriodId": period * 100 + 1, "refYear": period // 100,
@@ -58,7 +60,7 @@ def _record(lookups: Lookups, r: int, p: int, flow: str, code: str, period: int,
 
 def write_comtrade_file(chunks: Sequence[TradeChunk], shape: TradeShape, lookups: Lookups, rows: int) -> Path:
     """A Comtrade v1 JSON response holding the first `rows` generated rows (labelled synthetic in `url`)."""
-    path = DATA_DIR / f"comtrade-synthetic-{rows}.json"
+    path = data_dir() / f"comtrade-synthetic-{rows}.json"
     if path.exists():
         return path
     records: list[dict[str, Any]] = []
@@ -67,11 +69,18 @@ def write_comtrade_file(chunks: Sequence[TradeChunk], shape: TradeShape, lookups
         cols = zip(c.reporter[:take].tolist(), c.partner[:take].tolist(), c.flow[:take].tolist(),
                    shape.codes[c.code[:take]].tolist(), c.period[:take].tolist(), c.value[:take].tolist(),
                    c.net_kg[:take].tolist(), strict=True)  # fmt: skip
-        records += [_record(lookups, r, p, "X" if f == 0 else "M", code, per, v, kg) for r, p, f, code, per, v, kg in cols]
+        records += [
+            _record(lookups, r, p, "X" if f == 0 else "M", code, per, v, kg)
+            for r, p, f, code, per, v, kg in cols
+        ]
         if len(records) >= rows:
             break
-    payload = {"url": "SYNTHETIC benchmark data (bench/gen_trade.py), not a UN Comtrade response", "count": len(records), "data": records}
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "url": "SYNTHETIC benchmark data (bench/gen_trade.py), not a UN Comtrade response",
+        "count": len(records),
+        "data": records,
+    }
+    data_dir().mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(payload))
     return path
 
@@ -86,7 +95,9 @@ def naive_comtrade_load(path: Path) -> int:
     return len(df)
 
 
-async def _timed_import(backend: str, label: str, steps: Sequence[tuple[str, Path, dict[str, Any]]]) -> tuple[float, Any]:
+async def _timed_import(
+    backend: str, label: str, steps: Sequence[tuple[str, Path, dict[str, Any]]]
+) -> tuple[float, Any]:
     """A fresh database; every step but the last untimed, the last timed. Returns (seconds, last report)."""
     url = await create_database(backend, label)
     try:
@@ -113,7 +124,9 @@ async def measure(backend: str, comtrade_file: Path, shared_data: Path, repeats:
     figures: list[Figure] = []
     rates, rows = [], 0
     for i in range(repeats):
-        seconds, report = await _timed_import(backend, f"import-comtrade-{i}", [("comtrade", comtrade_file, {})])
+        seconds, report = await _timed_import(
+            backend, f"import-comtrade-{i}", [("comtrade", comtrade_file, {})]
+        )
         rows = report.rows_loaded
         rates.append(rows / seconds)
     naive = []
@@ -137,7 +150,9 @@ def _pandas_read(folder: Path) -> int:
     rows = 0
     for name in OFAC_FILES:
         if (folder / name).exists():
-            rows += len(pd.read_csv(folder / name, header=None, encoding="utf-8", dtype=str, on_bad_lines="skip"))
+            rows += len(
+                pd.read_csv(folder / name, header=None, encoding="utf-8", dtype=str, on_bad_lines="skip")
+            )
     return rows
 
 
@@ -149,7 +164,11 @@ def _pandas_diff(before: Path, after: Path) -> tuple[int, int, int]:
     left = both[[c for c in merged.columns if str(c).endswith("_a")]].fillna("").to_numpy()
     right = both[[c for c in merged.columns if str(c).endswith("_b")]].fillna("").to_numpy()
     changed = int((left != right).any(axis=1).sum())
-    return int((merged["_merge"] == "right_only").sum()), int((merged["_merge"] == "left_only").sum()), changed
+    return (
+        int((merged["_merge"] == "right_only").sum()),
+        int((merged["_merge"] == "left_only").sum()),
+        changed,
+    )
 
 
 def _time(fn: Any, repeats: int) -> tuple[list[float], Any]:
@@ -169,7 +188,9 @@ async def _ofac(backend: str, shared_data: Path, repeats: int) -> list[Figure]:
     ):
         runs, report = [], None
         for i in range(repeats):
-            seconds, report = await _timed_import(backend, f"import-ofac-{i}", [("ofac", shared_data / folder, {})])
+            seconds, report = await _timed_import(
+                backend, f"import-ofac-{i}", [("ofac", shared_data / folder, {})]
+            )
             runs.append(seconds)
         base, rows = _time(lambda folder=folder: _pandas_read(shared_data / folder), repeats)
         figures.append(Figure(label, "import", backend, "s", float(np.median(runs)), float(np.percentile(runs, 95)),

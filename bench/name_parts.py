@@ -27,27 +27,62 @@ OS_UA_WAR = Path("opensanctions/ua_war_sanctions_2026-03-13/targets.simple.csv")
 OS_PEPS = Path("opensanctions/zavod_export_wd_peps_sample/entities.ftm.json")
 
 LATIN_LEGAL = [
-    "CO., LTD.", "CO., LIMITED", "LIMITED", "LTD", "LLC", "JSC", "OJSC", "PJSC", "CJSC", "INC.",
-    "GMBH", "S.A.", "FZE", "FZCO", "LLP", "CORP.", "COMPANY LIMITED", "LIMITED LIABILITY COMPANY",
+    "CO., LTD.",
+    "CO., LIMITED",
+    "LIMITED",
+    "LTD",
+    "LLC",
+    "JSC",
+    "OJSC",
+    "PJSC",
+    "CJSC",
+    "INC.",
+    "GMBH",
+    "S.A.",
+    "FZE",
+    "FZCO",
+    "LLP",
+    "CORP.",
+    "COMPANY LIMITED",
+    "LIMITED LIABILITY COMPANY",
 ]
 CYRILLIC_LEGAL = ["ООО", "АО", "ПАО", "ЗАО", "ОАО"]
 HAN_LEGAL = ["有限公司", "股份有限公司", "有限责任公司"]
 # (Han, English as OFAC writes it): cities and trade words found in real OFAC names of PRC/HK firms.
 HAN_CITIES = [
-    ("深圳", "SHENZHEN"), ("武汉", "WUHAN"), ("广州", "GUANGZHOU"), ("北京", "BEIJING"), ("上海", "SHANGHAI"),
-    ("香港", "HONG KONG"), ("天津", "TIANJIN"), ("成都", "CHENGDU"), ("大连", "DALIAN"), ("厦门", "XIAMEN"),
-    ("南京", "NANJING"), ("杭州", "HANGZHOU"), ("西安", "XIAN"), ("宁波", "NINGBO"),
+    ("深圳", "SHENZHEN"),
+    ("武汉", "WUHAN"),
+    ("广州", "GUANGZHOU"),
+    ("北京", "BEIJING"),
+    ("上海", "SHANGHAI"),
+    ("香港", "HONG KONG"),
+    ("天津", "TIANJIN"),
+    ("成都", "CHENGDU"),
+    ("大连", "DALIAN"),
+    ("厦门", "XIAMEN"),
+    ("南京", "NANJING"),
+    ("杭州", "HANGZHOU"),
+    ("西安", "XIAN"),
+    ("宁波", "NINGBO"),
 ]
 HAN_TRADES = [
-    ("科技", "TECHNOLOGY"), ("电子", "ELECTRONICS"), ("贸易", "TRADING"), ("国际", "INTERNATIONAL"),
-    ("实业", "INDUSTRIAL"), ("物流", "LOGISTICS"), ("航运", "SHIPPING"), ("集团", "GROUP"),
-    ("半导体", "SEMICONDUCTOR"), ("光电", "OPTOELECTRONICS"), ("化工", "CHEMICAL"), ("机械", "MACHINERY"),
+    ("科技", "TECHNOLOGY"),
+    ("电子", "ELECTRONICS"),
+    ("贸易", "TRADING"),
+    ("国际", "INTERNATIONAL"),
+    ("实业", "INDUSTRIAL"),
+    ("物流", "LOGISTICS"),
+    ("航运", "SHIPPING"),
+    ("集团", "GROUP"),
+    ("半导体", "SEMICONDUCTOR"),
+    ("光电", "OPTOELECTRONICS"),
+    ("化工", "CHEMICAL"),
+    ("机械", "MACHINERY"),
 ]
 # Frequent words of organisation names that are legal forms, articles or transliterated legal forms.
 _NOT_TRADE = frozenset(
     "JOINT STOCK OBSHCHESTVO OGRANICHENNOI OGRANICHENNOY OTVETSTVENNOSTYU OTVETSTVENNOSTIU AKTSIONERNOE "
-    "PUBLICHNOE ZAKRYTOE OTKRYTOE LIMITED COMPANY CORPORATION SOCIEDAD ANONIMA THE AND FOR DEL"
-    .split()
+    "PUBLICHNOE ZAKRYTOE OTKRYTOE LIMITED COMPANY CORPORATION SOCIEDAD ANONIMA THE AND FOR DEL".split()
 )
 _WORD = re.compile(r"^[A-Z][A-Z]{2,}$")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -92,7 +127,13 @@ def _ofac_parts(shared_data: Path) -> tuple[list[str], list[str], list[str], lis
             words.update(w for w in re.findall(r"[A-Z]+", name.upper()) if _WORD.match(w) and w not in legal)
     trade = [w for w, n in words.most_common(150) if n >= 15 and len(w) >= 4 and w not in _NOT_TRADE][:100]
     org = sorted(w for w, n in words.items() if n < 15 and len(w) >= 4)
-    return org, trade, sorted(surnames), sorted(given), [p for p, n in programs.most_common(40) if p and p != "-0-"]
+    return (
+        org,
+        trade,
+        sorted(surnames),
+        sorted(given),
+        [p for p, n in programs.most_common(40) if p and p != "-0-"],
+    )
 
 
 def _cyrillic_people(shared_data: Path) -> tuple[list[tuple[str, str]], ...]:
@@ -128,5 +169,13 @@ def load_parts(shared_data: Path) -> NameParts:
     org, trade, surnames, given, programs = _ofac_parts(shared_data)
     cyr_surnames, cyr_given, cyr_patronymics = _cyrillic_people(shared_data)
     return NameParts(
-        org, trade, surnames, given, cyr_surnames, cyr_given, cyr_patronymics, _han_chars(shared_data), programs
+        org,
+        trade,
+        surnames,
+        given,
+        cyr_surnames,
+        cyr_given,
+        cyr_patronymics,
+        _han_chars(shared_data),
+        programs,
     )

@@ -25,7 +25,9 @@ NOTES = [
     "Baselines run in the same process on the same rows and questions: pandas boolean masks (and DuckDB on a "
     "sorted table, when installed) for trade queries; a rapidfuzz WRatio scan over every normalised name for "
     "entity search (recall measured the same way).",
-    "This machine is shared with other work: the load average is recorded; a busy machine inflates p95.",
+    "This machine is shared with other work: the load average is recorded; a busy machine inflates wall "
+    "times and p95 most. The CPU column is the CPU time this process spent per call (all its threads): the "
+    "view that does not depend on waiting for a core; it leaves out the PostgreSQL server's own work.",
 ]
 
 
@@ -35,7 +37,11 @@ def machine() -> dict[str, Any]:
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
         platform.processor() or "unknown",
     )  # fmt: skip
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    mem_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
     try:
         pg = subprocess.run(["psql", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
@@ -75,14 +81,19 @@ def _met(f: Figure) -> str:
 def table(figures: list[Figure]) -> list[str]:
     """The Markdown table of figures (also used for the README)."""
     lines = [
-        "| figure | backend | unit | median | p95 | n | baseline | baseline median | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| figure | backend | unit | median | p95 | CPU ms median / p95 | n | baseline | baseline median | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
         ratio = f"{f.ratio:.3g}" if f.ratio is not None else "–"
         target = f.target.text() if f.target else "–"
+        cpu = (
+            f"{_fmt(f.extra['cpu_ms_median'], 'ms')} / {_fmt(f.extra['cpu_ms_p95'], 'ms')}"
+            if "cpu_ms_median" in f.extra
+            else "–"
+        )
         lines.append(
-            f"| {f.name} | {f.backend} | {f.unit} | {_fmt(f.median, f.unit)} | {_fmt(f.p95, f.unit)} | {f.n} | "
+            f"| {f.name} | {f.backend} | {f.unit} | {_fmt(f.median, f.unit)} | {_fmt(f.p95, f.unit)} | {cpu} | {f.n} | "
             f"{f.baseline_name or '–'} | {_fmt(f.baseline_median, f.unit)} | {ratio} | {target} | {_met(f)} |"
         )
     return lines
@@ -90,7 +101,11 @@ def table(figures: list[Figure]) -> list[str]:
 
 def write(figures: list[Figure], meta: dict[str, Any], out_dir: Path = HERE) -> tuple[Path, Path]:
     """Write results.json and RESULTS.md; return their paths."""
-    meta = {**meta, "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine_at_end": machine()}
+    meta = {
+        **meta,
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine_at_end": machine(),
+    }
     data = {"meta": meta, "notes": NOTES, "figures": [f.to_json() for f in figures]}
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "results.json"
@@ -126,7 +141,10 @@ def _markdown(figures: list[Figure], meta: dict[str, Any]) -> list[str]:
     misses = [f for f in figures if f.met is False]
     lines += ["", "## Figures", "", *table(figures), ""]
     lines += ["## Targets missed", ""]
-    lines += [f"- {f.name} ({f.backend}): {_fmt(f.p95 if f.target and f.target.on == 'p95' else f.median, f.unit)} {f.unit}, target {f.target.text() if f.target else ''}" for f in misses] or ["- none"]
+    lines += [
+        f"- {f.name} ({f.backend}): {_fmt(f.p95 if f.target and f.target.on == 'p95' else f.median, f.unit)} {f.unit}, target {f.target.text() if f.target else ''}"
+        for f in misses
+    ] or ["- none"]
     lines += ["", "## Details per figure", ""]
     for f in figures:
         details = {"note": f.note, **f.extra} if f.note else dict(f.extra)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.databases import DATA_DIR
+from bench.databases import data_dir
 from bench.stats import Figure, Target
 
 COLD_START_S = 5.0
@@ -65,10 +65,12 @@ async def _one_start(db_url: str, run: int, sample: tuple[str, str, str, str]) -
     from tests.discord_standin import Driver
 
     async with Driver() as discord:
-        folder = DATA_DIR / f"serve-{run}"
+        folder = data_dir() / f"serve-{run}"
         folder.mkdir(parents=True, exist_ok=True)
         config = write_config(folder / "config.toml", db_url, discord.guild.id, discord.role("Researcher").id)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEWATCH_", "DISCORD_", "COMTRADE_"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("TRADEWATCH_", "DISCORD_", "COMTRADE_"))
+        }
         env |= discord.env() | {"PYTHONUNBUFFERED": "1"}
         with (folder / "serve.log").open("wb") as log:
             started = time.perf_counter()
@@ -95,7 +97,9 @@ async def _one_start(db_url: str, run: int, sample: tuple[str, str, str, str]) -
     return ready, rss_ready, peak
 
 
-async def measure(db_url: str, backend: str, runs: int, sample: tuple[str, str, str, str], note: str) -> list[Figure]:
+async def measure(
+    db_url: str, backend: str, runs: int, sample: tuple[str, str, str, str], note: str
+) -> list[Figure]:
     """Cold start and peak RSS over `runs` starts of `tradewatch serve` on one database."""
     results = [await _one_start(db_url, i, sample) for i in range(runs)]
     starts = [r[0] for r in results]

@@ -21,9 +21,14 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 @dataclass
 class Timings:
-    """Wall-clock samples in milliseconds."""
+    """Wall-clock samples in milliseconds, and the CPU time this process spent on each call (all threads).
+
+    The CPU time is the contention-free view on a shared machine: wall time includes waiting for a core.
+    It leaves out other processes' work (the PostgreSQL server's, for queries on PostgreSQL).
+    """
 
     samples: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -41,9 +46,10 @@ def time_calls(fn: Callable[[Any], Any], params: Iterable[Any]) -> tuple[Timings
     """Call `fn(p)` for each parameter set; return the timings (ms) and the results."""
     timings, results = Timings(), []
     for p in params:
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         results.append(fn(p))
         timings.samples.append((time.perf_counter() - started) * 1000)
+        timings.cpu.append((time.process_time() - cpu) * 1000)
     return timings, results
 
 
@@ -51,9 +57,10 @@ async def time_async(fn: Callable[[Any], Awaitable[Any]], params: Iterable[Any])
     """The async twin of `time_calls`."""
     timings, results = Timings(), []
     for p in params:
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         results.append(await fn(p))
         timings.samples.append((time.perf_counter() - started) * 1000)
+        timings.cpu.append((time.process_time() - cpu) * 1000)
     return timings, results
 
 
@@ -111,7 +118,12 @@ class Figure:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["target"] = (
-            {"value": self.target.value, "op": self.target.op, "on": self.target.on, "text": self.target.text()}
+            {
+                "value": self.target.value,
+                "op": self.target.op,
+                "on": self.target.on,
+                "text": self.target.text(),
+            }
             if self.target
             else None
         )
@@ -140,6 +152,12 @@ def from_timings(
     **extra: Any,
 ) -> Figure:
     """A latency figure from samples, with an optional baseline measured on the same parameter sets."""
+    if timings.cpu:
+        extra = {
+            "cpu_ms_median": round(percentile(timings.cpu, 50), 3),
+            "cpu_ms_p95": round(percentile(timings.cpu, 95), 3),
+            **extra,
+        }
     return Figure(
         name,
         area,

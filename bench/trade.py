@@ -54,7 +54,9 @@ def draw_questions(chunks: Sequence[TradeChunk], shape: TradeShape, n: int, seed
         i = rng.randrange(len(c))
         year = max(2021, int(c.period[i]) // 100)
         flow = "X" if c.flow[i] == 0 else "M"
-        out.append(Question(int(c.reporter[i]), int(c.partner[i]), flow, str(shape.codes[c.code[i]])[:4], year))
+        out.append(
+            Question(int(c.reporter[i]), int(c.partner[i]), flow, str(shape.codes[c.code[i]])[:4], year)
+        )
     return out
 
 
@@ -198,14 +200,18 @@ async def measure(
         for key, name in (("exports.duckdb", "/exports query"), ("top.duckdb", "/top partners query")):
             if key in baselines.timings:
                 t = t_series if key.startswith("exports") else t_partners
-                figures.append(from_timings(f"{name} vs DuckDB", "trade", backend, t, baseline=baselines.timings[key]))
+                figures.append(
+                    from_timings(f"{name} vs DuckDB", "trade", backend, t, baseline=baselines.timings[key])
+                )
         figures += await _commands(sessions, backend, questions, lookups, baselines)
     finally:
         await engine.dispose()
     return figures
 
 
-async def _commands(sessions: Any, backend: str, questions: Sequence[Question], lookups: Lookups, baselines: Baselines) -> list[Figure]:
+async def _commands(
+    sessions: Any, backend: str, questions: Sequence[Question], lookups: Lookups, baselines: Baselines
+) -> list[Figure]:
     """The whole commands as the bot runs them: a session each, resolve, query, chart, CSV, reply."""
 
     async def exports(q: Question) -> Any:
@@ -215,7 +221,9 @@ async def _commands(sessions: Any, backend: str, questions: Sequence[Question], 
             return await run_exports(Context(session=session, lookups=lookups), params)
 
     async def top(q: Question) -> Any:
-        params = TopPartnersParams.build(commodity=q.hs4, reporter=str(q.reporter), flow=q.flow, year=q.year, lookups=lookups)
+        params = TopPartnersParams.build(
+            commodity=q.hs4, reporter=str(q.reporter), flow=q.flow, year=q.year, lookups=lookups
+        )
         async with sessions() as session:
             return await run_top_partners(Context(session=session, lookups=lookups), params)
 
@@ -233,7 +241,9 @@ async def _commands(sessions: Any, backend: str, questions: Sequence[Question], 
     ]  # fmt: skip
 
 
-def _agreement(results: Sequence[list[tq.CodeValue]], questions: Sequence[Question], df: pd.DataFrame | None) -> str:
+def _agreement(
+    results: Sequence[list[tq.CodeValue]], questions: Sequence[Question], df: pd.DataFrame | None
+) -> str:
     """How many of the first 20 answers equal pandas' sums (a check that both did the same work)."""
     if df is None:
         return "not checked"
