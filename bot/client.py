@@ -42,6 +42,7 @@ COG_MODULES: list[str] = [
     "bot.cogs.hs",
     "bot.cogs.entity",
     "bot.cogs.help",
+    "bot.cogs.sources",
     "bot.cogs.watch",  # /watch, and the alert delivery loop (started in the cog's cog_load)
 ]
 

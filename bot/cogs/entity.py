@@ -30,9 +30,20 @@ class EntityCog(commands.Cog):
     async def cog_load(self) -> None:
         if not self.bot.open_database:  # `sync-commands` only needs the definitions
             return
-        # Build the name index now so the first /entity and the first keystroke are fast.
-        names = await warm_index(self.bot.app.sessions)
-        self.bot.health["entity_names"] = names
+        # Build the name index in the background: at a million names it takes seconds, and the bot must
+        # reach Discord first. The first /entity waits for the same build (the index holder's lock).
+        self._warm_task = asyncio.create_task(self._warm())
+
+    async def cog_unload(self) -> None:
+        task = getattr(self, "_warm_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    async def _warm(self) -> None:
+        try:
+            self.bot.health["entity_names"] = await warm_index(self.bot.app.sessions)
+        except Exception:  # the first /entity retries the build and reports its own error
+            log.exception("building the name index at start failed")
 
     async def name_choices(
         self, interaction: Interaction[TradewatchBot], current: str

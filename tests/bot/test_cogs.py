@@ -25,9 +25,9 @@ from db.lookups import Lookups
 from tests.bot.fakes import FakeInteraction
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
-# Every command in DESIGN.md whose logic exists, as Discord shows it; /watch and /sources come with their cogs.
-CORE = {"exports", "top partners", "top goods", "hs", "entity", "help"}
-CORE_COGS = ["bot.cogs.trade", "bot.cogs.hs", "bot.cogs.entity", "bot.cogs.help"]
+# Every command in DESIGN.md, as Discord shows it; /watch has its own tests (test_watch_cog.py).
+CORE = {"exports", "top partners", "top goods", "hs", "entity", "help", "sources"}
+CORE_COGS = ["bot.cogs.trade", "bot.cogs.hs", "bot.cogs.entity", "bot.cogs.help", "bot.cogs.sources"]
 
 
 @pytest.fixture
@@ -145,3 +145,13 @@ async def test_autocomplete_callbacks_answer_from_memory(bot: TradewatchBot) -> 
     commodity = exports._params["commodity"].autocomplete
     assert [c.value for c in await partner(interaction, "rus")][:1] == ["RU"]  # type: ignore[misc]
     assert [c.value for c in await commodity(interaction, "854")] == ["8542"]  # type: ignore[misc]
+
+
+async def test_sources_shows_the_loaded_hs_snapshot(bot: TradewatchBot) -> None:
+    """/sources answers from the database: the HS file loaded by the fixture is listed with its rows."""
+    interaction = FakeInteraction(client=bot)
+    await _command(bot, "sources").callback(bot.get_cog("SourcesCog"), interaction, source=None)  # type: ignore[arg-type]
+    assert interaction.response.calls == [("defer", {"thinking": True, "ephemeral": False})]
+    embed = interaction.followup.sent[0]["embeds"][0]
+    text = embed.title + (embed.description or "") + " ".join(f.name + f.value for f in embed.fields)
+    assert "Harmonized System" in text and "6,9" in text  # 6,9xx HS codes loaded from the real file
