@@ -21,11 +21,12 @@ list holds one record per reporter, partner, flow, commodity and period (fields 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+import re
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file
@@ -33,6 +34,7 @@ from db.ingest.csvfile import read_text
 from db.ingest.trade_load import TOTAL, Flow, FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
 
 SOURCE = SourceSpec("comtrade")
+UNSET = msgspec.UNSET
 REQUIRED = ("freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode", "primaryValue")
 RE_FLOWS = {
     "RX": "re-exports (RX): already included in exports (X)",
@@ -41,32 +43,100 @@ RE_FLOWS = {
 BREAKDOWN = "breakdown by second partner, customs procedure or transport mode (only totals are kept)"
 
 
-def read_response(path: Path) -> tuple[list[Any], dict[str, Any]]:
-    """The `data` records of a saved API response, and its other top-level fields.
+class Record(msgspec.Struct):
+    """The fields of a v1 record that matter here (the other ~30 are skipped while decoding, unparsed).
+
+    Every field is `Any` so that `normalise` checks the types itself and says which field of which record is
+    wrong; a required field absent from the record stays UNSET.
+    """
+
+    freqCode: Any = msgspec.UNSET
+    period: Any = msgspec.UNSET
+    reporterCode: Any = msgspec.UNSET
+    partnerCode: Any = msgspec.UNSET
+    flowCode: Any = msgspec.UNSET
+    cmdCode: Any = msgspec.UNSET
+    primaryValue: Any = msgspec.UNSET
+    typeCode: Any = "C"
+    classificationCode: Any = None
+    partner2Code: Any = None
+    customsCode: Any = None
+    motCode: Any = None
+    netWgt: Any = None
+    qty: Any = None
+    qtyUnitCode: Any = None
+    qtyUnitAbbr: Any = None
+
+
+class Response(msgspec.Struct):
+    """A v1 response body (or our saved file of several): the records and what it says about itself."""
+
+    data: list[Record]
+    count: Any = None
+    error: Any = None
+    url: Any = None
+    endpoint: Any = None
+    request: Any = None
+    queries: Any = None
+
+
+_DECODER = msgspec.json.Decoder(Response)
+
+
+def _not_json(name: str, text: str, exc: Exception) -> ImportFailed:
+    try:  # the slower parser only to say where the file breaks (line and column)
+        json.loads(text)
+    except json.JSONDecodeError as where:
+        return ImportFailed(
+            f"{name} line {where.lineno} column {where.colno}: not valid JSON ({where.msg}; "
+            "a truncated file, or not a Comtrade response?)"
+        )
+    return ImportFailed(f"{name}: not valid JSON ({exc})")
+
+
+def read_response(path: Path) -> tuple[list[Record], dict[str, Any]]:
+    """The records of a saved API response, and its other top-level fields.
+
+    Decoded with msgspec into `Record`s: the fields not used are skipped without building Python objects
+    (3x faster than decoding every field of a 45-field record).
 
     Raises:
         ImportFailed: not JSON (or truncated), not a Comtrade v1 response, or an API error response.
     """
-    text = read_text(path)
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    if not raw.isascii():
+        read_text(path)  # fails naming the line of a byte that is not UTF-8 (msgspec skips unused strings)
     try:
-        payload = orjson.loads(text)  # several times faster than json on API-sized files
-    except orjson.JSONDecodeError as exc:
+        body = _DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        found = re.search(r"at `\$\.data\[(\d+)\]`", str(exc))
+        if found:
+            raise ImportFailed(f"{path.name} data[{found.group(1)}]: a record is not a JSON object") from None
         raise ImportFailed(
-            f"{path.name} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}; a truncated file, or not a Comtrade response?)"
+            f"{path.name} is not a UN Comtrade API v1 response: no 'data' list at the top level ({exc})"
         ) from None
-    return check_payload(payload, path.name)
+    except msgspec.DecodeError as exc:
+        raise _not_json(path.name, read_text(path), exc) from None  # read_text names a bad byte's line
+    if body.error:
+        raise ImportFailed(f"{path.name} is an error response from the API: {str(body.error)[:300]}")
+    _check_count(body.count, len(body.data), path.name)
+    meta = {f: getattr(body, f) for f in ("count", "url", "endpoint", "request", "queries")}
+    return body.data, {k: v for k, v in meta.items() if v is not None}
+
+
+def _check_count(count: Any, held: int, name: str) -> None:
+    if isinstance(count, int) and not isinstance(count, bool) and count > held:
+        raise ImportFailed(f"{name} says it holds {count} records but has {held} (truncated?)")
 
 
 def check_payload(payload: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
-    """Validate a decoded response body (file or API) and split it into records and metadata."""
+    """Validate an API answer decoded as plain JSON (the raw records are kept as they came, for the cache)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
         raise ImportFailed(f"{name} is not a UN Comtrade API v1 response: no 'data' list at the top level")
     if payload.get("error"):
         raise ImportFailed(f"{name} is an error response from the API: {str(payload['error'])[:300]}")
     data: list[Any] = payload["data"]
-    count = payload.get("count")
-    if isinstance(count, int) and not isinstance(count, bool) and count > len(data):
-        raise ImportFailed(f"{name} says it holds {count} records but has {len(data)} (truncated?)")
+    _check_count(payload.get("count"), len(data), name)
     meta = {k: v for k, v in payload.items() if k != "data"}
     return data, meta
 
@@ -117,26 +187,26 @@ def _code_level(cmd: str) -> tuple[str, int] | None:
     return None
 
 
-def _skip_reason(rec: Mapping[str, Any], flow: str, code: tuple[str, int] | None) -> str | None:
+def _skip_reason(rec: Record, flow: str, code: tuple[str, int] | None, partner: int) -> str | None:
     """Why a well-formed record is not stored, or None to keep it."""
-    if rec.get("typeCode", "C") != "C":
-        return f"trade in services (typeCode {rec.get('typeCode')}): only goods are stored"
-    classification = rec.get("classificationCode") or "H"
+    if rec.typeCode != "C":
+        return f"trade in services (typeCode {rec.typeCode}): only goods are stored"
+    classification = rec.classificationCode or "H"
     if not str(classification).startswith("H"):
         return f"classification {classification} is not HS"
     if flow != "X" and flow != "M":
         return RE_FLOWS.get(flow) or f"flow {flow}: only total exports (X) and imports (M) are stored"
     if (
-        rec.get("partner2Code") not in TOTAL_PARTNER2
-        or rec.get("customsCode") not in TOTAL_CUSTOMS
-        or rec.get("motCode") not in TOTAL_MOT
+        rec.partner2Code not in TOTAL_PARTNER2
+        or rec.customsCode not in TOTAL_CUSTOMS
+        or rec.motCode not in TOTAL_MOT
     ):
         return BREAKDOWN
-    if rec["partnerCode"] == 0:
+    if partner == 0:
         return "partner World (0): the sum of all partners"
     if code is None:
-        return f"commodity code {rec['cmdCode']!r} is not an HS code or TOTAL"
-    if rec["primaryValue"] is None:
+        return f"commodity code {rec.cmdCode!r} is not an HS code or TOTAL"
+    if rec.primaryValue is None:
         return "no trade value (primaryValue empty)"
     return None
 
@@ -146,34 +216,40 @@ TOTAL_CUSTOMS = ("C00", None)
 TOTAL_MOT = (0, None)
 
 
-def normalise(rec: Any, report: IngestReport) -> Flow | None:
+def normalise(rec: Record, report: IngestReport) -> Flow | None:
     """One API record -> a Flow, or None (counted in `report` with the reason).
 
     Raises:
         RecordError: a required field is missing or has the wrong type.
     """
-    if type(rec) is not dict:
-        raise RecordError("a record is not a JSON object")
-    try:
-        freq, raw_period, flow = rec["freqCode"], rec["period"], str(rec["flowCode"])
-        reporter, partner = _int(rec["reporterCode"], "reporterCode"), _int(rec["partnerCode"], "partnerCode")
-        value = _number(rec["primaryValue"], "primaryValue")
-        code = _code_level(str(rec["cmdCode"]).strip())
-    except KeyError:
-        raise RecordError(f"missing field(s) {', '.join(k for k in REQUIRED if k not in rec)}") from None
+    freq, raw_period = rec.freqCode, rec.period
+    if (
+        freq is UNSET
+        or raw_period is UNSET
+        or rec.reporterCode is UNSET
+        or rec.partnerCode is UNSET
+        or rec.flowCode is UNSET
+        or rec.cmdCode is UNSET
+        or rec.primaryValue is UNSET
+    ):
+        raise RecordError(f"missing field(s) {', '.join(k for k in REQUIRED if getattr(rec, k) is UNSET)}")
     if freq != "M" and freq != "A":
         raise RecordError(f"freqCode {freq!r} is not A or M")
     period = parse_period(raw_period, freq)
-    reason = _skip_reason(rec, flow, code)
+    reporter, partner = _int(rec.reporterCode, "reporterCode"), _int(rec.partnerCode, "partnerCode")
+    value = _number(rec.primaryValue, "primaryValue")
+    flow = str(rec.flowCode)
+    code = _code_level(str(rec.cmdCode).strip())
+    reason = _skip_reason(rec, flow, code, partner)
     if reason:
         report.skip(reason)
         return None
     if value is not None and value < 0:
         raise RecordError(f"primaryValue {value} is negative")
-    net = _number(rec.get("netWgt"), "netWgt")
-    qty = _number(rec.get("qty"), "qty")
-    unit = rec.get("qtyUnitAbbr")
-    if not qty or rec.get("qtyUnitCode") in (-1, None) or unit in (None, "", "N/A"):
+    net = _number(rec.netWgt, "netWgt")
+    qty = _number(rec.qty, "qty")
+    unit = rec.qtyUnitAbbr
+    if not qty or rec.qtyUnitCode in (-1, None) or unit in (None, "", "N/A"):
         qty, unit = None, None
     hs_code, level = code  # type: ignore[misc]
     return Flow(reporter, partner, flow, hs_code, period, freq, level, value, net or None, qty, unit)
@@ -183,15 +259,19 @@ def parse(path: Path, report: IngestReport) -> ParsedFlows:
     """Read and normalise a saved response file (pure: no database)."""
     records, meta = read_response(path)
     flows, name = FlowSet(), path.name
-    add = flows.add
+    rows = flows.rows
     with progress(len(records), f"reading {path.name}") as bar:
         for i, rec in enumerate(records):
             try:
                 flow = normalise(rec, report)
             except RecordError as exc:
                 raise ImportFailed(f"{name} data[{i}]: {exc}") from None
-            if flow is not None:
-                add(flow, where=f"{name} data[{i}]", report=report)
+            if flow is None:
+                pass
+            elif flow[:6] not in rows:  # the common case, inline: no message built per record
+                rows[flow[:6]] = flow
+            else:
+                flows.add(flow, where=f"{name} data[{i}]", report=report)
             if i % 10_000 == 9_999:
                 bar.update(10_000)
     report.rows_read += len(records)

@@ -302,3 +302,12 @@ def test_expand_periods(freq: str, periods: list[str], expected: tuple[str, ...]
 def test_expand_periods_rejects(freq: str, period: str) -> None:
     with pytest.raises(ImportFailed, match="period"):
         expand_periods(freq, [period])
+
+
+async def test_wrong_encoding_names_the_line(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    path = tmp_path / "latin.json"
+    path.write_bytes('{"count": 0,\n "data": [],\n "note": "Cura\u00e7ao"}\n'.encode("latin-1"))
+    with pytest.raises(ImportFailed, match="latin.json line 3: byte 0xe7 is not valid utf-8"):
+        await comtrade.run_import(sessions, path, now=NOW)
