@@ -22,6 +22,7 @@ Bounded: 10 steps and about 20 kill points per backend (1.5-3 minutes each on a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import os
@@ -264,6 +265,7 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
                 chaos.on_message()
 
         killed_syncs = killed_imports = 0
+        keeper: asyncio.Task[None] | None = None
         try:
             await discord.wait_ready(commands={"watch"}, timeout=90)
             await add_watch(discord, channel=discord.channel("alerts"), sources="ofac_cons")
@@ -282,10 +284,13 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
                 await asyncio.sleep(rng.uniform(0.0, 1.5))
             await asyncio.sleep(3)  # let the chaos reach the last alerts too
             await chaos.settle()
-            keeper.cancel()
             await outbox_settled(sessions, serves[0], timeout=180)
         finally:
-            chaos.running = False
+            chaos.running = False  # nothing is restarted from here on, even after a failure
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
             for serve in serves:
                 await serve.stop()
 
