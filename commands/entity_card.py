@@ -94,7 +94,7 @@ def _status(records: list[EntityRecord]) -> str:
         return "listed: " + "; ".join(dict.fromkeys(listed))
     if any(not r.active for r in records):
         return "no longer on its list"
-    return "not on a sanctions list (" + ", ".join(dict.fromkeys(r.source.title for r in records)) + ")"
+    return "on no loaded sanctions list (" + ", ".join(dict.fromkeys(r.source.title for r in records)) + ")"
 
 
 def _names_field(records: list[EntityRecord]) -> Field:
