@@ -234,7 +234,15 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
     if graph is None:
         return reply
     png = await asyncio.to_thread(render_network, graph)
-    chart = Attachment("network.png", png, f"Network of {best[0].name}: related entities and their listings")
+    chart = Attachment(
+        _chart_name(best[0].name), png, f"Network of {best[0].name}: related entities and their listings"
+    )
     return Reply(
         reply.title, reply.summary, reply.fields, reply.citations, [chart], reply.numbers, reply.ephemeral
     )
+
+
+def _chart_name(name: str) -> str:
+    """`network-sinno-electronics-co-limited.png`: distinct per entity, ASCII, short (Discord shows it)."""
+    slug = normalize_name(name).replace(" ", "-")[:60].strip("-")
+    return f"network-{slug}.png" if slug else "network.png"
