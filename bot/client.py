@@ -36,6 +36,11 @@ from db.queries.trade import loaded_sources
 
 log = logging.getLogger(__name__)
 
+# Commands that run at once (each holds a database connection while it queries and draws its chart); the
+# others wait, already acknowledged. Without a cap, 50 users at once took every pooled connection and
+# autocomplete, which must answer within 3 seconds, queued behind them (tests/reliability/test_load.py).
+MAX_RUNNING_COMMANDS = 6
+
 # One module per command family; each has `async def setup(bot)`. New families (watch, sources) add a line.
 COG_MODULES: list[str] = [
     "bot.cogs.trade",
@@ -144,6 +149,7 @@ class TradewatchBot(commands.Bot):
         self.fetch_trade = trade_fetcher(config)
         self._announced = False
         self._lag_task: asyncio.Task[None] | None = None
+        self.command_slots = asyncio.Semaphore(MAX_RUNNING_COMMANDS)
 
     @property
     def app(self) -> App:

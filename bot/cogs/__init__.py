@@ -28,11 +28,13 @@ async def answer(
 ) -> None:
     """Acknowledge at once (Discord allows 3 s), run the command in a session, send the rendered reply.
 
+    At most `MAX_RUNNING_COMMANDS` run at once (bot/client.py); the rest wait after their acknowledgement.
+
     Errors propagate to the tree's on_error (bot/errors.py), which answers them privately.
     """
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot = interaction.client
-    async with bot.app.sessions() as session:
+    async with bot.command_slots, bot.app.sessions() as session:
         reply = await run(bot.command_context(session), params)
     await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
 

@@ -16,7 +16,8 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 SYNC_REBUILD_LIMIT = 200_000
 _PAGE = 50_000
+# Searches (each a few ms) get threads of their own: in the bot's default executor they would queue behind
+# chart renders (hundreds of ms each), and under load an autocomplete missed Discord's 3 seconds.
+_SEARCH_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tw-name-search")
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,10 @@ def forget_index(engine: AsyncEngine) -> None:
     _HOLDERS.pop(engine, None)
 
 
+async def _in_search_thread(search: Callable[[], list[EntityHit]]) -> list[EntityHit]:
+    return await asyncio.get_running_loop().run_in_executor(_SEARCH_THREADS, search)
+
+
 async def search_entities(
     session: AsyncSession, query: str, *, filters: SearchFilters | None = None, limit: int = 10
 ) -> SearchResult:
@@ -240,7 +248,7 @@ async def search_entities(
     """
     key = normalize_name(query)
     index, stale = await get_index(session)
-    hits = await asyncio.to_thread(index.search, key, limit=limit, filters=filters) if key else []
+    hits = await _in_search_thread(lambda: index.search(key, limit=limit, filters=filters)) if key else []
     return SearchResult(query, key, hits, index.size, stale)
 
 
@@ -258,7 +266,7 @@ async def suggest_names(session: AsyncSession, prefix_or_partial: str, limit: in
     if len(key.replace(" ", "")) < 2:
         return []
     index, _ = await get_index(session)
-    hits = await asyncio.to_thread(index.search, key, limit=limit, prefix=True)
+    hits = await _in_search_thread(lambda: index.search(key, limit=limit, prefix=True))
     if not hits:
         return []
     ids = [h.name_id for h in hits]
