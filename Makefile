@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo run test lint bench clean
+.PHONY: install demo run test lint bench load clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# 1,000 slash commands and autocompletes from 50 users against one `tradewatch serve` (SQLite, then PostgreSQL).
+load: install
+	$(PY) -m tests.reliability.load_harness --commands 1000 --users 50
 
 clean:
 	rm -rf $(VENV) var out
