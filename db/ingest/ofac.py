@@ -38,7 +38,9 @@ NORMALISER_VERSION = 1
 
 
 def entity_countries(schema: str, facts: RemarkFacts, addresses: list[dict[str, Any]]) -> list[str]:
-    """ISO2 codes the entry is tied to: addresses, nationality, citizenship, registration country."""
+    """ISO2 codes the entry is tied to: addresses, nationality, citizenship, and for organisations the
+    country of any identifier (registration, tax or other ID numbers, e.g. "Identification Number ... (Hong
+    Kong)"), since an ID issued there ties a company to that country for a watch filtered by country."""
     codes = [a["country"] for a in addresses if a.get("country")]
     codes += [
         c for c in facts.values.get("nationalities", []) + facts.values.get("citizenships", []) if len(c) == 2
@@ -47,7 +49,7 @@ def entity_countries(schema: str, facts: RemarkFacts, addresses: list[dict[str, 
         codes += [
             i["country"]
             for i in facts.identifiers
-            if i.get("kind") in ("registration", "tax") and len(str(i.get("country") or "")) == 2
+            if i.get("kind") != "crypto" and len(str(i.get("country") or "")) == 2
         ]
     return sorted(set(codes))
 

@@ -135,3 +135,20 @@ def test_identifier_kinds(label: str, kind: str) -> None:
 def test_unknown_facts_are_kept_and_empty_remarks_give_nothing() -> None:
     assert parse_remarks("Some New Label XYZ.").values["other_facts"] == ["Some New Label XYZ"]
     assert split_remarks(None) == [] and split_remarks("") == []
+
+
+def test_an_organisations_id_number_country_ties_it_to_that_country(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """PIXEL DEVICES LIMITED (SDN 2024-05-01) is tied to Hong Kong only by its "Identification Number ...
+    (Hong Kong)": a watch filtered to Hong Kong must see it."""
+    import csv
+
+    from db.ingest.ofac import entity_countries
+
+    path = shared_data / "ofac/sdn_snapshots/2024-05-01/sdn.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        row = next(r for r in csv.reader(fh) if r and r[0] == "48624")
+    assert row[1] == "PIXEL DEVICES LIMITED"
+    facts = parse_remarks(row[11])
+    assert "hk" in entity_countries("Organization", facts, [])
+    # A person's ID country is not where they are tied to (nationality and citizenship say that).
+    assert entity_countries("Person", parse_remarks("Passport 123 (Hong Kong)."), []) == []
