@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import discord
 from discord import app_commands
+from sqlalchemy import exc as sa_exc
 
 from bot.logs import event
 from bot.render import render_text
-from commands.errors import CommandError
+from commands.errors import CommandError, TemporarilyUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,37 @@ UNEXPECTED = (
     "Sorry, something went wrong on our side while answering {command}. It has been logged with "
     "error id {error_id}; mention that id to the team if it happens again."
 )
+
+
+def database_down() -> TemporarilyUnavailable:
+    """What a user is told when the database is unreachable (see `database_outage`)."""
+    return TemporarilyUnavailable(
+        "Tradewatch cannot reach its database right now (it may be restarting or out of disk space).",
+        "Try again in a minute. Nothing was changed.",
+    )
+
+
+def database_outage(error: BaseException) -> bool:
+    """True when the database could not be reached, written or waited for: the same request may work soon.
+
+    A PostgreSQL restart cuts open connections (DBAPIError with `connection_invalidated`) and refuses new
+    ones for a few seconds (ConnectionRefusedError or asyncpg's "starting up" raised by the connect); SQLite
+    reports a full or read-only disk and a lock held too long as OperationalError; a pool with no free
+    connection raises sqlalchemy's TimeoutError.
+    """
+    if isinstance(error, sa_exc.TimeoutError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        return error.connection_invalidated or isinstance(
+            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(
+        error,
+        ConnectionError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.exceptions.OperatorInterventionError
+        | asyncpg.InterfaceError,
+    )
 
 
 def unwrap(error: BaseException) -> BaseException:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 
+from bot.errors import database_down, database_outage
+from bot.logs import event
 from bot.render import render
 from bot.suggest import Suggestion
 from commands.context import Context
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from bot.client import TradewatchBot
 
 P = TypeVar("P")
+log = logging.getLogger(__name__)
 
 
 async def answer(
@@ -30,12 +34,20 @@ async def answer(
 
     At most `MAX_RUNNING_COMMANDS` run at once (bot/client.py); the rest wait after their acknowledgement.
 
-    Errors propagate to the tree's on_error (bot/errors.py), which answers them privately.
+    Errors propagate to the tree's on_error (bot/errors.py), which answers them privately; a database
+    that cannot be reached becomes TemporarilyUnavailable ("try again in a minute").
     """
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot = interaction.client
-    async with bot.command_slots, bot.app.sessions() as session:
-        reply = await run(bot.command_context(session), params)
+    try:
+        async with bot.command_slots, bot.app.sessions() as session:
+            reply = await run(bot.command_context(session), params)
+    except Exception as exc:
+        if not database_outage(exc):
+            raise
+        # A restart or a full disk is not a bug: the user is told to try again, the operator gets a warning.
+        event(log, "database_unavailable", logging.WARNING, error=repr(exc)[:300])
+        raise database_down() from exc
     await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
 
 
