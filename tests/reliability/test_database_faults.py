@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.reliability.load_jobs import Expected, compute_expected, plan
 from tests.reliability.load_harness import check_reply
+from tests.reliability.load_jobs import Expected, compute_expected, plan
 from tests.reliability.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -43,7 +43,9 @@ async def wait_for_lock_waiters(admin: asyncpg.Connection, count: int, timeout: 
             "SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity "
             "WHERE datname = current_database()"
         )
-        raise AssertionError(f"fewer than {count} queries waiting on the lock: {[dict(r) for r in rows]}") from None
+        raise AssertionError(
+            f"fewer than {count} queries waiting on the lock: {[dict(r) for r in rows]}"
+        ) from None
 
 
 async def _wait_lock_waiters(admin: asyncpg.Connection, count: int, timeout: float) -> None:

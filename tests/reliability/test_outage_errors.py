@@ -28,7 +28,10 @@ OUTAGES = [
     ("postgresql refusing connections", ConnectionRefusedError(111, "Connect call failed")),
     ("postgresql starting up", asyncpg.CannotConnectNowError("the database system is starting up")),
     ("postgresql shutting down", asyncpg.AdminShutdownError("terminating connection")),
-    ("sqlite disk full", dbapi(sqlite3.OperationalError("database or disk is full"), sa_exc.OperationalError)),
+    (
+        "sqlite disk full",
+        dbapi(sqlite3.OperationalError("database or disk is full"), sa_exc.OperationalError),
+    ),
     (
         "sqlite read-only",
         dbapi(sqlite3.OperationalError("attempt to write a readonly database"), sa_exc.OperationalError),
