@@ -58,6 +58,7 @@ class Connection:
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.session: Session | None = None
         self.heartbeats = 0
+        self.server_close_code: int | None = None  # set when the stand-in, not the client, closed it
         if compress == "zlib-stream":
             self._zlib = zlib.compressobj()
         elif compress == "zstd-stream":
@@ -88,6 +89,7 @@ class Connection:
         self.queue.put_nowait(frame)
 
     async def close(self, code: int, reason: str = "") -> None:
+        self.server_close_code = code
         await self.flush()
         await self.ws.close(code=code, message=reason.encode())
 
@@ -303,9 +305,12 @@ class Gateway:
         if session is not None and session.connection is conn:
             session.connection = None
             # A client that closes with 1000/1001 ends its session (Docs topics/gateway, "Disconnecting").
-            if conn.ws.close_code in (1000, 1001):
+            # When the server closed (4000 ...), ws.close_code holds the client's echo (often 1000): the
+            # session stays resumable, as on Discord.
+            if conn.server_close_code is None and conn.ws.close_code in (1000, 1001):
                 session.valid = False
-        self._log("disconnect", session, {"close_code": conn.ws.close_code})
+        code = conn.server_close_code if conn.server_close_code is not None else conn.ws.close_code
+        self._log("disconnect", session, {"close_code": code})
 
     # -- fault injection --------------------------------------------------------------------------------------
 
