@@ -21,6 +21,17 @@ class CommandLine:
     options: dict[str, str] = field(default_factory=dict)
 
 
+def without_surrogates(text: str) -> str:
+    """`text` with lone UTF-16 surrogates replaced by U+FFFD.
+
+    A terminal that is not UTF-8 hands Python undecodable argv bytes as lone surrogates (surrogateescape);
+    they cannot be encoded for the database or Discord, and used to crash `tradewatch ask` with a traceback.
+    """
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 def split_command(text: str) -> CommandLine:
     """Split `text` into a command name, positional words and `key=value` options.
 
@@ -31,7 +42,7 @@ def split_command(text: str) -> CommandLine:
     Raises:
         InvalidInput: empty input or unbalanced quotes.
     """
-    text = text.strip()
+    text = without_surrogates(text.strip())
     if not text:
         raise InvalidInput("Empty command.", "Try `/help` for the list of commands.")
     try:
