@@ -1,0 +1,163 @@
+"""The name index on disk, so that `tradewatch serve` starts in about a second instead of rebuilding it.
+
+At a million names, reading every name and entity and building the index takes about 8 s of CPU
+(bench/RESULTS.md), which the bot used to spend before it could log in. The built index is a few flat numpy
+arrays: saved as a folder of `.npy` files, it is memory-mapped back in milliseconds, and only the pages a
+search touches are read.
+
+The files are derived data, trusted only for the exact database contents they were built from: the folder
+name is a fingerprint of the database URL (without password), every snapshot (id and sha256: every import
+writes one), the highest name id, the normaliser version and this format's version. Anything else, and the
+index is rebuilt from the database as before (and saved for the next start). A file that cannot be read is
+ignored, never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.models import EntityName, Snapshot
+from db.names import NORMALIZER_VERSION
+from db.search import service
+from db.search.columns import Pairs
+from db.search.index import NameIndex
+from db.search.trigrams import TrigramPostings
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+KEEP = 2  # index folders kept per database (the current one and the one before, which may still be mapped)
+_ARRAYS = {
+    "postings.offsets": ("postings", "offsets"),
+    "postings.postings": ("postings", "postings"),
+    "postings.lengths": ("postings", "lengths"),
+    "key_blob": (None, "key_blob"),
+    "key_offsets": (None, "key_offsets"),
+    "name_ids": (None, "name_ids"),
+    "name_entity": (None, "name_entity"),
+    "name_kind": (None, "name_kind"),
+    "entity_ids": (None, "entity_ids"),
+    "entity_schema": (None, "entity_schema"),
+    "countries.owners": ("countries", "owners"),
+    "countries.codes": ("countries", "codes"),
+    "tags.owners": ("tags", "owners"),
+    "tags.codes": ("tags", "codes"),
+}
+
+
+def _database_id(engine: AsyncEngine) -> str:
+    return make_url(str(engine.url)).set(password=None).render_as_string(hide_password=True)
+
+
+async def fingerprint(session: AsyncSession) -> str:
+    """What the index was built from: database, snapshots, highest name id, normaliser and format versions."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    digest = hashlib.sha256(f"{_database_id(engine)}|{NORMALIZER_VERSION}|{FORMAT_VERSION}".encode())
+    snapshots = await session.execute(
+        select(Snapshot.id, Snapshot.sha256).order_by(Snapshot.id).limit(1_000_000)
+    )
+    for snapshot_id, sha in snapshots:
+        digest.update(f"|{snapshot_id}:{sha}".encode())
+    digest.update(f"|{(await session.execute(select(func.max(EntityName.id)))).scalar()}".encode())
+    return digest.hexdigest()[:32]
+
+
+def save_index(index: NameIndex, folder: Path, fp: str, database: str) -> Path:
+    """Write `index` as `<folder>/<database>-<fp>/` (atomically: a temporary folder renamed) and prune old ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{database}-{fp}"
+    if target.exists():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+    try:
+        for name, (part, attr) in _ARRAYS.items():
+            owner = getattr(index, part) if part else index
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(owner, attr)), allow_pickle=False)
+        meta = {
+            "format": FORMAT_VERSION,
+            "fingerprint": fp,
+            "version": list(index.version),
+            "schema_vocabulary": index.schema_vocabulary,
+            "countries_vocabulary": index.countries.vocabulary,
+            "tags_vocabulary": index.tags.vocabulary,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    old = sorted(folder.glob(f"{database}-*"), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]
+    for stale in old:  # a mapped file stays readable after removal (POSIX), so a running search is safe
+        shutil.rmtree(stale, ignore_errors=True)
+    return target
+
+
+def load_saved(folder: Path, fp: str, database: str) -> NameIndex | None:
+    """The saved index for exactly this fingerprint, memory-mapped; None if there is none or it is unreadable."""
+    target = folder / f"{database}-{fp}"
+    try:
+        meta: dict[str, Any] = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fp:
+            return None
+        arrays = {
+            name: np.load(target / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS
+        }
+    except (OSError, ValueError, KeyError):
+        return None
+    return NameIndex(
+        postings=TrigramPostings(
+            arrays["postings.offsets"], arrays["postings.postings"], arrays["postings.lengths"]
+        ),
+        key_blob=arrays["key_blob"],
+        key_offsets=arrays["key_offsets"],
+        name_ids=arrays["name_ids"],
+        name_entity=arrays["name_entity"],
+        name_kind=arrays["name_kind"],
+        entity_ids=arrays["entity_ids"],
+        entity_schema=arrays["entity_schema"],
+        schema_vocabulary=list(meta["schema_vocabulary"]),
+        countries=Pairs(
+            arrays["countries.owners"], arrays["countries.codes"], list(meta["countries_vocabulary"])
+        ),
+        tags=Pairs(arrays["tags.owners"], arrays["tags.codes"], list(meta["tags_vocabulary"])),
+        version=tuple(meta["version"]),
+    )
+
+
+async def warm_index_cached(sessions: async_sessionmaker[AsyncSession], folder: Path) -> tuple[int, bool]:
+    """Make the name index ready at start: from `folder` when it matches the database, else built and saved.
+
+    Returns:
+        (names indexed, whether the saved index was used).
+    """
+    async with sessions() as session:
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        database = hashlib.sha256(_database_id(engine).encode()).hexdigest()[:12]
+        fp = await fingerprint(session)
+        index = await asyncio.to_thread(load_saved, folder, fp, database)
+        if index is not None and index.version == await service.read_version(session):
+            # The service keeps one index per engine; this puts the saved one there, as a build would.
+            service._holder(session).index = index
+            return index.size, True
+    size = await service.warm_index(sessions)
+    async with sessions() as session:
+        built, _ = await service.get_index(session)
+        try:
+            await asyncio.to_thread(save_index, built, folder, fp, database)
+        except OSError as exc:  # a read-only or full disk costs the next start its speed, nothing else
+            log.warning("could not save the name index to %s: %s", folder, exc)
+    return size, False
