@@ -160,6 +160,19 @@ class Run:
         return sum(len(c) for c in self.chunks)
 
 
+def schema_fingerprint() -> str:
+    """The migration head and every index definition: a cached database is reused only if both match."""
+    from db.engine import head_revision
+    from db.models import Base
+
+    indexes = sorted(
+        f"{t.name}.{i.name}({','.join(c.name for c in i.columns)})"
+        for t in Base.metadata.sorted_tables
+        for i in t.indexes
+    )
+    return head_revision() + ";" + ";".join(indexes)
+
+
 async def load_main(run: Run, backend: str) -> str:
     """The main bench database for a backend: HS nomenclature, trade flows, entities (cached on SQLite)."""
     args = run.args
@@ -168,6 +181,7 @@ async def load_main(run: Run, backend: str) -> str:
         "trade": run.trade_rows,
         "names": run.names.count if run.names else 0,
         "version": GENERATOR_VERSION,
+        "schema": schema_fingerprint(),
     }
     marker = data_dir() / f"{label}.loaded"
     if backend == "sqlite" and marker.exists() and not args.fresh and json.loads(marker.read_text()) == want:
@@ -277,7 +291,7 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
     if "import" in areas:
         step(f"{backend}: import figures")
         comtrade = import_bench.write_comtrade_file(
-            run.chunks, run.shape, run.lookups, max(5_000, round(500_000 * args.scale))
+            run.chunks, run.shape, run.lookups, min(250_000, max(50_000, round(250_000 * args.scale)))
         )  # type: ignore[arg-type]
         run.figures += await import_bench.measure(backend, comtrade, args.shared_data, args.repeats)
 
