@@ -160,6 +160,14 @@ class Run:
         return sum(len(c) for c in self.chunks)
 
 
+def _marker(path: Path) -> Any:
+    """What a cached SQLite database holds (None when unknown or unreadable: it is rebuilt)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def schema_fingerprint() -> str:
     """The migration head and every index definition: a cached database is reused only if both match."""
     from db.engine import head_revision
@@ -184,7 +192,7 @@ async def load_main(run: Run, backend: str) -> str:
         "schema": schema_fingerprint(),
     }
     marker = data_dir() / f"{label}.loaded"
-    if backend == "sqlite" and marker.exists() and not args.fresh and json.loads(marker.read_text()) == want:
+    if backend == "sqlite" and not args.fresh and _marker(marker) == want:
         step(f"reusing {data_dir() / label}.sqlite3 ({want})")
         return f"sqlite:///{data_dir() / label}.sqlite3"
     marker.unlink(missing_ok=True)
