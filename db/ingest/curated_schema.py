@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 SCHEMATA = ("Company", "Organization", "LegalEntity", "Person", "PublicBody", "Vessel", "Airplane")
 RELATION_KINDS = ("ownership", "directorship", "family", "associate", "linked_to", "supplier", "same_as")
 QUALIFIED_KEY = re.compile(r"^[a-z][a-z0-9_]*(:[A-Za-z0-9_.-]+)?:[^\s:]+$")
+# A hand-written file expands (every alias followed) to a few thousand nodes; a YAML alias "bomb" of ten lines
+# expands to billions, and validating it would exhaust the machine's memory.
+MAX_EXPANDED_NODES = 100_000
 
 
 class Strict(BaseModel):
@@ -186,6 +189,35 @@ def _line_of(path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
     return 1
 
 
+def _expansion_problem(root: yaml.Node) -> str | None:
+    """Why the document is unsafe to expand (too many nodes once aliases are followed, or an alias that
+    contains itself), or None. Shared nodes are sized once, so this costs one pass over the file's nodes."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in active:
+            raise ValueError("an alias refers to a node that contains it (a recursive structure)")
+        if key not in sizes:
+            active.add(key)
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            sizes[key] = min(1 + sum(size(child) for child in children), MAX_EXPANDED_NODES + 1)
+            active.discard(key)
+        return sizes[key]
+
+    try:
+        if size(root) > MAX_EXPANDED_NODES:
+            return f"expands to more than {MAX_EXPANDED_NODES:,} values once its aliases are followed"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def load_file(path: Path) -> tuple[CuratedFile | None, list[str]]:
     """Parse and validate one file: (model or None, errors as `file:line: where: message`)."""
     name = str(path)
@@ -197,9 +229,14 @@ def load_file(path: Path) -> tuple[CuratedFile | None, list[str]]:
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
+            problem = _expansion_problem(node) if node is not None else None
+            if problem:
+                return None, [f"{name}:1: refused: {problem}"]
             data = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()
+    except RecursionError:
+        return None, [f"{name}:1: refused: nested too deeply to be a curated file"]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, [

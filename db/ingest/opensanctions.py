@@ -233,10 +233,7 @@ def parse_file(
     """Parse an export file: (snapshot, dataset name, dataset title)."""
     skipped: Counter[str] = Counter()
     if path.suffix.lower() == ".csv":
-        title = None
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            first = next(csv.DictReader(fh), None) or {}
-        title = first.get("dataset") or index.get("title")
+        title = _peek_title(path) or index.get("title")
         name = dataset or index.get("name") or slug(title or "unknown")
         records, rows, newest = simple_records(path, name, skipped)
         date, date_note = (index.get("last_export") or newest), "newest last_seen in the file"
@@ -296,8 +293,11 @@ async def run_import(
 def _peek_title(file: Path) -> str | None:
     if file.suffix.lower() != ".csv":
         return None
-    with file.open(encoding="utf-8-sig", newline="") as fh:
-        return (next(csv.DictReader(fh), None) or {}).get("dataset")
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as fh:
+            return (next(csv.DictReader(fh), None) or {}).get("dataset")
+    except (UnicodeDecodeError, csv.Error):  # the full parse reports what is wrong with the file
+        return None
 
 
 def _peek_dataset(file: Path) -> str:
