@@ -131,10 +131,17 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _http_error(url: str, status: int, reason: str | None, body: bytes) -> FetchFailed:
+def _http_error(
+    url: str, status: int, reason: str | None, body: bytes, hide: tuple[str, ...] = ()
+) -> FetchFailed:
+    """The error for a non-200 answer, quoting the start of its body with the request's header values (an
+    API key a careless server echoes back: "invalid subscription key ck-...") replaced by [redacted]."""
     excerpt = ""
     if body and not looks_like_html(body[:512]):
         excerpt = " ".join(body[:200].decode("utf-8", "replace").split())
+        for secret in hide:
+            if len(secret) >= 4:
+                excerpt = excerpt.replace(secret, "[redacted]")
         excerpt = f": {excerpt}" if excerpt else ""
     return FetchFailed(f"{safe_url(url)} answered HTTP {status} {reason or ''}".rstrip() + excerpt)
 
@@ -311,6 +318,7 @@ async def _get_json_once(
     timeout: float,
 ) -> tuple[Any, bytes]:
     where = safe_url(url)
+    hide = tuple((headers or {}).values())
     try:
         async with http.get(
             url,
@@ -321,11 +329,11 @@ async def _get_json_once(
             body = await resp.read()
             if resp.status in RETRY_STATUSES:
                 raise _Retryable(
-                    str(_http_error(url, resp.status, resp.reason, body)),
+                    str(_http_error(url, resp.status, resp.reason, body, hide)),
                     _retry_after(resp.headers.get("Retry-After")),
                 )
             if resp.status != 200:
-                raise _http_error(url, resp.status, resp.reason, body)
+                raise _http_error(url, resp.status, resp.reason, body, hide)
     except TimeoutError:
         raise _Retryable(f"{where} did not answer within {timeout:g} s") from None
     except aiohttp.ClientPayloadError:

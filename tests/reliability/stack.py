@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,22 +132,27 @@ async def running_stack(
     *,
     users: int = 50,
     config_extra: Sequence[str] = (),
-    config_override: Sequence[str] | None = None,
+    config: Callable[[Driver, Path], Sequence[str]] | None = None,
     env_extra: dict[str, str] | None = None,
     ready_timeout: float = 120.0,
 ) -> AsyncIterator[Stack]:
-    """Start the stand-in and `tradewatch serve` on `url`; stop both at the end (SIGTERM, then kill)."""
+    """Start the stand-in and `tradewatch serve` on `url`; stop both at the end (SIGTERM, then kill).
+
+    `config(discord, folder)` gives the config file's lines (default: `config_lines`, plus `config_extra`);
+    the database URL always goes in the environment.
+    """
     backend = make_url(url).get_backend_name()
     folder.mkdir(parents=True, exist_ok=True)
     async with Driver() as discord:
         names = add_users(discord, users)
-        lines = config_override
-        if lines is None:
+        if config is None:
             lines = config_lines(url, folder, discord.guild.id, discord.role(QUERY_ROLE).id)
-        config = folder / "config.toml"
-        config.write_text("\n".join([*lines, *config_extra]) + "\n", encoding="utf-8")
+        else:
+            lines = list(config(discord, folder))
+        config_file = folder / "config.toml"
+        config_file.write_text("\n".join([*lines, *config_extra]) + "\n", encoding="utf-8")
         env = process_env(discord.env() | {"TRADEWATCH_DATABASE_URL": url} | (env_extra or {}))
-        serve = ServeProcess(config, env, folder / "serve.log")
+        serve = ServeProcess(config_file, env, folder / "serve.log")
         await serve.start()
         assert serve.proc is not None
         discord.watch_process(serve.proc)
