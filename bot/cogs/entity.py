@@ -36,9 +36,19 @@ class EntityCog(commands.Cog):
         self._warm_task = asyncio.create_task(self._warm())
 
     async def cog_unload(self) -> None:
+        # Let a running build finish rather than cancel it mid-query: cancelling a task inside an aiosqlite
+        # call while the engine closes can hang the shutdown. A build past a minute is cancelled.
         task = getattr(self, "_warm_task", None)
         if task is not None and not task.done():
-            task.cancel()
+            _, pending = await asyncio.wait([task], timeout=60)
+            for stuck in pending:
+                stuck.cancel()
+
+    async def index_ready(self) -> None:
+        """Wait for the start-up build of the name index (tests and callers that need it built)."""
+        task = getattr(self, "_warm_task", None)
+        if task is not None:
+            await asyncio.wait([task])
 
     async def _warm(self) -> None:
         try:

@@ -43,6 +43,7 @@ async def bot(
     client.countries = CountrySuggester(lookups)
     for module in client.cog_modules:
         await client.load_extension(module)
+    await client.get_cog("EntityCog").index_ready()  # type: ignore[union-attr]
     yield client
     for module in list(client.extensions):
         await client.unload_extension(module)
