@@ -11,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+SQLITE_READONLY = 8  # primary result code; extended codes (READONLY_DBMOVED ...) share the low byte
+
+
+def _sqlite_reopen_when_read_only(context: ExceptionContext) -> None:
+    # SQLite opens a file it may not write read-only, and such a connection stays read-only after the file
+    # (or disk) becomes writable again: treat the error as a lost connection so the pool opens fresh ones and
+    # the bot recovers by itself (tests/reliability/test_sqlite_faults.py).
+    error = context.original_exception
+    code = getattr(error, "sqlite_errorcode", None)
+    if (code is not None and code & 0xFF == SQLITE_READONLY) or "readonly database" in str(error):
+        context.is_disconnect = True
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create an async engine for `url`; SQLite files get their parent folder and WAL pragmas.
 
@@ -69,6 +82,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(async_url(url), **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "handle_error", _sqlite_reopen_when_read_only)
     return engine
 
 

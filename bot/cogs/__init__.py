@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -39,16 +40,25 @@ async def answer(
     """
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot = interaction.client
+    async with outage_is_temporary(), bot.command_slots, bot.app.sessions() as session:
+        reply = await run(bot.command_context(session), params)
+    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
+
+
+@contextlib.asynccontextmanager
+async def outage_is_temporary() -> AsyncIterator[None]:
+    """A database outage inside the block (restart, full or read-only disk) becomes TemporarilyUnavailable.
+
+    It is not a bug: the user is told to try again in a minute, the operator gets a warning (not an error id).
+    Put it outermost, so that a commit failing on the way out of a session is covered too.
+    """
     try:
-        async with bot.command_slots, bot.app.sessions() as session:
-            reply = await run(bot.command_context(session), params)
+        yield
     except Exception as exc:
         if not database_outage(exc):
             raise
-        # A restart or a full disk is not a bug: the user is told to try again, the operator gets a warning.
         event(log, "database_unavailable", logging.WARNING, error=repr(exc)[:300])
         raise database_down() from exc
-    await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
 
 
 def choices(suggestions: list[Suggestion]) -> list[app_commands.Choice[str]]:

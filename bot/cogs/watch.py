@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.alerts import AlertDelivery
 from bot.client import TradewatchBot
+from bot.cogs import outage_is_temporary
 from bot.logs import event
 from bot.render import render
 from commands.context import Context
@@ -44,7 +45,7 @@ async def _in_transaction(
     """Run a watch command in one committed transaction (defer first: Discord allows 3 s)."""
     await interaction.response.defer(thinking=True, ephemeral=True)
     bot = interaction.client
-    async with bot.app.sessions() as session, session.begin():
+    async with outage_is_temporary(), bot.app.sessions() as session, session.begin():
         return await run(bot.command_context(session), params)
 
 

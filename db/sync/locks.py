@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,17 @@ async def _pg_lock(engine: AsyncEngine, source_key: str) -> AsyncIterator[bool]:
             yield got
         finally:
             if got:
-                await conn.execute(select(func.pg_advisory_unlock(key)))
+                await _unlock(conn, key, source_key)
+
+
+async def _unlock(conn: AsyncConnection, key: int, source_key: str) -> None:
+    try:
+        await conn.execute(select(func.pg_advisory_unlock(key)))
+    except Exception as exc:
+        # The connection died under the sync (a PostgreSQL restart): the server released the lock with the
+        # session. Drop the broken connection instead of returning it to the pool.
+        log.warning("sync lock of %s: connection lost (%s); the server released the lock", source_key, exc)
+        await conn.invalidate()
 
 
 @contextlib.contextmanager
