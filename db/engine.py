@@ -56,7 +56,7 @@ SQLITE_READONLY = 8  # primary result code; extended codes (READONLY_DBMOVED ...
 def _sqlite_reopen_when_read_only(context: ExceptionContext) -> None:
     # SQLite opens a file it may not write read-only, and such a connection stays read-only after the file
     # (or disk) becomes writable again: treat the error as a lost connection so the pool opens fresh ones and
-    # the bot recovers by itself (tests/reliability/test_sqlite_faults.py).
+    # the bot recovers by itself (tests/reliability/test_serve_faults.py).
     error = context.original_exception
     code = getattr(error, "sqlite_errorcode", None)
     if (code is not None and code & 0xFF == SQLITE_READONLY) or "readonly database" in str(error):

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 300.0
 BUSY_RETRY_SECONDS = 60.0
+FAILED_PASS_RETRY_SECONDS = 10.0  # a pass that could not read or write the schedule (database unreachable)
 
 
 def next_delay(
@@ -153,6 +154,8 @@ async def run_scheduler(
             await run_due(ctx, settings, jitter=jitter, rng=rng, busy_until=busy_until)
             wait = min(max(await seconds_to_next(ctx, settings, ctx.now()), 5.0), max_wait)
         except Exception:  # the database may be briefly unreachable; keep the schedule alive
+            # A restart or a full disk passes in seconds: look again soon rather than after max_wait.
+            wait = min(wait, FAILED_PASS_RETRY_SECONDS)
             log.exception("sync schedule: pass failed; retrying in %.0f s", wait)
         try:
             await asyncio.wait_for(stop.wait(), timeout=wait)

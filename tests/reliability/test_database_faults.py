@@ -78,7 +78,9 @@ async def expected_exports(stack: Stack) -> Expected:
 
 async def test_connections_cut_mid_query_get_try_again_then_the_bot_recovers(stack: Stack) -> None:
     if stack.backend != "postgresql":
-        pytest.skip("connections cut by the server: PostgreSQL (SQLite faults are in test_sqlite_faults.py)")
+        pytest.skip(
+            "connections cut by the server: PostgreSQL (SQLite faults: test_sync_faults.py, test_serve_faults.py)"
+        )
     expected = await expected_exports(stack)
     # Two connections: inside the locking transaction pg_stat_activity is a frozen snapshot.
     locker, monitor = await connect(stack.url), await connect(stack.url)

@@ -1,7 +1,7 @@
 """Which failures count as "the database is unreachable right now" (a try-again answer, not a bug report),
 and what a user is told then; plus the cap on commands running at once that keeps autocomplete fast.
 
-The end-to-end proofs are test_database_faults.py (PostgreSQL connections cut mid-query), test_sqlite_faults.py
+The end-to-end proofs are test_database_faults.py (PostgreSQL connections cut mid-query), test_serve_faults.py
 (full and read-only SQLite) and test_load.py (autocomplete under load); these pin the classification.
 """
 

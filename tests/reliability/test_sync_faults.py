@@ -8,7 +8,7 @@ the schedule inside `tradewatch serve` calls):
 - SQLite: the disk fills up during the import (`PRAGMA max_page_count` caps the file just above its size),
   and a database file that is read-only.
 
-tests/reliability/test_serve_faults.py shows the same through a running `tradewatch serve`.
+tests/reliability/test_serve_faults.py shows the same through a running `tradewatch serve` (and a real full disk).
 """
 
 from __future__ import annotations
