@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
-from sqlalchemy.exc import OperationalError
 
 from bot.config import AlertsConfig
+from bot.errors import database_outage
 from bot.logs import event
 from bot.render import LIMITS, render
 from commands.alerts import delivery_reply
@@ -157,10 +157,11 @@ class AlertDelivery:
                     delivered = await self.deliver_once()
             except asyncio.CancelledError:
                 raise
-            except OperationalError as exc:  # e.g. SQLite busy with a long import: the next poll tries again
-                event(log, "alerts_database_unavailable", logging.WARNING, error=str(exc.orig)[:300])
             except Exception as exc:
-                event(log, "alerts_loop_error", logging.ERROR, exc_info=exc, error=repr(exc)[:300])
+                if database_outage(exc):  # SQLite busy with a long import, PostgreSQL restarting: poll again
+                    event(log, "alerts_database_unavailable", logging.WARNING, error=repr(exc)[:300])
+                else:
+                    event(log, "alerts_loop_error", logging.ERROR, exc_info=exc, error=repr(exc)[:300])
             # Keep going at once while there is work; otherwise wait for the next poll.
             await asyncio.sleep(0 if delivered else self.config.poll_seconds)
 

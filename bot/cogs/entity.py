@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.client import TradewatchBot
 from bot.cogs import answer, country_choices
+from bot.errors import database_outage
 from bot.logs import event
 from commands.entity import EntityParams, run_entity
 from db.search.cache import warm_index_cached
@@ -70,6 +71,18 @@ class EntityCog(commands.Cog):
                 names = await asyncio.wait_for(suggest_names(session, current, limit=25), SUGGEST_SECONDS)
         except TimeoutError:
             event(log, "autocomplete_slow", logging.WARNING, command="entity", typed_chars=len(current))
+            return []
+        except Exception as exc:
+            if not database_outage(exc):
+                raise
+            # No suggestions while the database restarts (discord.py would log an error and answer nothing).
+            event(
+                log,
+                "database_unavailable",
+                logging.WARNING,
+                command="entity autocomplete",
+                error=repr(exc)[:300],
+            )
             return []
         return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:25]]
 

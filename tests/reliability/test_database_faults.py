@@ -109,3 +109,27 @@ async def test_connections_cut_mid_query_get_try_again_then_the_bot_recovers(sta
     log = stack.serve.text()[log_start:]
     assert log.count("event=database_unavailable") == 4
     assert "event=command_failed" not in log and "Traceback" not in log
+
+
+async def test_entity_autocomplete_during_a_cut_offers_nothing_then_recovers(stack: Stack) -> None:
+    """Suggestions read the database: cut mid-query they are simply empty (not an unanswered keystroke)."""
+    if stack.backend != "postgresql":
+        pytest.skip("connections cut by the server: PostgreSQL")
+    locker, monitor = await connect(stack.url), await connect(stack.url)
+    log_start = len(stack.serve.text())
+    try:
+        async with locker.transaction():
+            await locker.execute("LOCK TABLE snapshots IN ACCESS EXCLUSIVE MODE")  # the index's version stamp
+            typed = asyncio.create_task(
+                stack.discord.autocomplete("entity", "name", "king pa", user=stack.users[8])
+            )
+            await wait_for_lock_waiters(monitor, 1)
+            await terminate_others(monitor, keep=await locker.fetchval("SELECT pg_backend_pid()"))
+        assert await typed == []
+    finally:
+        await locker.close()
+        await monitor.close()
+    choices = await stack.discord.autocomplete("entity", "name", "king pa", user=stack.users[9])
+    assert any("KING" in c["value"].upper() for c in choices)
+    log = stack.serve.text()[log_start:]
+    assert "event=database_unavailable" in log and "Ignoring exception" not in log

@@ -57,7 +57,7 @@ from tests.reliability.stack import clone_database, discard_database
 
 T = TypeVar("T")
 EXAMPLES = 40
-SLOW_EXAMPLES = 25  # commodity and partner resolution: a fuzzy pass over 7,000 HS descriptions each
+SLOW_EXAMPLES = 15  # commodity and partner resolution: a fuzzy pass over 7,000 HS descriptions each
 BOUNDED = settings(
     max_examples=EXAMPLES,
     deadline=None,
