@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo run test lint bench load clean
+.PHONY: install demo run test lint bench load load-restart clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: install
 # 1,000 slash commands and autocompletes from 50 users against one `tradewatch serve` (SQLite, then PostgreSQL).
 load: install
 	$(PY) -m tests.reliability.load_harness --commands 1000 --users 50
+
+# A real PostgreSQL restart under load and during a sync (root; cuts every client of the local server).
+load-restart: install
+	$(PY) -m tests.reliability.pg_restart
 
 clean:
 	rm -rf $(VENV) var out

@@ -39,6 +39,7 @@ from tests.reliability.stack import Stack, discard_database, load_database, runn
 
 ACK_LIMIT = 3.0
 EPHEMERAL = 1 << 6
+TEMPORARY = "cannot reach its database right now"  # bot/errors.database_down
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Outcome:
     ack: float | None = None
     reply: float | None = None
     problem: str | None = None
+    temporary: bool = False  # answered "try again in a minute" (only accepted when the database was down)
 
 
 class ReplyClock:
@@ -87,14 +89,18 @@ def check_reply(message: Message, expected: Expected) -> str | None:
     return None if files == expected.files else f"files differ: {sorted(files)} vs {sorted(expected.files)}"
 
 
-async def run_command(stack: Stack, job: Job, user: str, expected: Expected, times: ReplyClock) -> Outcome:
+async def run_command(
+    stack: Stack, job: Job, user: str, expected: Expected, times: ReplyClock, allow_temporary: bool = False
+) -> Outcome:
     out = Outcome(job.label, user, "command")
     handle = await stack.discord.invoke(job.command, job.option_dict(), user=user)
     ack = await handle.ack(timeout=15)
     out.ack = ack.delay
     message = await handle.reply(timeout=180)
     out.reply = times.seen.get(handle.id, stack.discord.clock.now()) - handle.record.created_at
-    if handle.rejections:
+    if allow_temporary and message.ephemeral and TEMPORARY in message.content:
+        out.temporary = True
+    elif handle.rejections:
         out.problem = f"stand-in refused: {handle.rejections[0]}"
     elif not ack.deferred and expected.kind == "reply":
         out.problem = f"a reply with a chart or table must be deferred (ack type {ack.response_type})"
@@ -103,7 +109,9 @@ async def run_command(stack: Stack, job: Job, user: str, expected: Expected, tim
     return out
 
 
-async def run_autocomplete(stack: Stack, job: Job, user: str, expected: Expected) -> Outcome:
+async def run_autocomplete(
+    stack: Stack, job: Job, user: str, expected: Expected, allow_temporary: bool = False
+) -> Outcome:
     out = Outcome(job.label, user, "autocomplete")
     options = job.option_dict()
     choices = await stack.discord.autocomplete(
@@ -114,16 +122,20 @@ async def run_autocomplete(stack: Stack, job: Job, user: str, expected: Expected
     assert record.ack is not None
     out.ack = out.reply = record.ack.delay
     got = tuple((c["name"], c["value"]) for c in choices)
-    if got != expected.choices:
+    if allow_temporary and not got and expected.choices:
+        out.temporary = True  # no suggestions while the database is away
+    elif got != expected.choices:
         out.problem = f"choices differ: {got[:3]} vs {expected.choices[:3]}"
     return out
 
 
-async def run_one(stack: Stack, job: Job, user: str, expected: Expected, times: ReplyClock) -> Outcome:
+async def run_one(
+    stack: Stack, job: Job, user: str, expected: Expected, times: ReplyClock, allow_temporary: bool = False
+) -> Outcome:
     try:
         if job.autocomplete:
-            return await run_autocomplete(stack, job, user, expected)
-        return await run_command(stack, job, user, expected, times)
+            return await run_autocomplete(stack, job, user, expected, allow_temporary)
+        return await run_command(stack, job, user, expected, times, allow_temporary)
     except AssertionError as exc:  # StandInTimeout, BotExited, refused autocomplete
         kind = "autocomplete" if job.autocomplete else "command"
         return Outcome(job.label, user, kind, problem=f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -143,6 +155,10 @@ class LoadResult:
     def problems(self) -> list[Outcome]:
         late = [o for o in self.outcomes if o.problem is None and (o.ack is None or o.ack >= ACK_LIMIT)]
         return [o for o in self.outcomes if o.problem is not None] + late
+
+    @property
+    def temporaries(self) -> int:
+        return sum(o.temporary for o in self.outcomes)
 
     def figures(self) -> dict[str, dict[str, float]]:
         """p50/p95/p99/max in seconds: ack (every interaction), reply (commands; autocomplete = its ack)."""
@@ -164,7 +180,8 @@ class LoadResult:
         lines = [
             f"{self.backend}: {len(self.outcomes)} interactions from {self.users} users in {self.seconds:.1f} s "
             f"({len(self.outcomes) / max(self.seconds, 1e-9):.1f}/s); problems: {len(self.problems)}; "
-            f"event-loop stalls logged by the bot: {len(self.loop_stalls)}",
+            f"event-loop stalls logged by the bot: {len(self.loop_stalls)}"
+            + (f"; 'try again' answers: {self.temporaries}" if self.temporaries else ""),
             f"  {'series':18} {'n':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}  (seconds)",
         ]
         for name, f in self.figures().items():
@@ -195,16 +212,24 @@ def loop_stalls(stack: Stack, since: int = 0) -> list[str]:
 
 
 async def run_load(
-    stack: Stack, jobs: list[Job], expected: dict[Job, Expected], users: int | None = None
+    stack: Stack,
+    jobs: list[Job],
+    expected: dict[Job, Expected],
+    users: int | None = None,
+    allow_temporary: bool = False,
 ) -> LoadResult:
-    """Run `jobs` spread over the stack's users (round robin), every user sequentially, all users at once."""
+    """Run `jobs` spread over the stack's users (round robin), every user sequentially, all users at once.
+
+    `allow_temporary` accepts "try again in a minute" answers (and empty suggestions) as correct: for runs
+    during which the database is deliberately taken away (tests/reliability/pg_restart.py).
+    """
     names = stack.users[: users or len(stack.users)]
     log_start = len(stack.serve.text())
     times = ReplyClock(stack)
     shares: list[list[Job]] = [jobs[i :: len(names)] for i in range(len(names))]
 
     async def user_session(user: str, share: list[Job]) -> list[Outcome]:
-        return [await run_one(stack, job, user, expected[job], times) for job in share]
+        return [await run_one(stack, job, user, expected[job], times, allow_temporary) for job in share]
 
     started = time.perf_counter()
     per_user = await asyncio.gather(*(user_session(u, s) for u, s in zip(names, shares, strict=True)))
