@@ -87,12 +87,11 @@ async def discard_database(url: str) -> None:
         await drop_pg_database(url)
 
 
-def config_lines(db_url: str, folder: Path, guild_id: int, role_id: int) -> list[str]:
+def config_lines(folder: Path, guild_id: int, role_id: int) -> list[str]:
     """The base config: one guild, one query role, no Comtrade fetching, no sync schedule.
 
     The database URL goes in the environment (TRADEWATCH_DATABASE_URL), as an operator with a password does.
     """
-    del db_url
     return [
         "[data]",
         f'data_dir = "{folder / "var"}"',
@@ -146,7 +145,7 @@ async def running_stack(
     async with Driver() as discord:
         names = add_users(discord, users)
         if config is None:
-            lines = config_lines(url, folder, discord.guild.id, discord.role(QUERY_ROLE).id)
+            lines = config_lines(folder, discord.guild.id, discord.role(QUERY_ROLE).id)
         else:
             lines = list(config(discord, folder))
         config_file = folder / "config.toml"
