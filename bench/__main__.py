@@ -195,7 +195,8 @@ async def load_main(run: Run, backend: str) -> str:
     if backend == "sqlite" and not args.fresh and _marker(marker) == want:
         step(f"reusing {data_dir() / label}.sqlite3 ({want})")
         return f"sqlite:///{data_dir() / label}.sqlite3"
-    marker.unlink(missing_ok=True)
+    if backend == "sqlite":
+        marker.unlink(missing_ok=True)
     url = await create_database(backend, label)
     started = time.perf_counter()
     await import_file(url, "hs", args.shared_data / "hs" / "harmonized-system.csv")
@@ -286,7 +287,7 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
                     label=f"{run.small.count:,} names", p95_target=entity_bench.ENTITY_SMALL_P95_MS,
                 )  # fmt: skip
             finally:
-                await drop_database(small)
+                await drop_database(small, delete_sqlite=True)
         if "serve" in areas and url and run.names and run.chunks:
             step(f"{backend}: serve cold start and memory")
             q = trade_bench.draw_questions(run.chunks, run.shape, 1)[0]  # type: ignore[arg-type]

@@ -95,9 +95,14 @@ async def create_database(backend: str, label: str, *, fresh: bool = True) -> st
     return url
 
 
-async def drop_database(url: str) -> None:
-    """Drop a bench PostgreSQL database (SQLite files stay in bench/.data/ for the next run)."""
+async def drop_database(url: str, *, delete_sqlite: bool = False) -> None:
+    """Drop a bench PostgreSQL database; a SQLite file stays for the next run unless `delete_sqlite`."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if delete_sqlite and parsed.database:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+        return
     if parsed.get_backend_name() == "postgresql":
         assert parsed.database and parsed.database.startswith("tradewatch_bench_")
         await _pg_admin(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')

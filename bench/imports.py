@@ -110,7 +110,7 @@ async def _timed_import(
         CPU.append(time.process_time() - cpu)
         return time.perf_counter() - started, report
     finally:
-        await drop_database(url)
+        await drop_database(url, delete_sqlite=True)
 
 
 CPU: list[float] = []  # CPU seconds of this process (all threads) per timed import, for the figure's extra
