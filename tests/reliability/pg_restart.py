@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tests.conftest import SHARED_DATA
 from tests.reliability.load_harness import LoadResult, run_load
-from tests.reliability.load_jobs import compute_expected, plan
+from tests.reliability.load_jobs import Job, compute_expected, plan
 from tests.reliability.publisher import publisher
 from tests.reliability.stack import Stack, discard_database, load_database, running_stack
 from tests.reliability.test_database_faults import connect
@@ -83,10 +83,16 @@ async def snapshot_whole(url: str) -> tuple[int, int]:
         await conn.close()
 
 
+def unaffected_by_the_sync(count: int, seed: int) -> list[Job]:
+    """Questions whose answers the new SDN snapshot cannot change (an /entity card cites its newest listing,
+    so its expected answer would move when the sync lands in the middle of the load)."""
+    return [job for job in plan(count, seed=seed) if job.command != "entity"]
+
+
 async def restart_under_load(
     stack: Stack, url: str, source_path: str, source: object
 ) -> tuple[LoadResult, str]:
-    jobs = plan(300, seed=5)
+    jobs = unaffected_by_the_sync(360, seed=5)
     expected = await compute_expected(url, jobs)
     load = asyncio.create_task(run_load(stack, jobs, expected, allow_temporary=True))
     await asyncio.sleep(3)  # commands in flight
@@ -111,7 +117,7 @@ async def main() -> int:
                 async with running_stack(url, folder / "serve", users=20, config=config) as stack:
                     during, what = await restart_under_load(stack, url, "/sdn.csv", source)
                     print(what + "\n" + during.report())
-                    jobs = plan(150, seed=6)
+                    jobs = plan(150, seed=6)  # all kinds again, /entity included (the sync is done)
                     after = await run_load(stack, jobs, await compute_expected(url, jobs))
                     print("after the restart:\n" + after.report())
                     async with asyncio.timeout(120):
