@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
+from PIL import Image
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 200  # 1600x900 px; Discord scales it down to ~800x450
 CURRENT_COLOUR = "#1f4e79"
@@ -54,7 +55,7 @@ def pick_unit(values: Sequence[float | None]) -> Unit:
 
 
 def _figure() -> Figure:
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     return fig
 
@@ -72,9 +73,18 @@ def _frame(fig: Figure, title: str, subtitle: str, source: str, *, left: float =
     return ax
 
 
-def _png(fig: Figure) -> bytes:
+def figure_png(fig: Figure) -> bytes:
+    """The drawn figure as an RGB PNG at zlib level 1.
+
+    Encoding was a third of a chart's CPU time with savefig's RGBA at Pillow's default level 6; an opaque
+    chart needs no alpha channel, and level 1 is about 4x faster to encode for ~3% more bytes (bench/).
+    """
+    canvas = fig.canvas
+    canvas.draw()
+    width, height = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    image.convert("RGB").save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
@@ -119,7 +129,7 @@ def monthly_comparison_chart(
         max((v for v in [*current, *previous, previous_average] if v is not None), default=0.0) / unit.divisor
     )
     _monthly_axes(ax, unit, top)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _monthly_axes(ax: Axes, unit: Unit, top: float) -> None:
@@ -199,7 +209,7 @@ def annual_comparison_chart(
     ax.grid(axis="y", color="#e6e6e6", zorder=0)
     top = max((v for v in values if v is not None), default=0.0)
     ax.set_ylim(0, (top / unit.divisor) * 1.18 or 1.0)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _room_for_labels(fig: Figure, ax: Axes, texts: list[Text], ends: list[float]) -> float:
@@ -254,4 +264,4 @@ def ranking_chart(
     ax.set_xlim(0, max(_room_for_labels(fig, ax, texts, ends), top * 1.05) or 1.0)
     ax.set_xlabel(unit.axis, fontsize=9)
     ax.grid(axis="x", color="#e6e6e6", zorder=0)
-    return _png(fig)
+    return figure_png(fig)

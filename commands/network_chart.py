@@ -9,7 +9,6 @@ CPU-bound: call `render_network` through `asyncio.to_thread`.
 
 from __future__ import annotations
 
-import io
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from commands.charts import figure_png
 from db.names import normalize_name
 from db.queries.entity_links import GroupLinks, Link, relation_words
 
@@ -242,7 +242,7 @@ def _draw_edges(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float
 
 def render_network(graph: NetworkGraph) -> bytes:
     """Draw the graph and return PNG bytes."""
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.07, 0.98, 0.82))
     pos = layout(graph)
@@ -276,6 +276,4 @@ def render_network(graph: NetworkGraph) -> bytes:
     fig.text(
         0.015, 0.03, textwrap.shorten(footer, 160, placeholder="…"), fontsize=7, color="#555555", va="center"
     )
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    return buffer.getvalue()
+    return figure_png(fig)
