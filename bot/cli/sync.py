@@ -14,6 +14,7 @@ import aiohttp
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli.imports import LIST_IMPORTERS, save_name_index
 from bot.config import Config
 from bot.runtime import open_app
 from db.engine import SchemaOutOfDate
@@ -35,12 +36,17 @@ async def sync_now(config: Config, keys: list[str], *, force: bool = False) -> l
     """Sync the named sources one after the other and plan their next scheduled check."""
     settings = config.sync.sources()
     async with sync_context(config) as ctx:
-        return [
+        results = [
             await sync_and_plan(
                 ctx, key, settings, jitter=config.sync.jitter_seconds, rng=random.Random(), force=force
             )
             for key in keys
         ]
+        if any(
+            r.outcome == "imported" and SYNC_SOURCES[r.source].importer in LIST_IMPORTERS for r in results
+        ):
+            log.info("name index: %s", await save_name_index(config, ctx.sessions))
+        return results
 
 
 async def run_schedule(config: Config) -> None:

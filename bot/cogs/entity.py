@@ -14,12 +14,13 @@ from bot.errors import database_outage
 from bot.logs import event
 from commands.entity import EntityParams, run_entity
 from db.search.cache import warm_index_cached
-from db.search.service import suggest_names
+from db.search.service import get_index, suggest_names
 
 log = logging.getLogger(__name__)
 
 # Autocomplete must answer within Discord's 3 seconds; past this the user just gets no suggestions.
 SUGGEST_SECONDS = 1.5
+FRESHNESS_SECONDS = 60.0
 TYPES = [app_commands.Choice(name=name, value=name) for name in ("person", "company", "vessel", "aircraft")]
 
 
@@ -35,13 +36,17 @@ class EntityCog(commands.Cog):
         # Build the name index in the background: at a million names it takes seconds, and the bot must
         # reach Discord first. The first /entity waits for the same build (the index holder's lock).
         self._warm_task = asyncio.create_task(self._warm())
+        self._stopping = asyncio.Event()
+        self._fresh_task = asyncio.create_task(self._keep_fresh())
 
     async def cog_unload(self) -> None:
         # Let a running build finish rather than cancel it mid-query: cancelling a task inside an aiosqlite
         # call while the engine closes can hang the shutdown. A build past a minute is cancelled.
-        task = getattr(self, "_warm_task", None)
-        if task is not None and not task.done():
-            _, pending = await asyncio.wait([task], timeout=60)
+        if hasattr(self, "_stopping"):
+            self._stopping.set()
+        tasks = [t for t in (getattr(self, "_warm_task", None), getattr(self, "_fresh_task", None)) if t]
+        if any(not t.done() for t in tasks):
+            _, pending = await asyncio.wait(tasks, timeout=60)
             for stuck in pending:
                 stuck.cancel()
 
@@ -61,6 +66,22 @@ class EntityCog(commands.Cog):
             event(log, "entity_index_ready", names=names, source="saved" if from_disk else "built")
         except Exception:  # the first /entity retries the build and reports its own error
             log.exception("building the name index at start failed")
+
+    async def _keep_fresh(self) -> None:
+        """Check the lists' version every minute, so that after a sync the index is rebuilt (and saved for the
+        next start) before anyone asks, not by the first /entity after it."""
+        await self._warm_task
+        while True:
+            try:
+                await asyncio.wait_for(self._stopping.wait(), FRESHNESS_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with self.bot.app.sessions() as session:
+                    await get_index(session)
+            except Exception as exc:  # the database is away: the next check (or /entity) tries again
+                log.debug("name index freshness check failed: %s", exc)
 
     async def name_choices(
         self, interaction: Interaction[TradewatchBot], current: str

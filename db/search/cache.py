@@ -6,10 +6,14 @@ arrays: saved as a folder of `.npy` files, it is memory-mapped back in milliseco
 search touches are read.
 
 The files are derived data, trusted only for the exact database contents they were built from: the folder
-name is a fingerprint of the database URL (without password), every snapshot (id and sha256: every import
-writes one), the highest name id, the normaliser version and this format's version. Anything else, and the
-index is rebuilt from the database as before (and saved for the next start). A file that cannot be read is
-ignored, never an error.
+name is a fingerprint of the database URL (without password), every snapshot of a list source (id and
+sha256: every import of a list writes one; trade snapshots do not count), the highest name id, the
+normaliser version and this format's version. Anything else, and the index is rebuilt from the database as
+before. A file that cannot be read is ignored, never an error.
+
+Every build is saved: at a start that found nothing to read back, after the rebuild that follows an import in
+a running bot, and at the end of `tradewatch import` / `tradewatch sync` of a list, so a start after an
+import on this machine reads the index back instead of building it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.models import EntityName, Snapshot
+from db.models import EntityName
 from db.names import NORMALIZER_VERSION
 from db.search import service
 from db.search.columns import Pairs
@@ -67,8 +71,9 @@ async def fingerprint(session: AsyncSession) -> str:
     engine = session.bind
     assert isinstance(engine, AsyncEngine)
     digest = hashlib.sha256(f"{_database_id(engine)}|{NORMALIZER_VERSION}|{FORMAT_VERSION}".encode())
+    lists = service.entity_snapshots().subquery()  # trade imports leave the index as it is
     snapshots = await session.execute(
-        select(Snapshot.id, Snapshot.sha256).order_by(Snapshot.id).limit(1_000_000)
+        select(lists.c.id, lists.c.sha256).order_by(lists.c.id).limit(1_000_000)
     )
     for snapshot_id, sha in snapshots:
         digest.update(f"|{snapshot_id}:{sha}".encode())
@@ -81,7 +86,9 @@ def save_index(index: NameIndex, folder: Path, fp: str, database: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{database}-{fp}"
     if target.exists():
-        return target
+        if load_saved(folder, fp, database) is not None:
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # damaged: replaced, or every start would rebuild
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
     try:
         for name, (part, attr) in _ARRAYS.items():
@@ -137,8 +144,31 @@ def load_saved(folder: Path, fp: str, database: str) -> NameIndex | None:
     )
 
 
+def _database_key(engine: AsyncEngine) -> str:
+    return hashlib.sha256(_database_id(engine).encode()).hexdigest()[:12]
+
+
+def _saver(folder: Path, database: str) -> service.OnBuilt:
+    """The hook that saves every index the service builds for this database (see `service._Holder`)."""
+
+    async def save(session: AsyncSession, index: NameIndex) -> None:
+        fp = await fingerprint(session)
+        if index.version != await service.read_version(session):
+            return  # an import landed during the build: the next build is saved instead
+        try:
+            await asyncio.to_thread(save_index, index, folder, fp, database)
+        except OSError as exc:  # a read-only or full disk costs the next start its speed, nothing else
+            log.warning("could not save the name index to %s: %s", folder, exc)
+
+    return save
+
+
 async def warm_index_cached(sessions: async_sessionmaker[AsyncSession], folder: Path) -> tuple[int, bool]:
-    """Make the name index ready at start: from `folder` when it matches the database, else built and saved.
+    """Make the name index ready: from `folder` when it matches the database, else built and saved.
+
+    From then on every rebuild of this database's index (after an import) is saved too, so the next start
+    reads it back. Call it at bot start, and after an import of lists (`tradewatch import`, `tradewatch
+    sync`), so that a start after an import finds the index ready.
 
     Returns:
         (names indexed, whether the saved index was used).
@@ -146,18 +176,12 @@ async def warm_index_cached(sessions: async_sessionmaker[AsyncSession], folder: 
     async with sessions() as session:
         engine = session.bind
         assert isinstance(engine, AsyncEngine)
-        database = hashlib.sha256(_database_id(engine).encode()).hexdigest()[:12]
+        database = _database_key(engine)
+        holder = service._holder(session)
+        holder.on_built = _saver(folder, database)
         fp = await fingerprint(session)
         index = await asyncio.to_thread(load_saved, folder, fp, database)
         if index is not None and index.version == await service.read_version(session):
-            # The service keeps one index per engine; this puts the saved one there, as a build would.
-            service._holder(session).index = index
+            holder.index = index  # the service keeps one index per engine; the saved one goes there
             return index.size, True
-    size = await service.warm_index(sessions)
-    async with sessions() as session:
-        built, _ = await service.get_index(session)
-        try:
-            await asyncio.to_thread(save_index, built, folder, fp, database)
-        except OSError as exc:  # a read-only or full disk costs the next start its speed, nothing else
-            log.warning("could not save the name index to %s: %s", folder, exc)
-    return size, False
+    return await service.warm_index(sessions), False

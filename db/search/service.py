@@ -2,10 +2,10 @@
 
 The database stays the source of truth; the index is derived, in-process memory (the same on SQLite and
 PostgreSQL). It is built on first use (or at bot start with `warm_index`), and every search first reads a
-cheap version stamp, the highest `entity_names.id` and `snapshots.id` (both primary-key lookups). Every
-import writes a snapshot, so a new stamp means the lists changed: a small index is rebuilt at once, a
-large one (over `SYNC_REBUILD_LIMIT` names, a few seconds to rebuild) in the background while searches
-keep using the previous one.
+cheap version stamp, the highest `entity_names.id` and the highest `snapshots.id` of a list source.
+Every import of a list writes a snapshot, so a new stamp means the lists changed: a small index is rebuilt
+at once, a large one (over `SYNC_REBUILD_LIMIT` names, a few seconds to rebuild) in the background while
+searches keep using the previous one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +49,15 @@ class SearchResult:
     stale: bool = False
 
 
+OnBuilt = Callable[[AsyncSession, NameIndex], Awaitable[None]]
+
+
 @dataclass
 class _Holder:
     index: NameIndex | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refresh: asyncio.Task[None] | None = None
+    on_built: OnBuilt | None = None  # e.g. save the index for the next start (db.search.cache)
 
 
 _HOLDERS: weakref.WeakKeyDictionary[AsyncEngine, _Holder] = weakref.WeakKeyDictionary()
@@ -66,9 +70,19 @@ def _holder(session: AsyncSession) -> _Holder:
     return _HOLDERS.setdefault(engine, _Holder())
 
 
+def entity_snapshots() -> Any:
+    """Snapshots of sources that hold entities (lists), not trade data.
+
+    A trade import (an on-demand Comtrade fetch, say) writes a snapshot too; counting it would throw away
+    a million-name index that did not change.
+    """
+    holds_entities = select(Entity.id).where(Entity.source_id == Snapshot.source_id).exists()
+    return select(Snapshot.id, Snapshot.sha256).where(holds_entities)
+
+
 async def read_version(session: AsyncSession) -> tuple[object, ...]:
-    """The version stamp of the loaded lists: (highest name id, highest snapshot id)."""
-    snapshot = select(func.max(Snapshot.id)).scalar_subquery()
+    """The version stamp of the loaded lists: (highest name id, highest snapshot id of a list source)."""
+    snapshot = select(func.max(entity_snapshots().subquery().c.id)).scalar_subquery()
     row = (await session.execute(select(func.max(EntityName.id), snapshot))).one()
     return (row[0], row[1])
 
@@ -188,10 +202,20 @@ async def load_index(session: AsyncSession) -> NameIndex:
     return index
 
 
+async def _built(session: AsyncSession, holder: _Holder, index: NameIndex) -> None:
+    """Install a freshly built index and run the holder's hook (a failing hook costs only the hook)."""
+    holder.index = index
+    if holder.on_built is not None:
+        try:
+            await holder.on_built(session, index)
+        except Exception:
+            log.exception("after building the name index")
+
+
 async def _refresh_in_background(engine: AsyncEngine, holder: _Holder) -> None:
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            holder.index = await load_index(session)
+            await _built(session, holder, await load_index(session))
     except Exception:  # a failed refresh keeps the old index; the next search tries again
         log.exception("background rebuild of the name index failed")
     finally:
@@ -213,7 +237,8 @@ async def get_index(session: AsyncSession) -> tuple[NameIndex, bool]:
         return index, True
     async with holder.lock:
         if holder.index is None or holder.index.version != version:
-            holder.index = await load_index(session)
+            await _built(session, holder, await load_index(session))
+        assert holder.index is not None
         return holder.index, False
 
 

@@ -96,3 +96,49 @@ async def test_old_folders_are_pruned(
         service.forget_index(sessions.kw["bind"])
         await warm_index_cached(sessions, folder)
     assert len(list(folder.iterdir())) == cache.KEEP
+
+
+async def test_a_trade_import_leaves_the_index_and_its_file_alone(
+    sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
+) -> None:
+    from db.ingest.registry import importer
+    from tests.db.entity_seed import NOW
+
+    await load_curated(sessions)
+    folder = tmp_path / "index"
+    await warm_index_cached(sessions, folder)
+    async with sessions() as session:
+        before = (await cache.fingerprint(session), await service.read_version(session))
+    await importer("hs")(sessions, shared_data / "hs/harmonized-system.csv", now=NOW)  # writes a snapshot
+    async with sessions() as session:
+        assert (await cache.fingerprint(session), await service.read_version(session)) == before
+    service.forget_index(sessions.kw["bind"])
+    assert (await warm_index_cached(sessions, folder))[1]  # still read back
+
+
+async def test_a_rebuild_after_an_import_is_saved_for_the_next_start(
+    sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
+) -> None:
+    await load_curated(sessions)
+    folder = tmp_path / "index"
+    await warm_index_cached(sessions, folder)
+    await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=40)
+    async with sessions() as session:
+        rebuilt, _ = await service.get_index(session)  # the running bot notices the import and rebuilds
+    service.forget_index(sessions.kw["bind"])
+    names, from_disk = await warm_index_cached(sessions, folder)
+    assert from_disk and names == rebuilt.size
+
+
+async def test_a_damaged_file_is_replaced_by_the_next_build(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await load_curated(sessions)
+    folder = tmp_path / "index"
+    await warm_index_cached(sessions, folder)
+    (saved,) = list(folder.iterdir())
+    (saved / "meta.json").write_text("{not json", encoding="utf-8")
+    service.forget_index(sessions.kw["bind"])
+    assert not (await warm_index_cached(sessions, folder))[1]  # rebuilt, and saved again
+    service.forget_index(sessions.kw["bind"])
+    assert (await warm_index_cached(sessions, folder))[1]
