@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 NAME_KINDS = ("primary", "aka", "fka", "nka", "weak", "other")
-_KIND_CODE = {k: i for i, k in enumerate(NAME_KINDS)}
-_OTHER_KIND = len(NAME_KINDS) - 1
+KIND_CODE = {k: i for i, k in enumerate(NAME_KINDS)}
+OTHER_KIND = len(NAME_KINDS) - 1
 
 
 @dataclass
@@ -31,7 +31,7 @@ class NameColumns:
         self.name_ids.append(name_id)
         self.entity_ids.append(entity_id)
         self.keys.append(key)
-        self.kinds.append(_KIND_CODE.get(kind, _OTHER_KIND))
+        self.kinds.append(KIND_CODE.get(kind, OTHER_KIND))
 
     def extend(self, rows: Sequence[tuple[int, int, str | None, str]]) -> None:
         """Add a page of (id, entity id, key, kind) rows."""
@@ -41,7 +41,17 @@ class NameColumns:
         self.name_ids.extend(ids)
         self.entity_ids.extend(entity_ids)
         self.keys.extend(k or "" for k in keys)
-        self.kinds.extend(_KIND_CODE.get(k, _OTHER_KIND) for k in kinds)
+        self.kinds.extend(KIND_CODE.get(k, OTHER_KIND) for k in kinds)
+
+    def extend_coded(self, rows: Sequence[tuple[int, int, str, int]]) -> None:
+        """Add a page of (id, entity id, key, kind code) rows, keys never NULL (C-level extends only)."""
+        if not rows:
+            return
+        ids, entity_ids, keys, kinds = zip(*rows, strict=True)
+        self.name_ids.extend(ids)
+        self.entity_ids.extend(entity_ids)
+        self.keys.extend(keys)
+        self.kinds.extend(kinds)
 
     def __len__(self) -> int:
         return len(self.name_ids)
@@ -73,6 +83,19 @@ class EntityColumns:
         self.schemas.append(schema)
         self.countries.append(countries)
         self.tags.append(tags)
+
+    def extend(
+        self,
+        entity_ids: Sequence[int],
+        schemas: Sequence[str],
+        countries: Sequence[tuple[str, ...]],
+        tags: Sequence[tuple[str, ...]],
+    ) -> None:
+        """Add a page of entities, column by column."""
+        self.entity_ids.extend(entity_ids)
+        self.schemas.extend(schemas)
+        self.countries.extend(countries)
+        self.tags.extend(tags)
 
     @classmethod
     def of(cls, entities: Iterable[EntityAttributes]) -> EntityColumns:
