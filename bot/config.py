@@ -186,7 +186,9 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
 
 def _guilds(value: Any) -> tuple[GuildAccess, ...]:
     if not isinstance(value, list):
-        raise ConfigError("[discord] guilds must be a list of tables: [[discord.guilds]] id = ..., roles = [...]")
+        raise ConfigError(
+            "[discord] guilds must be a list of tables: [[discord.guilds]] id = ..., roles = [...]"
+        )
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, dict) or "id" not in item:

@@ -48,7 +48,9 @@ def split_command(text: str) -> CommandLine:
     try:
         tokens = shlex.split(text)
     except ValueError:
-        raise InvalidInput("Unbalanced quotes in the command.", 'Close every quote, e.g. /hs "aluminium oxide".') from None
+        raise InvalidInput(
+            "Unbalanced quotes in the command.", 'Close every quote, e.g. /hs "aluminium oxide".'
+        ) from None
     name = tokens[0].lstrip("/").lower()
     words: list[str] = []
     options: dict[str, str] = {}

@@ -30,15 +30,33 @@ class CommandSpec:
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in [
-        CommandSpec("exports", "commands.trade", "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports]",
-                    "Monthly trade series for a year against the year before, with chart."),
-        CommandSpec("top partners", "commands.top", "/top partners <commodity> [year] [reporter=CN] [flow=exports|imports]",
-                    "Top 10 partners for a commodity, with shares and growth."),
-        CommandSpec("top goods", "commands.top", "/top goods <partner> [year] [reporter=CN] [flow=exports|imports]",
-                    "Top 10 goods (HS-4) traded with a partner, with shares and growth."),
-        CommandSpec("hs", "commands.hs", "/hs <words or code>", "HS codes, descriptions, aliases and CHPL tiers."),
-        CommandSpec("entity", "commands.entity", "/entity <name> [country=..] [list=..] [type=..]",
-                    "Fuzzy, cross-script lookup of a listed or curated entity."),
+        CommandSpec(
+            "exports",
+            "commands.trade",
+            "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports]",
+            "Monthly trade series for a year against the year before, with chart.",
+        ),
+        CommandSpec(
+            "top partners",
+            "commands.top",
+            "/top partners <commodity> [year] [reporter=CN] [flow=exports|imports]",
+            "Top 10 partners for a commodity, with shares and growth.",
+        ),
+        CommandSpec(
+            "top goods",
+            "commands.top",
+            "/top goods <partner> [year] [reporter=CN] [flow=exports|imports]",
+            "Top 10 goods (HS-4) traded with a partner, with shares and growth.",
+        ),
+        CommandSpec(
+            "hs", "commands.hs", "/hs <words or code>", "HS codes, descriptions, aliases and CHPL tiers."
+        ),
+        CommandSpec(
+            "entity",
+            "commands.entity",
+            "/entity <name> [country=..] [list=..] [type=..]",
+            "Fuzzy, cross-script lookup of a listed or curated entity.",
+        ),
         CommandSpec("sources", "commands.sources", "/sources", "Freshness of every data source."),
         CommandSpec("help", "commands.help", "/help", "What each command does."),
     ]
@@ -58,7 +76,9 @@ def resolve_spec(line: CommandLine) -> tuple[CommandSpec, CommandLine]:
     if name in GROUPS:
         if not words or words[0].lower() not in GROUPS[name]:
             subs = " | ".join(GROUPS[name])
-            raise InvalidInput(f"/{name} needs one of: {subs}.", f"e.g. /{name} {GROUPS[name][0]} graphite 2023")
+            raise InvalidInput(
+                f"/{name} needs one of: {subs}.", f"e.g. /{name} {GROUPS[name][0]} graphite 2023"
+            )
         name, words = f"{name} {words[0].lower()}", words[1:]
     spec = COMMANDS.get(name)
     if spec is None:

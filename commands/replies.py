@@ -70,7 +70,8 @@ class Reply:
         """JSON-ready form: attachment bytes are replaced by their file names and sizes."""
         data = asdict(self)
         data["attachments"] = [
-            {"filename": a.filename, "bytes": len(a.data), "description": a.description} for a in self.attachments
+            {"filename": a.filename, "bytes": len(a.data), "description": a.description}
+            for a in self.attachments
         ]
         data["citations"] = [dict(asdict(c), text=c.text()) for c in self.citations]
         return data

@@ -145,7 +145,13 @@ def load_countries(path: Path) -> tuple[list[Country], dict[str, Country]]:
         country = Country(code=code, name=name, iso2=record.alpha_2, iso3=record.alpha_3)
         countries.append(country)
         by_iso2[record.alpha_2] = country
-        for label in {record.alpha_2, record.alpha_3, record.name, name, getattr(record, "official_name", None)}:
+        for label in {
+            record.alpha_2,
+            record.alpha_3,
+            record.name,
+            name,
+            getattr(record, "official_name", None),
+        }:
             if label:
                 index.setdefault(fold(label), country)
     for code, name in (data.get("areas") or {}).items():
@@ -170,7 +176,9 @@ def load_commodities(path: Path) -> tuple[list[Commodity], str]:
         for a in codes:
             for b in codes:
                 if a != b and b.startswith(a):
-                    raise ValueError(f"{path}: {key!r} lists {a} and its own subheading {b}; list one of them")
+                    raise ValueError(
+                        f"{path}: {key!r} lists {a} and its own subheading {b}; list one of them"
+                    )
         out.append(
             Commodity(
                 key=str(key),

@@ -21,5 +21,9 @@ def test_commands_and_db_do_not_import_discord() -> None:
 
 def test_db_does_not_import_commands_or_bot() -> None:
     pattern = re.compile(r"^\s*(import|from) (bot|commands)\b", re.M)
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / "db").rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "db").rglob("*.py")
+        if pattern.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []

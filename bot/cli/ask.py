@@ -19,16 +19,27 @@ from commands.replies import Reply
 async def ask_once(config: Config, text: str) -> Reply:
     """Open the database, run one command, close."""
     async with open_app(config) as app, app.sessions() as session:
-        ctx = Context(session=session, lookups=app.lookups, fetch_trade=trade_fetcher(config),
-                      extras={"config": config})  # /sources reads the [sync] thresholds from it
+        ctx = Context(
+            session=session, lookups=app.lookups, fetch_trade=trade_fetcher(config), extras={"config": config}
+        )  # /sources reads the [sync] thresholds from it
         return await run_text(ctx, text)
 
 
 @click.command()
 @click.argument("command_text", metavar='"/COMMAND ARGS"')
-@click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON (title, summary, fields, numbers, citations).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Write the reply's chart PNGs and CSV tables into this folder.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the reply as JSON (title, summary, fields, numbers, citations).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write the reply's chart PNGs and CSV tables into this folder.",
+)
 @click.pass_obj
 def ask(config: Config, command_text: str, as_json: bool, out_dir: str | None) -> None:
     """Answer a command as typed in Discord, e.g. tradewatch ask "/exports graphite RU 2023"."""

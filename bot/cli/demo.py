@@ -19,8 +19,11 @@ DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
     ("hs", "hs/harmonized-system.csv", {}),
     # Trade: China-reported monthly exports by partner at HS-6 (derived from UN Comtrade, 2017-01..2024-12),
     # IMF IMTS annual Russia-by-partner totals (2016-2024), and a real UN Comtrade v1 API response (India -> USA).
-    ("trade-csv", "trade/china_exports_hs6_monthly_derived/deep_dive_hs6_monthly.csv",
-     {"mapping": "china_exports_hs6_monthly"}),
+    (
+        "trade-csv",
+        "trade/china_exports_hs6_monthly_derived/deep_dive_hs6_monthly.csv",
+        {"mapping": "china_exports_hs6_monthly"},
+    ),
     ("imf", "trade/imf_imts_russia_bilateral/RU_trade.csv", {}),
     ("comtrade", "trade/comtrade_api_samples/india_exports_2022_single_partner.json", {}),
     # Sanctions lists. SDN 2022-09-30 carries SINNO ELECTRONICS; 2024-05-01 (KING-PAI TECHNOLOGY HK) loads on top
@@ -30,7 +33,11 @@ DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
     ("ofac", "ofac/sdn_snapshots/2024-05-01", {"data_date": "2024-05-01"}),
     ("csl", "bis_csl/csl_excerpts/csl_2019-12_excerpt.csv", {"partial": True}),
     ("csl", "bis_csl/csl_excerpts/consolidated_2025-06_excerpt.csv", {"partial": True}),
-    ("opensanctions", "opensanctions/ua_war_sanctions_2026-03-13/targets.simple.csv", {"dataset": "ua_war_sanctions"}),
+    (
+        "opensanctions",
+        "opensanctions/ua_war_sanctions_2026-03-13/targets.simple.csv",
+        {"dataset": "ua_war_sanctions"},
+    ),
     ("curated", str(Path(__file__).resolve().parents[2] / "db" / "curated"), {}),  # the repo's starter file
 ]
 
@@ -78,8 +85,14 @@ async def run_demo(config: Config, out_dir: Path) -> None:
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/demo", show_default=True,
-              help="Folder for the charts and CSV tables of the answers.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="out/demo",
+    show_default=True,
+    help="Folder for the charts and CSV tables of the answers.",
+)
 @click.pass_obj
 def demo(config: Config, out_dir: str) -> None:
     """Load the real source files into the configured database (SQLite by default) and answer sample questions."""

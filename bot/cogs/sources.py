@@ -19,7 +19,9 @@ class SourcesCog(commands.Cog):
 
     @app_commands.command(name="sources")
     @app_commands.describe(source="Only this source (leave empty for all of them).")
-    @app_commands.choices(source=[app_commands.Choice(name=key, value=key) for key in list(SYNC_SOURCES)[:25]])
+    @app_commands.choices(
+        source=[app_commands.Choice(name=key, value=key) for key in list(SYNC_SOURCES)[:25]]
+    )
     @app_commands.guild_only()
     async def sources(
         self, interaction: Interaction[TradewatchBot], source: app_commands.Choice[str] | None = None

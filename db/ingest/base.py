@@ -35,25 +35,52 @@ class SourceInfo:
 CATALOGUE: dict[str, SourceInfo] = {
     s.key: s
     for s in [
-        SourceInfo("hs", "Harmonized System nomenclature (HS 2022)", "WCO / UN Comtrade via datasets/harmonized-system",
-                   "https://github.com/datasets/harmonized-system"),
+        SourceInfo(
+            "hs",
+            "Harmonized System nomenclature (HS 2022)",
+            "WCO / UN Comtrade via datasets/harmonized-system",
+            "https://github.com/datasets/harmonized-system",
+        ),
         SourceInfo("comtrade", "UN Comtrade", "UN Statistics Division", "https://comtradeplus.un.org/"),
-        SourceInfo("china_customs_derived", "China monthly exports by partner, HS-6 (derived from UN Comtrade)",
-                   "UN Comtrade, China-reported; table by qennis/ChinaCriticalMineralComtrade",
-                   "https://github.com/qennis/ChinaCriticalMineralComtrade",
-                   "Derived table: 8-digit Chinese tariff lines rolled up to HS-6 by the table's author."),
-        SourceInfo("imf_imts", "IMF International Trade in Goods (IMTS)", "International Monetary Fund",
-                   "https://data.imf.org/"),
+        SourceInfo(
+            "china_customs_derived",
+            "China monthly exports by partner, HS-6 (derived from UN Comtrade)",
+            "UN Comtrade, China-reported; table by qennis/ChinaCriticalMineralComtrade",
+            "https://github.com/qennis/ChinaCriticalMineralComtrade",
+            "Derived table: 8-digit Chinese tariff lines rolled up to HS-6 by the table's author.",
+        ),
+        SourceInfo(
+            "imf_imts",
+            "IMF International Trade in Goods (IMTS)",
+            "International Monetary Fund",
+            "https://data.imf.org/",
+        ),
         SourceInfo("trade_csv", "Monthly trade table (CSV)", "as named by the importer's --source-title"),
-        SourceInfo("ofac_sdn", "OFAC Specially Designated Nationals (SDN) List", "U.S. Treasury, OFAC",
-                   "https://sanctionslist.ofac.treas.gov/"),
-        SourceInfo("ofac_cons", "OFAC Consolidated Sanctions List (non-SDN)", "U.S. Treasury, OFAC",
-                   "https://sanctionslist.ofac.treas.gov/"),
-        SourceInfo("ofac_changes", "OFAC Sanctions List Service change files", "U.S. Treasury, OFAC",
-                   "https://sanctionslistservice.ofac.treas.gov/changes/latest",
-                   "Recorded by the sync to notice OFAC publications; the lists themselves come from ofac_sdn/ofac_cons."),
-        SourceInfo("csl", "Consolidated Screening List", "U.S. International Trade Administration (trade.gov)",
-                   "https://www.trade.gov/consolidated-screening-list"),
+        SourceInfo(
+            "ofac_sdn",
+            "OFAC Specially Designated Nationals (SDN) List",
+            "U.S. Treasury, OFAC",
+            "https://sanctionslist.ofac.treas.gov/",
+        ),
+        SourceInfo(
+            "ofac_cons",
+            "OFAC Consolidated Sanctions List (non-SDN)",
+            "U.S. Treasury, OFAC",
+            "https://sanctionslist.ofac.treas.gov/",
+        ),
+        SourceInfo(
+            "ofac_changes",
+            "OFAC Sanctions List Service change files",
+            "U.S. Treasury, OFAC",
+            "https://sanctionslistservice.ofac.treas.gov/changes/latest",
+            "Recorded by the sync to notice OFAC publications; the lists themselves come from ofac_sdn/ofac_cons.",
+        ),
+        SourceInfo(
+            "csl",
+            "Consolidated Screening List",
+            "U.S. International Trade Administration (trade.gov)",
+            "https://www.trade.gov/consolidated-screening-list",
+        ),
         SourceInfo("opensanctions", "OpenSanctions", "OpenSanctions", "https://www.opensanctions.org/"),
         SourceInfo("curated", "Tradewatch curated facts", "the team's own curated files, each fact cited"),
     ]
@@ -120,8 +147,15 @@ class IngestReport:
 
 def progress(total: int | None, desc: str, unit: str = "rows") -> tqdm:
     """A progress bar on stderr, shown only on a terminal (quiet in tests and logs)."""
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                disable=not sys.stderr.isatty(), leave=False)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=True,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )
 
 
 async def get_source(session: AsyncSession, key: str, *, title: str | None = None) -> Source:
@@ -129,7 +163,9 @@ async def get_source(session: AsyncSession, key: str, *, title: str | None = Non
     info = CATALOGUE.get(key) or SourceInfo(key, title or key, title or key)
     source = (await session.execute(select(Source).where(Source.key == key))).scalar_one_or_none()
     if source is None:
-        source = Source(key=key, title=title or info.title, publisher=info.publisher, url=info.url, notes=info.notes)
+        source = Source(
+            key=key, title=title or info.title, publisher=info.publisher, url=info.url, notes=info.notes
+        )
         session.add(source)
         await session.flush()
     return source
@@ -165,7 +201,12 @@ async def new_snapshot(
 ) -> Snapshot:
     """Add a snapshot row (inside the caller's transaction) and return it with its id."""
     snapshot = Snapshot(
-        source_id=source.id, sha256=sha256, file_name=file_name, fetched_at=now, data_date=data_date, meta=meta
+        source_id=source.id,
+        sha256=sha256,
+        file_name=file_name,
+        fetched_at=now,
+        data_date=data_date,
+        meta=meta,
     )
     session.add(snapshot)
     await session.flush()

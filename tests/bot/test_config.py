@@ -29,7 +29,9 @@ def test_every_config_field_is_documented_in_the_example() -> None:
 
 
 def test_environment_overrides_file_and_secrets_are_not_in_repr(tmp_path: Path) -> None:
-    config = load_config(EXAMPLE, env={"DISCORD_TOKEN": "s3cret-token", "TRADEWATCH_DATABASE_URL": "sqlite:///x.db"})
+    config = load_config(
+        EXAMPLE, env={"DISCORD_TOKEN": "s3cret-token", "TRADEWATCH_DATABASE_URL": "sqlite:///x.db"}
+    )
     assert config.discord.token == "s3cret-token"
     assert config.database_url == "sqlite:///x.db"
     assert "s3cret" not in repr(config)

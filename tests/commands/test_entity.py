@@ -101,7 +101,12 @@ async def test_sinno_card(story: None, sessions: async_sessionmaker[AsyncSession
     assert any(c.source.startswith("OFAC") and c.data_date == "2024-05-01" for c in reply.citations)
     assert any(c.publisher == "UPI" and c.url for c in reply.citations)  # the curated fact's own citation
     png = reply.attachments[0]
-    assert png.filename.startswith("network-") and png.filename.endswith(".png") and png.data[:8] == b"\x89PNG\r\n\x1a\n" and len(png.data) > 20_000
+    assert (
+        png.filename.startswith("network-")
+        and png.filename.endswith(".png")
+        and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+        and len(png.data) > 20_000
+    )
     json.loads(reply.to_json())
 
 

@@ -15,15 +15,31 @@ from db.lookups import Lookups, load_commodities, load_lookups
 @pytest.mark.parametrize(
     ("typed", "code", "iso2"),
     [
-        ("Russia", 643, "RU"), ("RU", 643, "RU"), ("RUS", 643, "RU"), ("Russian Federation", 643, "RU"),
-        ("China", 156, "CN"), ("CN", 156, "CN"), ("PRC", 156, "CN"),
-        ("Hong Kong", 344, "HK"), ("HK", 344, "HK"),
-        ("Türkiye", 792, "TR"), ("Turkey", 792, "TR"), ("turkiye", 792, "TR"),
-        ("USA", 842, "US"), ("United States", 842, "US"),
-        ("France", 251, "FR"), ("India", 699, "IN"), ("Switzerland", 757, "CH"), ("Norway", 579, "NO"),
-        ("Taiwan", 490, "TW"), ("Other Asia, nes", 490, "TW"),
-        ("643", 643, "RU"), ("842", 842, "US"),
-        ("South Korea", 410, "KR"), ("UAE", 784, "AE"), ("Czech Republic", 203, "CZ"),
+        ("Russia", 643, "RU"),
+        ("RU", 643, "RU"),
+        ("RUS", 643, "RU"),
+        ("Russian Federation", 643, "RU"),
+        ("China", 156, "CN"),
+        ("CN", 156, "CN"),
+        ("PRC", 156, "CN"),
+        ("Hong Kong", 344, "HK"),
+        ("HK", 344, "HK"),
+        ("Türkiye", 792, "TR"),
+        ("Turkey", 792, "TR"),
+        ("turkiye", 792, "TR"),
+        ("USA", 842, "US"),
+        ("United States", 842, "US"),
+        ("France", 251, "FR"),
+        ("India", 699, "IN"),
+        ("Switzerland", 757, "CH"),
+        ("Norway", 579, "NO"),
+        ("Taiwan", 490, "TW"),
+        ("Other Asia, nes", 490, "TW"),
+        ("643", 643, "RU"),
+        ("842", 842, "US"),
+        ("South Korea", 410, "KR"),
+        ("UAE", 784, "AE"),
+        ("Czech Republic", 203, "CZ"),
     ],
 )
 def test_country_resolution(lookups: Lookups, typed: str, code: int, iso2: str) -> None:
@@ -40,9 +56,21 @@ def test_comtrade_codes_agree_with_comtrades_own_partner_list(lookups: Lookups, 
     """UN Comtrade's partner list names its codes: 842 USA, 251 France, 699 India, 490 Other Asia, nes ..."""
     with (shared_data / "country_codes/comtrade_legacy/partnerAreas.json").open(encoding="utf-8") as fh:
         comtrade = {r["text"]: int(r["id"]) for r in json.load(fh)["results"] if r["id"].isdigit()}
-    pairs = {"USA": "USA", "France": "FRA", "India": "IND", "Switzerland": "CHE", "Norway": "NOR",
-             "Other Asia, nes": "TWN", "Russian Federation": "RUS", "China": "CHN", "China, Hong Kong SAR": "HKG",
-             "Germany": "DEU", "Turkey": "TUR", "Kazakhstan": "KAZ", "United Arab Emirates": "ARE"}
+    pairs = {
+        "USA": "USA",
+        "France": "FRA",
+        "India": "IND",
+        "Switzerland": "CHE",
+        "Norway": "NOR",
+        "Other Asia, nes": "TWN",
+        "Russian Federation": "RUS",
+        "China": "CHN",
+        "China, Hong Kong SAR": "HKG",
+        "Germany": "DEU",
+        "Turkey": "TUR",
+        "Kazakhstan": "KAZ",
+        "United Arab Emirates": "ARE",
+    }
     for comtrade_name, iso3 in pairs.items():
         assert lookups.country(iso3).code == comtrade[comtrade_name], iso3  # type: ignore[union-attr]
 
@@ -50,10 +78,17 @@ def test_comtrade_codes_agree_with_comtrades_own_partner_list(lookups: Lookups, 
 @pytest.mark.parametrize(
     ("typed", "codes"),
     [
-        ("chips", ("8542",)), ("Semiconductors", ("8542",)),
-        ("aluminium oxide", ("281820",)), ("aluminum oxide", ("281820",)), ("Alumina", ("281820",)),
-        ("graphite", ("2504", "380110")), ("bearings", ("8482",)), ("oscilloscopes", ("903020",)),
-        ("gallium", ("811292",)), ("germanium", ("811292",)), ("antennas", ("852910",)),
+        ("chips", ("8542",)),
+        ("Semiconductors", ("8542",)),
+        ("aluminium oxide", ("281820",)),
+        ("aluminum oxide", ("281820",)),
+        ("Alumina", ("281820",)),
+        ("graphite", ("2504", "380110")),
+        ("bearings", ("8482",)),
+        ("oscilloscopes", ("903020",)),
+        ("gallium", ("811292",)),
+        ("germanium", ("811292",)),
+        ("antennas", ("852910",)),
     ],
 )
 def test_commodity_aliases(lookups: Lookups, typed: str, codes: tuple[str, ...]) -> None:
