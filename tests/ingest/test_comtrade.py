@@ -12,12 +12,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest import comtrade
-from db.ingest.base import ImportFailed
+from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_api import (
     ComtradeParams,
     ComtradeQuery,
@@ -311,3 +312,79 @@ async def test_wrong_encoding_names_the_line(
     path.write_bytes('{"count": 0,\n "data": [],\n "note": "Cura\u00e7ao"}\n'.encode("latin-1"))
     with pytest.raises(ImportFailed, match="latin.json line 3: byte 0xe7 is not valid utf-8"):
         await comtrade.run_import(sessions, path, now=NOW)
+
+
+# --- the fast paths of the file importer (db/ingest/comtrade.py) ------------------------------------------
+
+
+def test_check_utf8_names_the_line_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comtrade, "UTF8_CHUNK", 5)  # tiny chunks: multi-byte characters split between two
+    good = '{"a": "C\u00f4te d\'Ivoire",\n "b": "\u20ac \U0001f600"}\n'.encode()
+    comtrade.check_utf8(good, "good.json")
+    comtrade.check_utf8(b'{"data": []}', "ascii.json")
+    for bad, line, byte in [
+        (good.replace(b"d'I", b"d\xe7I"), 1, "0xe7"),
+        (good + b'"\xc3"', 3, "0xc3"),  # a character cut short by the end of the file
+        (good.replace("\u20ac".encode(), b"\xe2\x82"), 2, "0xe2"),
+    ]:
+        with pytest.raises(ImportFailed, match=rf"^bad.json line {line}: byte {byte} is not valid utf-8"):
+            comtrade.check_utf8(bad, "bad.json")
+
+
+def test_gc_paused_restores_the_collector() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), comtrade.gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with comtrade.gc_paused():
+            pass
+        assert not gc.isenabled()  # was off before: stays off
+    finally:
+        gc.enable()
+
+
+def test_normaliser_caches_give_the_uncached_answers(shared_data: Path) -> None:
+    """Values Python considers equal (1 == 1.0 == True) but that read or fail differently stay apart."""
+    base = india_record(shared_data)
+    edits: list[dict[str, Any]] = [
+        {},
+        {"period": 2022},  # an int period reads like the string
+        {"period": 2022.0},  # == 2022, but "2022.0" is not a period
+        {"period": " 2022 "},
+        {"classificationCode": 1},
+        {"classificationCode": True},  # == 1, named differently in the reason
+        {"classificationCode": 1.0},
+        {"typeCode": 1},
+        {"typeCode": True},
+        {"cmdCode": 85},
+        {"cmdCode": " 85 "},
+        {"cmdCode": "85"},
+        {"partner2Code": False},  # == 0: a total
+        {"partner2Code": [0]},  # not hashable
+        {"flowCode": True},
+    ]
+    records = [  # each twice: the second time from the caches
+        msgspec.json.decode(json.dumps({**base, **edit}), type=comtrade.Record) for edit in edits * 2
+    ]
+    cached_report = IngestReport(source="comtrade", file="x")
+    normalise = comtrade.Normaliser(cached_report)
+    fresh_report = IngestReport(source="comtrade", file="x")
+    for rec in records:
+        assert outcome(lambda r=rec: normalise(r)) == outcome(
+            lambda r=rec: comtrade.Normaliser(fresh_report)(r)
+        ), rec
+    assert cached_report.skipped == fresh_report.skipped
+    assert "classification True is not HS" in cached_report.skipped
+    assert "classification 1 is not HS" in cached_report.skipped
+
+
+def outcome(call: Any) -> Any:
+    try:
+        return call()
+    except comtrade.RecordError as exc:
+        return f"error: {exc}"
