@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import gc
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.gc_pause import gc_paused
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file
 from db.ingest.csvfile import read_text
 from db.ingest.trade_load import TOTAL, Flow, FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
@@ -135,22 +133,6 @@ def check_utf8(raw: bytes, name: str) -> None:
             f"{name} line {line}: byte 0x{raw[exc.start]:02x} is not valid utf-8 "
             "(wrong encoding? save the file as UTF-8)"
         ) from None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block (restored after, also on an exception).
-
-    Decoding and normalising create ~1M container objects that all stay alive; every collection pass
-    triggered by them would only re-scan live objects (about 20% of the parse time).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_response(path: Path) -> tuple[list[Record], dict[str, Any]]:

@@ -16,7 +16,8 @@ SQLite runs one serve process; PostgreSQL runs two at once on the same database.
 
 At the end, every alert must be in its channel exactly once: the stand-in's channel record, read back into
 (change, entry) pairs, equals the changes computed from the plan, and no nonce has two messages.
-Bounded: 10 steps and about 20 kill points per backend (1.5-3 minutes each on a busy 2-core machine).
+Bounded: 6 steps and about 13 kill points per backend in `make test` (TW_E2E_STEPS sets the number of steps;
+10 steps, about 20 kill points, take 1.5-3 minutes per backend on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -53,12 +54,13 @@ from tests.e2e.watch_harness import (
 
 pytestmark = pytest.mark.e2e
 
-STEPS = 10
+# 6 steps in `make test` (about a minute per backend); TW_E2E_STEPS=10 or more for a longer soak.
+STEPS = max(4, int(os.environ.get("TW_E2E_STEPS", "6")))
 FILES = ("cons_prim.csv", "cons_add.csv")
-SYNC_KILLS = 3  # sync steps during which serve is killed
-IMPORT_KILLS = 3  # import steps whose first attempt is killed
-POST_KILLS = 5  # alert posts after which every serve process dies before hearing back
-CHAOS_KILLS = 8  # serve processes killed at random moments
+SYNC_KILLS = STEPS // 3  # sync steps during which serve is killed
+IMPORT_KILLS = STEPS // 3  # import steps whose first attempt is killed
+POST_KILLS = 4  # alert posts after which every serve process dies before hearing back
+CHAOS_KILLS = STEPS - 1  # serve processes killed at random moments
 
 
 @dataclass
@@ -80,8 +82,9 @@ def make_plan(seed: int, keys: list[str]) -> Plan:
         plan.removed.append(keep | set(rng.sample(keys, rng.randint(1, 6))))
     plan.killed_syncs = set(rng.sample(range(1, STEPS + 1, 2), SYNC_KILLS))
     plan.killed_imports = set(rng.sample(range(2, STEPS + 1, 2), IMPORT_KILLS))
-    # The 2nd post always (so every run has one), the others among the next ones (a run posts 25-45 messages).
-    plan.killed_posts = {2} | set(rng.sample(range(3, 25), POST_KILLS - 1))
+    # The 2nd post always (so every run has one), the others among the next ones (a run posts about 2.5-4.5
+    # messages a step).
+    plan.killed_posts = {2} | set(rng.sample(range(3, 2 * STEPS + 5), POST_KILLS - 1))
     return plan
 
 

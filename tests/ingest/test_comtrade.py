@@ -331,23 +331,6 @@ def test_check_utf8_names_the_line_across_chunk_boundaries(monkeypatch: pytest.M
             comtrade.check_utf8(bad, "bad.json")
 
 
-def test_gc_paused_restores_the_collector() -> None:
-    import gc
-
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), comtrade.gc_paused():
-        assert not gc.isenabled()
-        raise RuntimeError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with comtrade.gc_paused():
-            pass
-        assert not gc.isenabled()  # was off before: stays off
-    finally:
-        gc.enable()
-
-
 def test_normaliser_caches_give_the_uncached_answers(shared_data: Path) -> None:
     """Values Python considers equal (1 == 1.0 == True) but that read or fail differently stay apart."""
     base = india_record(shared_data)
