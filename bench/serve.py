@@ -5,7 +5,10 @@ Cold start: from just before the process is spawned until the stand-in has seen 
 synced (Driver.wait_ready). The entity name index warms after that (bot/cogs/entity.py): read back from the
 data folder when saved for this database content (db/search/cache.py), else built from every name in the
 database; its own figure is the time until the log says `entity_index_ready`. The first start of a run
-finds no saved index. The OS file cache is warm (the data was just written).
+finds no saved index (the lists were imported on another machine, or the data folder is new); later starts,
+like a start after `tradewatch import`/`sync` of a list on the same machine, read it back. What a list import
+spends on building and saving the index is a figure of its own (in-process, `warm_index_cached` as the
+import calls it). The OS file cache is warm (the data was just written).
 Peak RSS: VmHWM of the process after it has answered one /entity and one /exports through the stand-in.
 Baseline: a bare Python process importing the same libraries (discord, sqlalchemy, pandas, matplotlib, numpy,
 rapidfuzz): its wall time and its peak RSS.
@@ -111,6 +114,24 @@ async def _one_start(
     return ready, index_ready, rss_ready, peak
 
 
+async def _index_saved_by_import(db_url: str) -> float:
+    """Seconds `tradewatch import` of a list spends building and saving the name index (bot/cli/imports.py)."""
+    from db.engine import make_engine, make_sessionmaker
+    from db.search.cache import warm_index_cached
+
+    folder = data_dir() / "import-saved-index"
+    shutil.rmtree(folder, ignore_errors=True)
+    engine = make_engine(db_url)
+    try:
+        started = time.perf_counter()
+        _, from_disk = await warm_index_cached(make_sessionmaker(engine), folder)
+        assert not from_disk
+        return time.perf_counter() - started
+    finally:
+        await engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 async def measure(
     db_url: str, backend: str, runs: int, sample: tuple[str, str, str, str], note: str
 ) -> list[Figure]:
@@ -121,6 +142,7 @@ async def measure(
     folder = data_dir() / f"serve-{backend}"
     shutil.rmtree(folder, ignore_errors=True)
     results = [await _one_start(folder, db_url, sample) for _ in range(runs)]
+    saving = [await _index_saved_by_import(db_url) for _ in range(runs)]
     starts = [r[0] for r in results]
     index = [r[1] for r in results]
     peaks = [r[3] for r in results]
@@ -137,10 +159,14 @@ async def measure(
         Figure("tradewatch serve start to name index ready, first start (no saved index: built)", "serve", backend,
                "s", index[0], index[0], 1, None, None, None, Target(COLD_START_S),
                f"log event entity_index_ready (the index warms after READY); {note}"),
-        Figure("tradewatch serve start to name index ready, later starts (saved index read back)", "serve",
+        Figure("tradewatch serve start to name index ready, after a list import or an earlier start (saved "
+               "index read back)", "serve",
                backend, "s", float(np.median(index[1:])) if runs > 1 else None,
                float(np.percentile(index[1:], 95)) if runs > 1 else None, runs - 1, None, None, None,
                Target(COLD_START_S), f"db/search/cache.py; {note}"),
+        Figure("name index built and saved at the end of a list import (extra time of the import)", "serve",
+               backend, "s", float(np.median(saving)), float(np.percentile(saving, 95)), runs, None, None, None,
+               None, f"db.search.cache.warm_index_cached into an empty folder, in-process; {note}"),
         Figure("tradewatch serve peak RSS (after /entity and /exports)", "serve", backend, "MiB",
                float(np.median(peaks)), float(max(peaks)), runs, "the same imports, bare interpreter",
                float(np.median(base_rss)), float(max(base_rss)), Target(RSS_LIMIT_MIB),
