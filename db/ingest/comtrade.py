@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.gc_pause import gc_paused
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file
-from db.ingest.csvfile import read_text
+from db.ingest.csvfile import bad_byte, read_text
 from db.ingest.trade_load import TOTAL, Flow, FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
 
 SOURCE = SourceSpec("comtrade")
@@ -128,11 +128,7 @@ def check_utf8(raw: bytes, name: str) -> None:
     try:  # the failure path only: decode it whole to get the bad byte's offset in the file
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ImportFailed(
-            f"{name} line {line}: byte 0x{raw[exc.start]:02x} is not valid utf-8 "
-            "(wrong encoding? save the file as UTF-8)"
-        ) from None
+        raise bad_byte(name, raw, exc) from None
 
 
 def read_response(path: Path) -> tuple[list[Record], dict[str, Any]]:

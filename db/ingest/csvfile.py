@@ -16,6 +16,15 @@ from pathlib import Path
 from db.ingest.base import ImportFailed
 
 
+def bad_byte(name: str, data: bytes, exc: UnicodeDecodeError, encoding: str = "utf-8") -> ImportFailed:
+    """The error for a byte that is not valid in `encoding`, naming its line."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    return ImportFailed(
+        f"{name} line {line}: byte 0x{data[exc.start]:02x} is not valid {encoding} "
+        "(wrong encoding? save the file as UTF-8)"
+    )
+
+
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """The whole file as text; a byte that is not valid in `encoding` fails with its line number."""
     data = path.read_bytes()
@@ -24,11 +33,7 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     try:
         return data.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ImportFailed(
-            f"{path.name} line {line}: byte 0x{data[exc.start]:02x} is not valid {encoding} "
-            "(wrong encoding? save the file as UTF-8)"
-        ) from None
+        raise bad_byte(path.name, data, exc, encoding) from None
     except LookupError:
         raise ImportFailed(f"unknown text encoding {encoding!r}") from None
 

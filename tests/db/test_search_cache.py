@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.ingest.registry import importer
 from db.search import cache, service
 from db.search.cache import load_saved, warm_index_cached
-from tests.db.entity_seed import load_curated, load_ofac_subset
+from tests.db.entity_seed import NOW, load_curated, load_ofac_subset
 
 QUERIES = ["Sinno Electronic Co Ltd", "king pai technology", "Радиоавтоматика", "中国保利集团", "poly grup"]
 
@@ -101,9 +102,6 @@ async def test_old_folders_are_pruned(
 async def test_a_trade_import_leaves_the_index_and_its_file_alone(
     sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
 ) -> None:
-    from db.ingest.registry import importer
-    from tests.db.entity_seed import NOW
-
     await load_curated(sessions)
     folder = tmp_path / "index"
     await warm_index_cached(sessions, folder)
