@@ -81,10 +81,15 @@ def entity_snapshots() -> Any:
     return select(Snapshot.id, Snapshot.sha256).where(holds_entities)
 
 
+_LIST_SNAPSHOTS = entity_snapshots().subquery()
+# Built once: every search and autocomplete keystroke reads it, and building the statement cost as much as
+# running it.
+_VERSION = select(func.max(EntityName.id), select(func.max(_LIST_SNAPSHOTS.c.id)).scalar_subquery())
+
+
 async def read_version(session: AsyncSession) -> tuple[object, ...]:
     """The version stamp of the loaded lists: (highest name id, highest snapshot id of a list source)."""
-    snapshot = select(func.max(entity_snapshots().subquery().c.id)).scalar_subquery()
-    row = (await session.execute(select(func.max(EntityName.id), snapshot))).one()
+    row = (await session.execute(_VERSION)).one()
     return (row[0], row[1])
 
 
