@@ -17,6 +17,14 @@ from tests.db.entity_seed import NOW, load_curated, load_ofac_subset
 QUERIES = ["Sinno Electronic Co Ltd", "king pai technology", "Радиоавтоматика", "中国保利集团", "poly grup"]
 
 
+async def curated_and_warmed(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> Path:
+    """The curated files loaded and the index built and saved; returns the index folder."""
+    await load_curated(sessions)
+    folder = tmp_path / "index"
+    await warm_index_cached(sessions, folder)
+    return folder
+
+
 async def _answers(sessions: async_sessionmaker[AsyncSession]) -> list[list[tuple[int, float]]]:
     async with sessions() as session:
         results = [await service.search_entities(session, q, limit=5) for q in QUERIES]
@@ -49,9 +57,7 @@ async def test_saved_index_gives_the_same_answers(
 async def test_an_import_makes_the_saved_index_unusable(
     sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
 ) -> None:
-    await load_curated(sessions)
-    folder = tmp_path / "index"
-    await warm_index_cached(sessions, folder)
+    folder = await curated_and_warmed(sessions, tmp_path)
     async with sessions() as session:
         before = await cache.fingerprint(session)
     await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=40)
@@ -70,9 +76,7 @@ async def test_an_import_makes_the_saved_index_unusable(
 async def test_a_damaged_or_foreign_file_is_ignored(
     sessions: async_sessionmaker[AsyncSession], tmp_path: Path, damage: str
 ) -> None:
-    await load_curated(sessions)
-    folder = tmp_path / "index"
-    await warm_index_cached(sessions, folder)
+    folder = await curated_and_warmed(sessions, tmp_path)
     (saved,) = list(folder.iterdir())
     database, fp = saved.name.split("-", 1)
     if damage == "meta":
@@ -102,9 +106,7 @@ async def test_old_folders_are_pruned(
 async def test_a_trade_import_leaves_the_index_and_its_file_alone(
     sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
 ) -> None:
-    await load_curated(sessions)
-    folder = tmp_path / "index"
-    await warm_index_cached(sessions, folder)
+    folder = await curated_and_warmed(sessions, tmp_path)
     async with sessions() as session:
         before = (await cache.fingerprint(session), await service.read_version(session))
     await importer("hs")(sessions, shared_data / "hs/harmonized-system.csv", now=NOW)  # writes a snapshot
@@ -117,9 +119,7 @@ async def test_a_trade_import_leaves_the_index_and_its_file_alone(
 async def test_a_rebuild_after_an_import_is_saved_for_the_next_start(
     sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
 ) -> None:
-    await load_curated(sessions)
-    folder = tmp_path / "index"
-    await warm_index_cached(sessions, folder)
+    folder = await curated_and_warmed(sessions, tmp_path)
     await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=40)
     async with sessions() as session:
         rebuilt, _ = await service.get_index(session)  # the running bot notices the import and rebuilds
@@ -131,9 +131,7 @@ async def test_a_rebuild_after_an_import_is_saved_for_the_next_start(
 async def test_a_damaged_file_is_replaced_by_the_next_build(
     sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    await load_curated(sessions)
-    folder = tmp_path / "index"
-    await warm_index_cached(sessions, folder)
+    folder = await curated_and_warmed(sessions, tmp_path)
     (saved,) = list(folder.iterdir())
     (saved / "meta.json").write_text("{not json", encoding="utf-8")
     service.forget_index(sessions.kw["bind"])
