@@ -27,16 +27,6 @@ SHARED_DATA = Path(os.environ.get("TRADEWATCH_SHARED_DATA", REPO.parent / "share
 PG_ADMIN_URL = os.environ.get("TRADEWATCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-# The files that start `tradewatch serve` and the stand-in (tens of seconds to two minutes each) run first:
-# `make test` hands one file at a time to each of two workers, and a long file taken last would leave the
-# other worker idle at the end. The order within each group is kept.
-SLOW_FIRST = ("tests/e2e/", "tests/reliability/")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The read-only folder of real source snapshots (../shared/data)."""
