@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from db.lookups import Lookups
+from tests.local_http import start_local
 
 INDIA_SAMPLE = Path("trade/comtrade_api_samples/india_exports_2022_single_partner.json")
 CHINA_TABLE = Path("trade/china_exports_hs6_monthly_derived/deep_dive_hs6_monthly.csv")
@@ -135,10 +136,5 @@ def matches(rec: dict[str, Any], freq: str, query: dict[str, str]) -> bool:
 
 async def start(standin: ComtradeStandIn) -> web.AppRunner:
     """Run the stand-in on 127.0.0.1 (random port); sets `standin.base`."""
-    runner = web.AppRunner(standin.app(), shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    standin.base = f"http://127.0.0.1:{port}"
+    runner, standin.base = await start_local(standin.app())
     return runner

@@ -13,6 +13,7 @@ from aiohttp import web
 from db.ingest.base import sha256_file
 from db.ingest.fetch import FetchFailed, fetch_to_cache, get_json, looks_like_html, safe_url
 from tests.db.sync.source_server import SourceServer
+from tests.local_http import start_local
 
 PATH = "/datasets/harmonized-system/main/data/harmonized-system.csv"
 
@@ -113,11 +114,8 @@ def test_safe_url_drops_query_and_credentials() -> None:
 async def _json_server(handler):  # type: ignore[no-untyped-def]
     app = web.Application()
     app.router.add_get("/api", handler)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/api"  # type: ignore[union-attr]
+    runner, base = await start_local(app)
+    return runner, f"{base}/api"
 
 
 async def test_get_json_retries_rate_limits_then_succeeds(caplog: pytest.LogCaptureFixture) -> None:

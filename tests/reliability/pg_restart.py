@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from tests.conftest import SHARED_DATA
+from tests.db.sync.source_server import running_source_server as publisher
 from tests.reliability.load_harness import LoadResult, run_load
 from tests.reliability.load_jobs import Job, compute_expected, plan
-from tests.reliability.publisher import publisher
 from tests.reliability.stack import Stack, discard_database, load_database, running_stack
 from tests.reliability.test_database_faults import connect
 from tests.reliability.test_serve_faults import snapshot_counts, sync_config

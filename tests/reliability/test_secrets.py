@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from tests.discord_standin import Driver
 from tests.e2e.bot_harness import REPO, process_env
+from tests.local_http import start_local
 from tests.reliability.stack import (
     QUERY_ROLE,
     Stack,
@@ -82,11 +83,7 @@ async def upstream() -> AsyncIterator[Upstream]:
     app.router.add_route("GET", "/data/{tail:.*}", server.comtrade)
     app.router.add_route("GET", "/public/{tail:.*}", server.comtrade)
     app.router.add_route("GET", "/csl.json", server.csl)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, server.base = await start_local(app)
     yield server
     await runner.cleanup()
 

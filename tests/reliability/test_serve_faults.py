@@ -28,10 +28,10 @@ from sqlalchemy.engine import make_url
 from db.engine import make_engine
 from tests.conftest import SHARED_DATA
 from tests.db.sync.source_server import SourceServer
+from tests.db.sync.source_server import running_source_server as publisher
 from tests.discord_standin import Driver
 from tests.reliability.load_harness import check_reply
 from tests.reliability.load_jobs import Expected, compute_expected, plan
-from tests.reliability.publisher import publisher
 from tests.reliability.stack import Stack, clone_database, running_stack
 from tests.reliability.test_sync_faults import read_only
 

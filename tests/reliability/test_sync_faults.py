@@ -34,7 +34,7 @@ from db.engine import make_engine, make_sessionmaker
 from db.sync.runner import SyncContext, SyncResult, sync_source
 from db.sync.sources import get_sync_source
 from tests.conftest import SHARED_DATA
-from tests.reliability.publisher import publisher
+from tests.db.sync.source_server import running_source_server as publisher
 from tests.reliability.stack import clone_database, discard_database
 from tests.reliability.test_database_faults import connect, terminate_others
 from tests.reliability.test_hostile_input import fingerprint

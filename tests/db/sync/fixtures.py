@@ -5,25 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
-from tests.db.sync.source_server import SourceServer
+from tests.db.sync.source_server import SourceServer, running_source_server
 
 
 @pytest.fixture
 async def source_server() -> AsyncIterator[SourceServer]:
     """A publisher stand-in on 127.0.0.1 (random port); tests add routes with serve_file/serve_bytes."""
-    server = SourceServer()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server.base = f"http://127.0.0.1:{port}"
-    yield server
-    await runner.cleanup()
+    async with running_source_server() as server:
+        yield server
 
 
 @pytest.fixture

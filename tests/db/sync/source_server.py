@@ -8,12 +8,16 @@ with status 200, fail with 500, or redirect. Every request is recorded so tests 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+
+from tests.local_http import start_local
 
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
@@ -123,3 +127,16 @@ async def _truncated(request: web.Request, route: Route, headers: dict[str, str]
     assert request.transport is not None
     request.transport.close()
     return response
+
+
+@contextlib.asynccontextmanager
+async def running_source_server() -> AsyncIterator[SourceServer]:
+    """A SourceServer on 127.0.0.1 (random port, `base` set), stopped on exit; usable from any event loop."""
+    server = SourceServer()
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", server.handle)
+    runner, server.base = await start_local(app)
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
