@@ -99,6 +99,35 @@ async def test_levels_and_series(session: AsyncSession) -> None:
     assert codes[:3] == ["2504", "250410", "25041000"] and (first, last) == (201701, 202412)
 
 
+TWO_YEARS = [*range(202301, 202313), *range(202201, 202213)]  # a /top window: the months and the year before
+
+
+def test_month_runs() -> None:
+    assert tq.month_runs(TWO_YEARS) == [(202201, 202212), (202301, 202312)]
+    assert tq.month_runs([202303, 202301, 202302, 202305, 202300, 202200]) == [
+        (202200, 202200),
+        (202300, 202300),  # an annual period never joins a run of months
+        (202301, 202303),
+        (202305, 202305),
+    ]
+    assert tq.month_runs([202212, 202301]) == [(202212, 202212), (202301, 202301)]  # never across a year
+    assert tq.month_runs([]) == []
+
+
+@pytest.mark.usefixtures("loaded")
+async def test_a_window_of_months_reads_the_same_rows_as_its_range(session: AsyncSession) -> None:
+    as_list = await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS)
+    as_range = await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, (202201, 202312))
+    assert as_list and sorted(as_list, key=repr) == sorted(as_range, key=repr)
+    some = [202301, 202302, 202306, 202201, 202202, 202206]  # runs and single months
+    rows = await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, some)
+    by_month: dict[tuple[int, int], float] = {}
+    for month in some:
+        for r in await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, (month, month)):
+            by_month[(r.partner, r.year)] = by_month.get((r.partner, r.year), 0.0) + (r.value_usd or 0.0)
+    assert rows and {(r.partner, r.year): pytest.approx(r.value_usd) for r in rows} == by_month
+
+
 async def explained(engine: AsyncEngine, run: Callable[[], Awaitable[object]]) -> list[tuple[str, list[str]]]:
     """Run queries, then EXPLAIN each trade_flows statement they sent (same SQL, same parameters)."""
     seen: list[tuple[str, object]] = []
@@ -139,13 +168,15 @@ async def test_every_query_shape_uses_an_index(
             await tq.series_by_code(s, PAIR, 1, "M", LEVELS, (202200, 202312))
             await tq.partner_values(s, ALL_PARTNERS, 1, "M", LEVELS, [202301, 202201])
             await tq.codes_summed(s, ALL_PARTNERS, 1, "M", LEVELS, [202301, 202201])
+            await tq.partner_values(s, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS)
+            await tq.levels_present(s, ALL_PARTNERS, 1, "M", TWO_YEARS)
             await tq.goods_levels(s, GOODS, 1, "M", [202301, 202201])
             await tq.goods_values(s, GOODS, 1, "M", 4, [202301, 202201])
             await tq.all_goods_totals(s, GOODS, 1, "M", [202301, 202201])
             await tq.pair_holdings(s, 156, 643, "X")
 
     plans = await explained(engine, run)
-    assert len(plans) >= 13
+    assert len(plans) >= 15
     for statement, plan in plans:
         text = "\n".join(plan)
         if engine.dialect.name == "sqlite":
