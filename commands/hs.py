@@ -133,7 +133,7 @@ async def run_hs(ctx: Context, params: HsParams) -> Reply:
         InvalidInput: a code of the wrong length. NotFound: nothing matches (with suggestions).
         NoData: the HS nomenclature is not loaded and the query is not an alias.
     """
-    loaded = await hsq.count_codes(ctx.session) > 0
+    loaded = await hsq.nomenclature_loaded(ctx.session)
     digits = code_digits(params.query)
     if digits is not None:
         return await _code_reply(ctx, digits, loaded)

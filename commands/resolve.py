@@ -309,7 +309,7 @@ async def _from_code(session: AsyncSession, query: str, digits: str) -> Resolved
         raise InvalidInput(
             f"{digits!r} is not an HS code.", "HS codes have 2, 4 or 6 digits, e.g. 85, 8542, 854231."
         )
-    if await hsq.count_codes(session) == 0:
+    if not await hsq.nomenclature_loaded(session):
         return ResolvedCommodity(
             query,
             f"HS {digits}",

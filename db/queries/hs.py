@@ -50,10 +50,13 @@ def _levels_only() -> list[ColumnElement[bool]]:
     return [HsCode.level.in_(HS_LEVELS)]
 
 
-async def count_codes(session: AsyncSession) -> int:
-    """How many HS codes are loaded (0 means `tradewatch import hs FILE` has not been run)."""
-    stmt = select(func.count()).select_from(HsCode).where(*_levels_only())
-    return int((await session.execute(stmt)).scalar_one())
+async def nomenclature_loaded(session: AsyncSession) -> bool:
+    """Whether any HS code is loaded (False means `tradewatch import hs FILE` has not been run).
+
+    Every trade command asks, so it reads one row rather than counting them all.
+    """
+    stmt = select(HsCode.code).where(*_levels_only()).limit(1)
+    return (await session.execute(stmt)).first() is not None
 
 
 async def get_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, HsEntry]:
