@@ -1,24 +1,59 @@
-"""The `tradewatch` command line: one entry point for asking, importing, syncing and serving."""
+"""The `tradewatch` command line: one entry point for asking, importing, syncing and serving.
+
+Each subcommand's module is imported only when that subcommand runs (click's "lazily loading subcommands"
+pattern): `tradewatch serve` would otherwise import every importer (followthemoney's model, the name
+index, alembic) before it could log in, about a second of a cold start.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
-from bot.cli.ask import ask
-from bot.cli.database import db_group
-from bot.cli.demo import demo
-from bot.cli.import_entities import changes as entity_changes
-from bot.cli.import_entities import curate_group
-from bot.cli.imports import import_group
-from bot.cli.sync import sync
 from bot.config import ConfigError, load_config
-from bot.serve import serve, sync_commands
+
+# Subcommand name -> "module:attribute" of its click command.
+SUBCOMMANDS = {
+    "ask": "bot.cli.ask:ask",
+    "changes": "bot.cli.import_entities:changes",
+    "curate": "bot.cli.import_entities:curate_group",
+    "db": "bot.cli.database:db_group",
+    "demo": "bot.cli.demo:demo",
+    "import": "bot.cli.imports:import_group",
+    "serve": "bot.serve:serve",
+    "sync": "bot.cli.sync:sync",
+    "sync-commands": "bot.serve:sync_commands",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (`--help` imports them all to list them)."""
+
+    def __init__(self, *args: object, lazy_subcommands: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy_subcommands = lazy_subcommands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            module, attribute = self.lazy_subcommands[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy_subcommands[cmd_name]} is not a click command")
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_subcommands=SUBCOMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "config_path",
@@ -38,17 +73,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
         ctx.obj = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
-
-
-cli.add_command(ask)
-cli.add_command(db_group)
-cli.add_command(import_group)
-cli.add_command(demo)
-cli.add_command(serve)
-cli.add_command(sync_commands)
-cli.add_command(sync)
-cli.add_command(curate_group)
-cli.add_command(entity_changes)
 
 
 def main() -> None:
