@@ -4,6 +4,10 @@
 aiohttp session, the in-memory autocomplete indexes, loads the cogs and registers the slash commands in
 each configured guild (instant). Global registration is rate-limited by Discord and takes a while to
 show, so it is done on demand only: `tradewatch sync-commands`.
+
+Everything before the gateway connects delays the bot's start, so the cogs import their command modules
+(matplotlib, followthemoney ...) on first use, and once connected the bot imports them in a thread
+(each cog's `PRELOAD`): the first command then finds them loaded.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import logging
+import threading
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -28,11 +35,13 @@ from bot.errors import describe, handle_error, send_private
 from bot.logs import event
 from bot.runtime import App, open_app
 from bot.suggest import CommoditySuggester, CountrySuggester
-from bot.trade_fetch import trade_fetcher
 from commands.context import Context, utcnow
 from db.engine import current_revision
 from db.queries.hs import all_codes
 from db.queries.trade import loaded_sources
+
+if TYPE_CHECKING:
+    from bot.trade_fetch import OnDemandFetcher
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,9 @@ log = logging.getLogger(__name__)
 # others wait, already acknowledged. Without a cap, 50 users at once took every pooled connection and
 # autocomplete, which must answer within 3 seconds, queued behind them (tests/reliability/test_load.py).
 MAX_RUNNING_COMMANDS = 6
+# The command modules are imported after the name index is ready, or this long after connecting when it is
+# still being built (the first start on a machine: seconds at a million names).
+PRELOAD_WAIT_SECONDS = 3.0
 
 # One module per command family; each has `async def setup(bot)`. New families (watch, sources) add a line.
 COG_MODULES: list[str] = [
@@ -145,10 +157,11 @@ class TradewatchBot(commands.Bot):
         self.commodities: CommoditySuggester | None = None
         self.countries: CountrySuggester | None = None
         self.health: dict[str, Any] = {}
-        # One fetcher for the process: it remembers which Comtrade questions came back empty.
-        self.fetch_trade = trade_fetcher(config)
         self._announced = False
         self._lag_task: asyncio.Task[None] | None = None
+        self._preload_task: asyncio.Task[None] | None = None
+        self._indexes_task: asyncio.Task[None] | None = None
+        self._stopping = threading.Event()  # tells the preload thread to stop between modules
         self.command_slots = asyncio.Semaphore(MAX_RUNNING_COMMANDS)
 
     @property
@@ -156,6 +169,16 @@ class TradewatchBot(commands.Bot):
         if self._app is None:
             raise RuntimeError("the database is not open (setup_hook has not run)")
         return self._app
+
+    @functools.cached_property
+    def fetch_trade(self) -> OnDemandFetcher | None:
+        """One fetcher for the process: it remembers which Comtrade questions came back empty.
+
+        Made on first use (its importer modules are preloaded after connecting, not before).
+        """
+        from bot.trade_fetch import trade_fetcher
+
+        return trade_fetcher(self.config)
 
     def command_context(self, session: Any) -> Context:
         """The Context a command runs with: this session, the shared lookups, the real clock."""
@@ -171,7 +194,7 @@ class TradewatchBot(commands.Bot):
         if self.open_database:
             self._app = await self._resources.enter_async_context(open_app(self.config))
             self.http_session = aiohttp.ClientSession()
-            await self._load_indexes()
+            self.countries = CountrySuggester(self.app.lookups)
         for module in self.cog_modules:
             await self.load_extension(module)
         if self.sync_guilds:
@@ -179,13 +202,27 @@ class TradewatchBot(commands.Bot):
         if self.open_database:
             self._lag_task = asyncio.create_task(watch_loop_lag(), name="tradewatch-loop-lag")
 
+    async def indexes_ready(self) -> None:
+        """Wait for the commodity autocomplete index and the health figures.
+
+        They are loaded once the gateway is connected (on_connect), not before: reading and folding the HS
+        nomenclature is a noticeable part of a cold start, and nobody can type before the bot is connected.
+        Called before that (tests, a bot that never connects), it loads them now.
+        """
+        if self.open_database:
+            await asyncio.shield(self._start_indexes())
+
+    def _start_indexes(self) -> asyncio.Task[None]:
+        if self._indexes_task is None:
+            self._indexes_task = asyncio.create_task(self._load_indexes(), name="tradewatch-indexes")
+        return self._indexes_task
+
     async def _load_indexes(self) -> None:
         async with self.app.sessions() as session:
             hs = await all_codes(session)
             sources = await loaded_sources(session)
         self.commodities = CommoditySuggester(self.app.lookups, [(e.code, e.description) for e in hs])
-        self.countries = CountrySuggester(self.app.lookups)
-        self.health = {
+        self.health |= {
             "database": self.app.engine.dialect.name,
             "schema": await current_revision(self.app.engine),
             "hs_codes": len(hs),
@@ -208,11 +245,36 @@ class TradewatchBot(commands.Bot):
             synced = await self.tree.sync(guild=guild)
             event(log, "commands_synced", guild=guild.id, commands=len(synced))
 
+    async def on_connect(self) -> None:
+        if not self.open_database:
+            return
+        self._start_indexes()
+        if self._preload_task is None:
+            self._preload_task = asyncio.create_task(self._preload(), name="tradewatch-preload")
+
+    async def _preload(self) -> None:
+        """Import the cogs' command modules once the start-up work is done (or after PRELOAD_WAIT_SECONDS).
+
+        The name index (a cog's `warming` task) and the commodity index go first: imports in a thread hold
+        the GIL and would slow them, and they are what the first keystrokes need.
+        """
+        first = [self._indexes_task, *(getattr(cog, "warming", None) for cog in self.cogs.values())]
+        await asyncio.wait([t for t in first if t is not None], timeout=PRELOAD_WAIT_SECONDS)
+        modules = [
+            "bot.trade_fetch",
+            *(m for ext in self.extensions.values() for m in getattr(ext, "PRELOAD", ())),
+        ]
+        await asyncio.to_thread(preload, modules, self._stopping)
+
     async def on_ready(self) -> None:
         if self._announced:  # on_ready fires again after a re-IDENTIFY; the health line is once per start
             event(log, "reconnected", guilds=len(self.guilds))
             return
         self._announced = True
+        try:
+            await self.indexes_ready()
+        except Exception as exc:  # the database went away since setup_hook: run without commodity suggestions
+            event(log, "indexes_failed", logging.ERROR, exc_info=exc, error=repr(exc)[:300])
         names = sorted(c.qualified_name for c in self.tree.walk_commands())
         event(
             log,
@@ -226,15 +288,32 @@ class TradewatchBot(commands.Bot):
         )
 
     async def close(self) -> None:
+        self._stopping.set()
         try:
             await super().close()
         finally:
-            if self._lag_task is not None:
-                self._lag_task.cancel()
+            for task in (self._lag_task, self._indexes_task, self._preload_task):
+                if task is not None:
+                    task.cancel()
             if self.http_session is not None:
                 await self.http_session.close()
             await self._resources.aclose()
             event(log, "closed")
+
+
+def preload(modules: Sequence[str], stopping: threading.Event) -> None:
+    """Import the cogs' command modules (run in a thread, after connecting); a failure is logged, and the
+    command that needs the module reports it when used. Stops early when the bot is closing, so that the
+    process is not kept waiting for imports nobody will use."""
+    started = time.perf_counter()
+    for module in modules:
+        if stopping.is_set():
+            return
+        try:
+            importlib.import_module(module)
+        except Exception:
+            log.exception("preloading %s failed", module)
+    event(log, "commands_preloaded", modules=len(modules), seconds=round(time.perf_counter() - started, 2))
 
 
 async def watch_loop_lag(interval: float = 1.0, threshold: float = 0.5) -> None:

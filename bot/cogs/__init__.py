@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 
 P = TypeVar("P")
 log = logging.getLogger(__name__)
+
+# Autocomplete must answer within Discord's 3 seconds: how long one may wait for the commodity index when
+# it is typed in the first moment after the bot connected.
+INDEXES_WAIT_SECONDS = 2.0
 
 
 async def answer(
@@ -69,8 +74,12 @@ def choices(suggestions: list[Suggestion]) -> list[app_commands.Choice[str]]:
 async def commodity_choices(
     interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[str]]:
-    """Commodity aliases and HS codes/descriptions, from memory."""
-    suggester = interaction.client.commodities
+    """Commodity aliases and HS codes/descriptions, from memory (built once the bot has connected)."""
+    bot = interaction.client
+    if bot.commodities is None and hasattr(bot, "indexes_ready"):
+        with contextlib.suppress(Exception):  # no suggestions rather than an error while they cannot load
+            await asyncio.wait_for(bot.indexes_ready(), INDEXES_WAIT_SECONDS)
+    suggester = bot.commodities
     return choices(suggester.suggest(current)) if suggester else []
 
 

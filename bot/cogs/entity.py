@@ -1,4 +1,9 @@
-"""/entity: fuzzy, cross-script lookup of listed and curated entities (with a network chart when linked)."""
+"""/entity: fuzzy, cross-script lookup of listed and curated entities (with a network chart when linked).
+
+The command's logic (followthemoney's model) and the name index (numpy, rapidfuzz, rigour) are imported
+when first used, not with the cog: the bot registers its commands and connects first (bot/client.py
+preloads PRELOAD right after that), and the index warms once the gateway is connected.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,10 @@ from bot.client import TradewatchBot
 from bot.cogs import answer, country_choices
 from bot.errors import database_outage
 from bot.logs import event
-from commands.entity import EntityParams, run_entity
-from db.search.cache import warm_index_cached
-from db.search.service import get_index, suggest_names
 
 log = logging.getLogger(__name__)
+
+PRELOAD = ("commands.entity", "db.search.cache", "db.search.service")
 
 # Autocomplete must answer within Discord's 3 seconds; past this the user just gets no suggestions.
 SUGGEST_SECONDS = 1.5
@@ -35,6 +39,9 @@ class EntityCog(commands.Cog):
             return
         # Build the name index in the background: at a million names it takes seconds, and the bot must
         # reach Discord first. The first /entity waits for the same build (the index holder's lock).
+        # It starts once the gateway is connected (on_connect) so that reading a million names never
+        # competes with the start-up itself; index_ready() starts it at once.
+        self._connected = asyncio.Event()
         self._warm_task = asyncio.create_task(self._warm())
         self._stopping = asyncio.Event()
         self._fresh_task = asyncio.create_task(self._keep_fresh())
@@ -44,20 +51,37 @@ class EntityCog(commands.Cog):
         # call while the engine closes can hang the shutdown. A build past a minute is cancelled.
         if hasattr(self, "_stopping"):
             self._stopping.set()
+            if not self._connected.is_set():  # stopped before the gateway connected: nothing to wait for
+                self._warm_task.cancel()
         tasks = [t for t in (getattr(self, "_warm_task", None), getattr(self, "_fresh_task", None)) if t]
         if any(not t.done() for t in tasks):
             _, pending = await asyncio.wait(tasks, timeout=60)
             for stuck in pending:
                 stuck.cancel()
 
+    @property
+    def warming(self) -> asyncio.Task[None] | None:
+        """The start-up warm of the name index (bot/client.py preloads the command modules after it)."""
+        return getattr(self, "_warm_task", None)
+
+    @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        if hasattr(self, "_connected"):
+            self._connected.set()
+
     async def index_ready(self) -> None:
-        """Wait for the start-up build of the name index (tests and callers that need it built)."""
+        """Wait for the start-up build of the name index (tests and callers that need it built); start it now
+        if the gateway has not connected yet."""
         task = getattr(self, "_warm_task", None)
         if task is not None:
+            self._connected.set()
             await asyncio.wait([task])
 
     async def _warm(self) -> None:
+        await self._connected.wait()
         try:
+            from db.search.cache import warm_index_cached
+
             # Read back from the data folder when saved for exactly this database content (a million names:
             # milliseconds instead of seconds of CPU), else built and saved for the next start.
             folder = self.bot.config.cache_dir / "name-index"
@@ -78,6 +102,8 @@ class EntityCog(commands.Cog):
             except TimeoutError:
                 pass
             try:
+                from db.search.service import get_index
+
                 async with self.bot.app.sessions() as session:
                     await get_index(session)
             except Exception as exc:  # the database is away: the next check (or /entity) tries again
@@ -87,6 +113,8 @@ class EntityCog(commands.Cog):
         self, interaction: Interaction[TradewatchBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Listed names (original script) matching what has been typed so far."""
+        from db.search.service import suggest_names
+
         try:
             async with self.bot.app.sessions() as session:
                 names = await asyncio.wait_for(suggest_names(session, current, limit=25), SUGGEST_SECONDS)
@@ -127,6 +155,8 @@ class EntityCog(commands.Cog):
         entity_type: app_commands.Choice[str] | None = None,
     ) -> None:
         """Who is this? Listings, aliases, identifiers, owners and shipments, with sources."""
+        from commands.entity import EntityParams, run_entity
+
         params = EntityParams.build(
             name,
             self.bot.app.lookups,

@@ -1,4 +1,8 @@
-"""/exports and /top partners|goods: trade flows with charts (deferred: the chart takes a moment)."""
+"""/exports and /top partners|goods: trade flows with charts (deferred: the chart takes a moment).
+
+The commands' logic (matplotlib draws their charts) is imported when first used, not with the
+cog, so that the bot registers its commands and connects first; bot/client.py preloads PRELOAD right after.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ from discord.ext import commands
 from bot.client import TradewatchBot
 from bot.cogs import answer, commodity_choices, country_choices
 from commands.resolve import YEAR_MAX, YEAR_MIN
-from commands.top import TopGoodsParams, TopPartnersParams, run_top_goods, run_top_partners
-from commands.trade import ExportsParams, run_exports
 
+PRELOAD = ("commands.trade", "commands.top")
 Year = app_commands.Range[int, YEAR_MIN, YEAR_MAX]
 FLOWS = [
     app_commands.Choice(name="exports (reporter → partner)", value="exports"),
@@ -52,6 +55,8 @@ class TradeCog(commands.Cog):
         flow: app_commands.Choice[str] | None = None,
     ) -> None:
         """Monthly trade for a year against the year before: total, change, peak, chart and CSV."""
+        from commands.trade import ExportsParams, run_exports
+
         params = ExportsParams.build(
             commodity=commodity,
             partner=partner,
@@ -84,6 +89,8 @@ class TradeCog(commands.Cog):
         flow: app_commands.Choice[str] | None = None,
     ) -> None:
         """The 10 biggest partners for a commodity, with shares, growth and a bar chart."""
+        from commands.top import TopPartnersParams, run_top_partners
+
         params = TopPartnersParams.build(
             commodity=commodity, year=year, reporter=reporter, flow=_flow(flow), lookups=self.bot.app.lookups
         )
@@ -102,6 +109,8 @@ class TradeCog(commands.Cog):
         flow: app_commands.Choice[str] | None = None,
     ) -> None:
         """The 10 biggest goods (HS headings) traded with a partner, with shares, growth and a bar chart."""
+        from commands.top import TopGoodsParams, run_top_goods
+
         params = TopGoodsParams.build(
             partner=partner, year=year, reporter=reporter, flow=_flow(flow), lookups=self.bot.app.lookups
         )

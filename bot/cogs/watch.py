@@ -3,19 +3,24 @@
 Discord hides the group from members without Manage Channels (default permissions), and every command checks
 the permission again at run time (a server admin can override the default in the integration settings).
 Confirmations are private to the asker; `/watch test` posts its labelled sample in the watch's channel.
+
+The commands' logic and the delivery loop (bot/alerts.py) are imported when first needed, not with the cog
+(rigour's name handling costs a noticeable part of a cold start): the commands on first use or when
+bot/client.py preloads PRELOAD after connecting, the loop once the bot is ready, which it waits for anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.alerts import AlertDelivery
 from bot.client import TradewatchBot
 from bot.cogs import outage_is_temporary
 from bot.logs import event
@@ -23,18 +28,12 @@ from bot.render import render
 from commands.context import Context
 from commands.errors import TemporarilyUnavailable
 from commands.replies import Reply
-from commands.watch import (
-    WatchAddParams,
-    WatchListParams,
-    WatchRefParams,
-    run_watch_add,
-    run_watch_list,
-    run_watch_remove,
-    run_watch_resume,
-    run_watch_test,
-)
+
+if TYPE_CHECKING:
+    from bot.alerts import AlertDelivery
 
 log = logging.getLogger(__name__)
+PRELOAD = ("commands.watch", "bot.alerts")
 P = TypeVar("P")
 R = TypeVar("R")
 
@@ -68,13 +67,24 @@ class WatchCog(
     def __init__(self, bot: TradewatchBot) -> None:
         self.bot = bot
         self.delivery: AlertDelivery | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         if self.bot.open_database and self.bot.config.alerts.enabled:
-            self.delivery = AlertDelivery(self.bot, self.bot.config.alerts)
-            self.delivery.start()
+            self._starting = asyncio.create_task(self._start_delivery(), name="tradewatch-alerts-start")
+
+    async def _start_delivery(self) -> None:
+        await self.bot.wait_until_ready()
+        from bot.alerts import AlertDelivery
+
+        self.delivery = AlertDelivery(self.bot, self.bot.config.alerts)
+        self.delivery.start()
 
     async def cog_unload(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
         if self.delivery is not None:
             await self.delivery.stop()
 
@@ -101,6 +111,8 @@ class WatchCog(
         types: str | None = None,
     ) -> None:
         """Post new listings, delistings and amendments that match these filters (empty filter: everything)."""
+        from commands.watch import WatchAddParams, run_watch_add
+
         target = channel.id if channel is not None else interaction.channel_id
         assert target is not None
         params = WatchAddParams(
@@ -116,6 +128,8 @@ class WatchCog(
         self, interaction: discord.Interaction[TradewatchBot], channel: discord.TextChannel | None = None
     ) -> None:
         """The server's watches: filters, paused or active, alerts posted and waiting."""
+        from commands.watch import WatchListParams, run_watch_list
+
         params = WatchListParams(_guild(interaction), channel.id if channel else None)
         await _send(interaction, await _in_transaction(interaction, run_watch_list, params))
 
@@ -125,6 +139,8 @@ class WatchCog(
         self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
     ) -> None:
         """Stop a watch; alerts not yet posted for it are dropped."""
+        from commands.watch import WatchRefParams, run_watch_remove
+
         params = WatchRefParams(_guild(interaction), watch)
         await _send(interaction, await _in_transaction(interaction, run_watch_remove, params))
 
@@ -134,6 +150,8 @@ class WatchCog(
         self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
     ) -> None:
         """Resume a watch paused because its channel was gone or closed to the bot; held alerts follow."""
+        from commands.watch import WatchRefParams, run_watch_resume
+
         params = WatchRefParams(_guild(interaction), watch)
         await _send(interaction, await _in_transaction(interaction, run_watch_resume, params))
 
@@ -143,6 +161,8 @@ class WatchCog(
         self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
     ) -> None:
         """Post a sample alert, marked TEST, built from the last real change of the watch's sources."""
+        from commands.watch import WatchRefParams, run_watch_test
+
         params = WatchRefParams(_guild(interaction), watch)
         result = await _in_transaction(interaction, run_watch_test, params)
         message = render(result.sample)
