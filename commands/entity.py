@@ -27,7 +27,7 @@ from commands.resolve import resolve_country
 from db.lookups import Lookups
 from db.names import normalize_name
 from db.queries.entities import EntityRecord, expand_same_as, group_records, load_records, same_as_pairs
-from db.queries.entity_links import group_links
+from db.queries.entity_links import group_links, links_present
 from db.search.index import EntityHit, SearchFilters
 from db.search.service import search_entities
 
@@ -210,13 +210,17 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
     by_id = {h.entity_id: h for h in result.hits if h.score >= MIN_SCORE}
     records = await load_records(ctx.session, by_id)
     ordered = [records[h.entity_id] for h in result.hits if h.entity_id in records]
-    groups = group_records(ordered, await same_as_pairs(ctx.session, list(records)))
+    # Most matches have no relations, shipments or figures: one probe spares the reads that would be empty.
+    present = await links_present(ctx.session, records)
+    pairs = await same_as_pairs(ctx.session, list(records)) if present.relations else []
+    groups = group_records(ordered, pairs)
     best = groups[0]
-    extra_ids = await expand_same_as(ctx.session, [r.entity_id for r in best]) - set(records)
+    extra_ids = await expand_same_as(ctx.session, [r.entity_id for r in best], pairs) - set(records)
     if extra_ids:  # curated same_as partners that did not match the query themselves
         best = best + list((await load_records(ctx.session, extra_ids)).values())
     group_ids = {r.entity_id for r in best}
-    links = await group_links(ctx.session, group_ids, {n.normalized for r in best for n in r.names})
+    names = {n.normalized for r in best for n in r.names}
+    links = await group_links(ctx.session, group_ids, names, present=present)
     card = CardInput(
         params=params,
         key=result.key,

@@ -6,6 +6,10 @@ entity together when they share an identifier (registration, tax, IMO ... number
 and a country, or are joined by a curated `same_as` relation. Relations, shipments and reported figures
 of a group are read by `db.queries.entity_links`.
 
+/entity reads these for every answer, so the statements are built once, select only the columns shown
+(no ORM objects: no identity map, no per-row instrumentation) and take their ids as one expanding
+parameter (`padded_ids` keeps the number of distinct IN-list lengths, hence of prepared statements, small).
+
 `properties` follows the importers' vocabulary (db.ingest.entity_records): addresses, identifiers,
 birth_dates, nationalities, established, websites, remarks, notes ...
 """
@@ -19,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import BindParameter, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Designation, Entity, EntityName, Relation, Snapshot, Source
@@ -122,20 +126,61 @@ def identifier_keys(record: EntityRecord) -> set[str]:
     return keys
 
 
-async def _sources(session: AsyncSession, snapshot_ids: set[int]) -> dict[int, SourceRef]:
-    stmt = (
-        select(Snapshot.id, Snapshot.data_date, Snapshot.fetched_at, Source)
-        .join(Source, Source.id == Snapshot.source_id)
-        .where(Snapshot.id.in_(snapshot_ids))
+def ids_param() -> BindParameter[Any]:
+    """`:ids`, an expanding parameter: `column.in_(ids_param())` takes the list given at execution."""
+    return bindparam("ids", expanding=True)
+
+
+def padded_ids(entity_ids: Iterable[int]) -> list[int]:
+    """Distinct ids, sorted, the last repeated up to a length of 8, 16, 32 ... (an empty list stays empty).
+
+    An expanding IN list is rendered with one placeholder per value, so every list length is another
+    statement for the drivers' prepared-statement caches (asyncpg's holds 100 per connection; a miss costs
+    PostgreSQL a round trip to prepare). Repeating a value changes no IN result; Hibernate pads IN lists
+    the same way (`in_clause_parameter_padding`).
+    """
+    ids = sorted(set(entity_ids))
+    size = 8
+    while size < len(ids):
+        size *= 2
+    return ids + ids[-1:] * (size - len(ids))
+
+
+_E, _N, _D, _R = Entity.__table__, EntityName.__table__, Designation.__table__, Relation.__table__
+_SNAP, _SRC = Snapshot.__table__, Source.__table__
+_RECORDS = (
+    select(
+        _E.c.id, _E.c.source_key, _E.c.schema, _E.c.name, _E.c.countries, _E.c.properties, _E.c.active,
+        _SRC.c.key, _SRC.c.title, _SRC.c.publisher, _SRC.c.url, _SNAP.c.data_date, _SNAP.c.fetched_at,
     )
-    return {
-        sid: SourceRef(src.key, src.title, src.publisher, src.url, data_date, fetched_at)
-        for sid, data_date, fetched_at, src in (await session.execute(stmt)).all()
-    }
+    .join_from(_E, _SNAP, _SNAP.c.id == _E.c.snapshot_id)
+    .join(_SRC, _SRC.c.id == _SNAP.c.source_id)
+    .where(_E.c.id.in_(ids_param()))
+    .order_by(_E.c.id)
+)  # fmt: skip
+_NAMES = (
+    select(_N.c.entity_id, _N.c.id, _N.c.name, _N.c.normalized, _N.c.script, _N.c.kind)
+    .where(_N.c.entity_id.in_(ids_param()))
+    .order_by(_N.c.id)
+)
+_LISTINGS = (
+    select(
+        _D.c.entity_id, _D.c.authority, _D.c.list_name, _D.c.program, _D.c.listed_on, _D.c.reference,
+        _D.c.source_url, _D.c.details,
+    )
+    .where(_D.c.entity_id.in_(ids_param()))
+    .order_by(_D.c.id)
+)  # fmt: skip
+_SAME_AS = select(_R.c.from_entity_id, _R.c.to_entity_id).where(
+    _R.c.kind == "same_as",
+    _R.c.from_entity_id.is_not(None),
+    _R.c.to_entity_id.is_not(None),
+    or_(_R.c.from_entity_id.in_(ids_param()), _R.c.to_entity_id.in_(ids_param())),
+)
 
 
 async def load_records(session: AsyncSession, entity_ids: Iterable[int]) -> dict[int, EntityRecord]:
-    """Records by id, with names, listings and source (unknown ids are left out).
+    """Records by id (in id order), with names, listings and source (unknown ids are left out).
 
     Args:
         session: an open session.
@@ -143,32 +188,27 @@ async def load_records(session: AsyncSession, entity_ids: Iterable[int]) -> dict
     Returns:
         entity id -> record.
     """
-    ids = sorted(set(entity_ids))
+    ids = padded_ids(entity_ids)
     if not ids:
         return {}
-    rows = (await session.execute(select(Entity).where(Entity.id.in_(ids)))).scalars().all()
-    sources = await _sources(session, {e.snapshot_id for e in rows})
-    records = {
-        e.id: EntityRecord(
-            e.id,
-            sources[e.snapshot_id],
-            e.source_key,
-            e.schema,
-            e.name,
-            list(e.countries or []),
-            dict(e.properties or {}),
-            bool(e.active),
+    records: dict[int, EntityRecord] = {}
+    sources: dict[tuple[Any, ...], SourceRef] = {}  # one per snapshot, shared by its records
+    for row in await session.execute(_RECORDS, {"ids": ids}):
+        entity_id, source_key, schema, name, countries, properties, active, *src = row
+        records[entity_id] = EntityRecord(
+            entity_id,
+            sources.setdefault(tuple(src), SourceRef(*src)),
+            source_key,
+            schema,
+            name,
+            list(countries or []),
+            dict(properties or {}),
+            bool(active),
         )
-        for e in rows
-    }
-    names = select(EntityName).where(EntityName.entity_id.in_(ids)).order_by(EntityName.id)
-    for n in (await session.execute(names)).scalars():
-        records[n.entity_id].names.append(NameRef(n.id, n.name, n.normalized, n.script, n.kind))
-    listings = select(Designation).where(Designation.entity_id.in_(ids)).order_by(Designation.id)
-    for d in (await session.execute(listings)).scalars():
-        records[d.entity_id].listings.append(
-            Listing(d.authority, d.list_name, d.program, d.listed_on, d.reference, d.source_url, d.details)
-        )
+    for entity_id, *name_ref in await session.execute(_NAMES, {"ids": ids}):
+        records[entity_id].names.append(NameRef(*name_ref))
+    for entity_id, *listing in await session.execute(_LISTINGS, {"ids": ids}):
+        records[entity_id].listings.append(Listing(*listing))
     return records
 
 
@@ -176,13 +216,8 @@ async def same_as_pairs(session: AsyncSession, entity_ids: Sequence[int]) -> lis
     """Curated `same_as` links touching these entities (both ends resolved)."""
     if not entity_ids:
         return []
-    stmt = select(Relation.from_entity_id, Relation.to_entity_id).where(
-        Relation.kind == "same_as",
-        Relation.from_entity_id.is_not(None),
-        Relation.to_entity_id.is_not(None),
-        or_(Relation.from_entity_id.in_(entity_ids), Relation.to_entity_id.in_(entity_ids)),
-    )
-    return [(int(a), int(b)) for a, b in (await session.execute(stmt)).all()]
+    rows = await session.execute(_SAME_AS, {"ids": padded_ids(entity_ids)})
+    return [(int(a), int(b)) for a, b in rows.all()]
 
 
 def _same_entity(a: EntityRecord, b: EntityRecord) -> bool:
@@ -233,12 +268,24 @@ def group_records(
     return list(groups.values())
 
 
-async def expand_same_as(session: AsyncSession, entity_ids: Sequence[int]) -> set[int]:
-    """The ids plus every entity joined to them by `same_as`, transitively (a handful of hops at most)."""
+async def expand_same_as(
+    session: AsyncSession, entity_ids: Sequence[int], known: Sequence[tuple[int, int]] | None = None
+) -> set[int]:
+    """The ids plus every entity joined to them by `same_as`, transitively (a handful of hops at most).
+
+    Args:
+        session: an open session.
+        entity_ids: where to start.
+        known: `same_as_pairs` of a superset of `entity_ids`, already read: the first hop is taken from
+            it instead of the database.
+    """
     found = set(entity_ids)
     frontier = set(entity_ids)
-    for _ in range(5):
-        pairs = await same_as_pairs(session, sorted(frontier))
+    for hop in range(5):
+        if hop == 0 and known is not None:
+            pairs = [(a, b) for a, b in known if a in frontier or b in frontier]
+        else:
+            pairs = await same_as_pairs(session, sorted(frontier))
         new = {x for pair in pairs for x in pair} - found
         if not new:
             break
