@@ -136,12 +136,27 @@ def stable_hash(value: Any) -> str:
 
 
 def dedupe(values: list[Any]) -> list[Any]:
-    """Values in first-seen order without duplicates (works for dicts too)."""
-    seen: set[str] = set()
+    """Values in first-seen order without duplicates (works for dicts too); two values are the same when
+    their JSON forms are."""
+    seen: set[Any] = set()
     out = []
     for value in values:
-        marker = json.dumps(value, sort_keys=True, default=str)
+        marker = _marker(value)
         if marker not in seen:
             seen.add(marker)
             out.append(value)
     return out
+
+
+def _marker(value: Any) -> Any:
+    """A hashable stand-in equal for two values exactly when their JSON forms are equal.
+
+    Aliases (tuples of strings) and flat string dicts (identifiers) are the common cases: their own items
+    compare as their JSON does, so the JSON text is built only for anything else. The kinds cannot collide:
+    a JSON text is a str, the others are tuples tagged by kind.
+    """
+    if isinstance(value, tuple | list) and all(type(v) is str for v in value):
+        return ("seq", *value)
+    if isinstance(value, dict) and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return ("map", *sorted(value.items()))
+    return json.dumps(value, sort_keys=True, default=str)

@@ -12,6 +12,7 @@ Publish_Date; the CSV files carry none, so it is `--data-date` or unknown (a fil
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file, sha256_files
 from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
-from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe, stable_hash
+from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe
 from db.ingest.ofac_csv import FILE_SETS, OfacEntry, part_hashes, read_csv_set
 from db.ingest.ofac_remarks import RemarkFacts, parse_remarks
 from db.ingest.ofac_xml import iter_xml, publish_date_iso
@@ -54,8 +55,12 @@ def entity_countries(schema: str, facts: RemarkFacts, addresses: list[dict[str, 
     return sorted(set(codes))
 
 
-def to_record(entry: OfacEntry, list_key: str, present: list[str] | None) -> EntityRecord:
-    """Normalise one OFAC entry: type, facts from the remarks, designations per program, relations."""
+def to_record(
+    entry: OfacEntry, list_key: str, present: list[str] | None, hashes: dict[str, str] | None = None
+) -> EntityRecord:
+    """Normalise one OFAC entry: type, facts from the remarks, designations per program, relations.
+
+    `hashes`: the entry's part hashes when the caller has them already (a CSV stub computed them)."""
     schema = SCHEMAS.get((entry.sdn_type or "entity").strip().lower(), "Organization")
     facts = entry.facts or parse_remarks(entry.remarks)
     addresses = [
@@ -98,7 +103,7 @@ def to_record(entry: OfacEntry, list_key: str, present: list[str] | None) -> Ent
         relations=relations,
     )
     if present is not None:
-        record.part_hashes = part_hashes(entry, present)
+        record.part_hashes = hashes if hashes is not None else part_hashes(entry, present)
     return record
 
 
@@ -135,10 +140,18 @@ def stub(entry: OfacEntry, list_key: str, present: list[str]) -> EntityRecord:
         schema="",
         name=entry.name,
         part_hashes=hashes,
-        loader=lambda: to_record(entry, list_key, present),
+        loader=lambda: to_record(entry, list_key, present, hashes),
     )
-    record.cached_hash = stable_hash([NORMALISER_VERSION, list_key, hashes])
+    record.cached_hash = stub_hash(list_key, hashes)
     return record
+
+
+def stub_hash(list_key: str, hashes: dict[str, str]) -> str:
+    """stable_hash([NORMALISER_VERSION, list_key, hashes]) with the canonical JSON written directly (once per
+    entry of every import): the keys are part names and the values hex digits, so nothing needs escaping."""
+    parts = ",".join(f'"{part}":"{hashes[part]}"' for part in sorted(hashes))
+    text = f'[{NORMALISER_VERSION},"{list_key}",{{{parts}}}]'
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def parse_csv(folder: Path, list_key: str, data_date: str | None) -> ParsedSnapshot:
