@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pandas as pd
@@ -128,3 +129,56 @@ async def test_bulk_path_rebuilds_indexes_and_a_failure_restores_them(
 
 async def _always_on_sqlite(session: AsyncSession, new_rows: int, concurrent: bool) -> bool:
     return session.get_bind().dialect.name == "sqlite"
+
+
+async def test_no_cyclic_gc_during_a_load_and_the_flows_are_freed_before_it_resumes(
+    sessions: async_sessionmaker[AsyncSession],
+    shared_data: Path,
+    lookups: Lookups,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A collection while a big file's flows are alive would re-scan every one of them (see import_flows)."""
+    collections: list[str] = []
+    seen_enabled: list[bool] = []
+    loading = [False]
+    real_write, real_load = trade_load.write_parsed, trade_load._parse_and_write
+
+    async def write(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen_enabled.append(gc.isenabled())
+        return await real_write(*args, **kwargs)
+
+    async def load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loading[0] = True
+        try:
+            return await real_load(*args, **kwargs)
+        finally:
+            loading[0] = False
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and loading[0]:
+            collections.append(phase)
+
+    monkeypatch.setattr(trade_load, "write_parsed", write)
+    monkeypatch.setattr(trade_load, "_parse_and_write", load)
+    flows_before = sum(type(o) is Flow for o in gc.get_objects())
+    gc.callbacks.append(on_gc)
+    try:
+        report = await trade_csv.run_import(
+            sessions, shared_data / CHINA_TABLE, now=NOW, lookups=lookups, mapping="china_exports_hs6_monthly"
+        )
+        assert collections == []  # not one automatic collection from parsing to commit
+        assert sum(type(o) is Flow for o in gc.get_objects()) == flows_before  # freed by reference counting
+    finally:
+        gc.callbacks.remove(on_gc)
+    assert report.rows_loaded > 0 and seen_enabled == [False] and gc.isenabled()
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ImportFailed("broken file")
+
+    monkeypatch.setattr(trade_csv, "parse", broken)
+    with pytest.raises(ImportFailed, match="broken file"):
+        await trade_csv.run_import(
+            sessions, shared_data / CHINA_TABLE, now=NOW, lookups=lookups, mapping="china_exports_hs6_monthly",
+            source_key="test_gc", source_title="test", publisher="test",
+        )  # fmt: skip
+    assert gc.isenabled()
