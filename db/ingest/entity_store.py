@@ -209,10 +209,10 @@ async def insert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     if rows and await copies(session):
         # COPY returns no ids: read them back. The snapshot is new, so its rows are exactly these ones.
         await insert_rows(session, ENTITIES, rows)
-        stmt = select(ENTITIES.c.id, ENTITIES.c.source_key).where(
+        written = select(ENTITIES.c.id, ENTITIES.c.source_key).where(
             ENTITIES.c.source_id == rows[0]["source_id"], ENTITIES.c.snapshot_id == rows[0]["snapshot_id"]
         )
-        return {row.source_key: row.id for row in (await session.execute(stmt)).all()}
+        return {row.source_key: row.id for row in (await session.execute(written)).all()}
     for part in chunks(rows):
         stmt = insert(ENTITIES).returning(ENTITIES.c.id, ENTITIES.c.source_key)
         for row in (await session.execute(stmt, list(part))).all():
@@ -306,7 +306,9 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         tuple(json.dumps(v) if j else v for v, j in zip(row.values(), as_json, strict=True)) for row in rows
     ]
     raw = await (await session.connection()).get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(
+    driver = raw.driver_connection  # the asyncpg connection, inside the session's transaction
+    assert driver is not None
+    await driver.copy_records_to_table(
         table.name, records=records, columns=[column.name for column in columns]
     )
 

@@ -24,7 +24,7 @@ from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe
 from db.ingest.ofac_csv import FILE_SETS, OfacEntry, part_hashes, read_csv_set
-from db.ingest.ofac_remarks import RemarkFacts, parse_remarks
+from db.ingest.ofac_remarks import RemarkFacts, forget_facts, parse_remarks
 from db.ingest.ofac_xml import iter_xml, publish_date_iso
 
 AUTHORITY = "U.S. Treasury OFAC"
@@ -213,4 +213,9 @@ async def run_import(
     else:
         sha, name = sha256_file(where), where.name
         parse = lambda: parse_xml(where, list_key, data_date)  # noqa: E731
-    return await run_entity_import(sessions, SourceSpec(list_key), parse, sha256=sha, file_name=name, now=now)
+    try:
+        return await run_entity_import(
+            sessions, SourceSpec(list_key), parse, sha256=sha, file_name=name, now=now
+        )
+    finally:
+        forget_facts()

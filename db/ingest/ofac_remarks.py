@@ -299,7 +299,8 @@ def apply_fact(facts: RemarkFacts, fact: str) -> None:
 
 
 # Half the facts of a list repeat across its entries ("Gender Male", "nationality Russia", the secondary
-# sanctions wording ...): each distinct text is classified once per process (about 35k in a 15k-entry list).
+# sanctions wording ...): each distinct text is classified once per import (about 35k in a 15k-entry list,
+# some 15 MiB, so the importer empties the cache when it is done: forget_facts).
 @lru_cache(maxsize=65_536)
 def _classify(fact: str) -> tuple[str, str, Any]:
     """(target, property key, value) of one fact: target is alias, linked_to, identifier or value."""
@@ -337,6 +338,11 @@ _SIMPLE: list[tuple[str, str, bool]] = [  # (prefix, property, value is a countr
     ("Organization Type: ", "organization_type", False),
     ("Target Type ", "target_type", False),
 ]
+
+
+def forget_facts() -> None:
+    """Drop the classified facts kept by `_classify` (memory of a bot that imports now and then)."""
+    _classify.cache_clear()
 
 
 # One match finds the first prefix of _SIMPLE (in its order: "Telephone: " before "Telephone ") a text starts with.

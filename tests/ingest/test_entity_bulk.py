@@ -13,9 +13,11 @@ from sqlalchemy import JSON, Table, Text, cast, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db.ingest.changes as changes_module
+from db.ingest import ofac_remarks
+from db.ingest.base import IngestReport
 from db.ingest.entity_records import dedupe, stable_hash
 from db.ingest.entity_store import DESIGNATIONS, ENTITIES, insert_entities, insert_rows, script_of
-from db.ingest.ofac import NORMALISER_VERSION, parse_csv, stub_hash
+from db.ingest.ofac import NORMALISER_VERSION, parse_csv, run_import, stub_hash
 from db.ingest.ofac_remarks import parse_remarks
 from db.models import ListChange, Snapshot, Source
 from db.names import detect_script
@@ -120,11 +122,10 @@ async def test_failing_hook_rolls_back_added_entities(
     monkeypatch.setattr(changes_module, "ON_CHANGES", [])
     report = await run(sessions, snapshots / "2022-09-30", 2)
     assert report.extra["changes"] == "296 added, 0 removed, 20 amended"
+    assert ofac_remarks._classify.cache_info().currsize == 0  # the facts cache is emptied after an import
 
 
-async def run(sessions: async_sessionmaker[AsyncSession], folder: Path, hours: int) -> object:
-    from db.ingest.ofac import run_import
-
+async def run(sessions: async_sessionmaker[AsyncSession], folder: Path, hours: int) -> IngestReport:
     return await run_import(sessions, folder, now=at(hours), data_date=folder.name)
 
 
