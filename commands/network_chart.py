@@ -14,11 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from commands.charts import figure_png
+from commands.chart_canvas import figure_png, new_figure
 from db.names import normalize_name
 from db.queries.entity_links import GroupLinks, Link, relation_words
 
@@ -242,8 +240,7 @@ def _draw_edges(ax: Axes, graph: NetworkGraph, pos: dict[str, tuple[float, float
 
 def render_network(graph: NetworkGraph) -> bytes:
     """Draw the graph and return PNG bytes."""
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
-    FigureCanvasAgg(fig)
+    fig = new_figure(WIDTH_IN, HEIGHT_IN, DPI)
     ax = fig.add_axes((0.01, 0.07, 0.98, 0.82))
     pos = layout(graph)
     _draw_edges(ax, graph, pos)
