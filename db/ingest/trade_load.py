@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -206,6 +207,10 @@ class Plan:
     changed: list[Flow]
     unchanged: int
     removed_ids: list[int]
+    written: int = field(init=False)  # len(new) + len(changed), kept: `new` may be emptied once written
+
+    def __post_init__(self) -> None:
+        self.written = len(self.new) + len(self.changed)
 
 
 def plan_load(flows: Mapping[FlowKey, Flow], existing: Existing, *, replace: bool) -> Plan:
@@ -288,6 +293,22 @@ async def _executemany(session: AsyncSession, sql: str, flows: list[Flow], bar: 
         bar.update(len(batch))
 
 
+def _release_in_thread(flows: MutableMapping[FlowKey, Flow], rows: list[Flow]) -> threading.Thread:
+    """Empty `flows` and `rows` in a thread, started while SQLite rebuilds the indexes.
+
+    Freeing 250,000 flows and their keys is about 0.1 s of CPU. SQLite's CREATE INDEX and COMMIT run
+    without the GIL, so the thread frees them on the otherwise idle second core instead of after the commit.
+    """
+
+    def release() -> None:
+        rows.clear()
+        flows.clear()
+
+    thread = threading.Thread(target=release, name="trade-load-release")
+    thread.start()
+    return thread
+
+
 async def load_flows(
     session: AsyncSession,
     *,
@@ -297,6 +318,7 @@ async def load_flows(
     report: IngestReport,
     replace: bool = False,
     concurrent: bool = False,
+    release: bool = False,
 ) -> None:
     """Write `flows` in the caller's transaction and count what happened in `report`.
 
@@ -310,10 +332,13 @@ async def load_flows(
             reporters that `flows` does not have.
         concurrent: other writers may insert the same keys at the same time (on-demand fetches): insert
             new rows with ON CONFLICT DO UPDATE instead of a plain INSERT.
+        release: the caller hands `flows` over (a dict): it is emptied once written.
     """
     keys = list(flows)
     existing = await existing_flows(session, source_id, keys, whole_reporters=replace) if keys else {}
+    del keys
     plan = plan_load(flows, existing, replace=replace)
+    del existing
     dialect = session.get_bind().dialect
     ids = {"source_id": source_id, "snapshot_id": snapshot_id}
     rebuild = await _bulk_rebuild(session, len(plan.new), concurrent)
@@ -326,18 +351,31 @@ async def load_flows(
             await _executemany(session, insert_sql(dialect, **ids, upsert=concurrent), plan.new, bar)
         if plan.changed:
             await _executemany(session, insert_sql(dialect, **ids, upsert=True), plan.changed, bar)
+    counts = len(plan.new), len(plan.changed), len(plan.removed_ids)
+    releasing = _release_in_thread(flows, plan.new) if release and isinstance(flows, dict) else None
+    try:
+        await _finish_load(session, plan, rebuild=rebuild)
+    finally:
+        if releasing is not None:
+            releasing.join()
+    new, changed, removed = counts
+    report.rows_loaded += new + changed
+    report.rows_unchanged += plan.unchanged
+    report.extra["new / updated / removed rows"] = f"{new:,} / {changed:,} / {removed:,}"
+
+
+async def _finish_load(session: AsyncSession, plan: Plan, *, rebuild: bool) -> None:
+    """After the inserts: indexes back, dropped rows deleted, planner statistics refreshed.
+
+    Runs while `_release_in_thread` may be emptying `plan.new`: it reads only the counts and ids it needs.
+    """
     if rebuild:
-        await _set_indexes(session, present=True)  # a duplicate key would fail here, inside the transaction
+        await _set_indexes(session, present=True)  # a duplicate key fails here, inside the transaction
     for start in range(0, len(plan.removed_ids), 1000):
         await session.execute(
             delete(TradeFlow).where(TradeFlow.id.in_(plan.removed_ids[start : start + 1000]))
         )
-    report.rows_loaded += len(plan.new) + len(plan.changed)
-    report.rows_unchanged += plan.unchanged
-    report.extra["new / updated / removed rows"] = (
-        f"{len(plan.new):,} / {len(plan.changed):,} / {len(plan.removed_ids):,}"
-    )
-    if len(plan.new) + len(plan.changed) >= ANALYZE_AFTER:
+    if plan.written >= ANALYZE_AFTER:
         await analyze(session)
 
 
@@ -369,8 +407,12 @@ async def write_parsed(
     report: IngestReport,
     replace: bool = False,
     concurrent: bool = False,
+    release: bool = False,
 ) -> bool:
-    """Snapshot + load inside the caller's transaction. False if this exact file was already loaded."""
+    """Snapshot + load inside the caller's transaction. False if this exact file was already loaded.
+
+    With `release`, the caller hands `parsed` over: its flows are emptied once written (see `load_flows`).
+    """
     source = await ensure_source(session, spec)
     if await find_snapshot(session, source, sha256) is not None:
         report.already_loaded = True
@@ -392,6 +434,7 @@ async def write_parsed(
         report=report,
         replace=replace,
         concurrent=concurrent,
+        release=release,
     )
     finish_snapshot(snapshot, report)
     return True
@@ -484,6 +527,7 @@ async def _parse_and_write(
                 now=now,
                 report=report,
                 replace=replace,
+                release=True,
             )
             if dry_run:
                 raise _DryRun

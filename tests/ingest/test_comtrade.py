@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest import comtrade
-from db.ingest.base import ImportFailed, IngestReport
+from db.ingest.base import ImportFailed, IngestReport, sha256_file
 from db.ingest.comtrade_api import (
     ComtradeParams,
     ComtradeQuery,
@@ -371,3 +371,26 @@ def outcome(call: Any) -> Any:
         return call()
     except comtrade.RecordError as exc:
         return f"error: {exc}"
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf"])
+async def test_read_and_hash_gives_the_file_checksum_and_the_records(
+    shared_data: Path, tmp_path: Path, prefix: bytes
+) -> None:
+    """The mapped file is hashed in a thread while it is decoded: same digest and records as apart."""
+    path = tmp_path / "sample.json"
+    path.write_bytes(prefix + (shared_data / INDIA_SAMPLE).read_bytes())
+    records, meta, sha256 = await comtrade.read_and_hash(path)
+    assert sha256 == sha256_file(path)
+    assert (records, meta) == comtrade.read_response(path) and len(records) > 0
+
+
+@pytest.mark.parametrize(("content", "message"), [(b"", "is empty"), (b'{"data": [{"a": 1', "line 1 column")])
+async def test_read_and_hash_of_a_malformed_file_fails_after_the_hash(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(ImportFailed, match=message):
+        await comtrade.read_and_hash(path)
+    path.unlink()  # the mapping is gone with the failure: nothing still holds the file

@@ -182,3 +182,27 @@ async def test_no_cyclic_gc_during_a_load_and_the_flows_are_freed_before_it_resu
             source_key="test_gc", source_title="test", publisher="test",
         )  # fmt: skip
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("release", [False, True])
+async def test_release_empties_the_handed_over_flows_once_written(
+    sessions: async_sessionmaker[AsyncSession], release: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`release`: the flows are freed in a thread while the indexes are rebuilt; the rows are all written."""
+    monkeypatch.setattr(trade_load, "_bulk_rebuild", _always_on_sqlite)
+    flows = FlowSet({key(f): f for f in (A, B, C)})  # type: ignore[misc]
+    report = IngestReport(source="test", file="x")
+    async with sessions() as session, session.begin():
+        assert await trade_load.write_parsed(
+            session,
+            spec=trade_load.SourceSpec("test_release", "test", "test"),
+            parsed=trade_load.ParsedFlows(flows, None),
+            sha256="0" * 64,
+            file_name="x",
+            now=NOW,
+            report=report,
+            release=release,
+        )
+    assert report.rows_loaded == 3 and report.extra["new / updated / removed rows"] == "3 / 0 / 0"
+    assert len(flows) == (0 if release else 3)
+    assert sorted(r[2:] for r in await flow_rows(sessions)) == sorted(tuple(f) for f in (A, B, C))
