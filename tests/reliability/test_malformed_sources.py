@@ -274,5 +274,6 @@ async def test_a_zip_is_not_an_accepted_format_anywhere(loaded: Loaded, tmp_path
         await assert_refused(loaded, fmt.importer, path, fmt.options)
 
 
-def test_every_importer_is_in_the_matrix() -> None:
+# async only because the module's asyncio mark covers every test in it
+async def test_every_importer_is_in_the_matrix() -> None:
     assert {f.importer for f in FORMATS} | {"curated"} == set(IMPORTERS)
