@@ -25,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 TOTAL = "TOTAL"  # hs_code of all-goods totals (hs_level 0)
 BATCH_SIZE = 50_000
 BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least this many new rows (if >= table)
+ROWS_PER_INSERT = 20  # SQLite bulk path: rows per INSERT statement (220 parameters, under any build's limit)
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
 
 
@@ -158,18 +160,25 @@ def _dialect_insert(dialect: Dialect) -> Any:
     return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
-def insert_sql(dialect: Dialect, *, source_id: int, snapshot_id: int, upsert: bool) -> str:
+def insert_sql(dialect: Dialect, *, source_id: int, snapshot_id: int, upsert: bool, rows: int = 1) -> str:
     """The batched INSERT (or upsert on the natural key) as driver SQL whose parameters are a `Flow`.
 
     Built with SQLAlchemy's `insert()` and compiled once per load, then run with the driver's executemany
     over the Flow tuples themselves (the table's columns are in Flow's order; source and snapshot ids are
     integers from our own rows, compiled in as literals): the per-row dict handling of
-    `session.execute(insert(...), [dicts])` would halve the throughput.
+    `session.execute(insert(...), [dicts])` would halve the throughput. With `rows` > 1, one statement
+    inserts that many rows and its parameters are as many Flows, one after the other.
     """
-    values: dict[str, Any] = {c: bindparam(c) for c in Flow._fields}
-    values.update(
-        source_id=literal_column(str(int(source_id))), snapshot_id=literal_column(str(int(snapshot_id)))
-    )
+    ids = {
+        "source_id": literal_column(str(int(source_id))),
+        "snapshot_id": literal_column(str(int(snapshot_id))),
+    }
+    if rows == 1:
+        values: Any = {**{c: bindparam(c) for c in Flow._fields}, **ids}
+        expected = Flow._fields
+    else:
+        values = [{**{c: bindparam(f"{c}_{i}") for c in Flow._fields}, **ids} for i in range(rows)]
+        expected = tuple(f"{c}_{i}" for i in range(rows) for c in Flow._fields)
     stmt = _dialect_insert(dialect)(TradeFlow.__table__).values(values)
     if upsert:
         stmt = stmt.on_conflict_do_update(
@@ -177,7 +186,7 @@ def insert_sql(dialect: Dialect, *, source_id: int, snapshot_id: int, upsert: bo
             set_={c: stmt.excluded[c] for c in ("snapshot_id", *VALUE_COLUMNS)},
         )
     compiled = stmt.compile(dialect=dialect, for_executemany=True)  # no RETURNING on PostgreSQL
-    if tuple(compiled.positiontup or ()) != Flow._fields:
+    if tuple(compiled.positiontup or ()) != expected:
         raise RuntimeError(f"trade_flows columns are not in Flow's order: {compiled.positiontup}")
     return str(compiled)
 
@@ -293,6 +302,27 @@ async def _executemany(session: AsyncSession, sql: str, flows: list[Flow], bar: 
         bar.update(len(batch))
 
 
+async def _insert_sqlite(session: AsyncSession, ids: dict[str, int], flows: list[Flow], bar: Any) -> None:
+    """New rows on SQLite: INSERTs of ROWS_PER_INSERT rows each, run with the driver's executemany.
+
+    A third less CPU than one row per statement (sqlite3 steps and resets the statement once per parameter
+    set); the rows keep their order. The last len(flows) % ROWS_PER_INSERT rows go one per statement.
+    """
+    dialect = session.get_bind().dialect
+    width = ROWS_PER_INSERT * len(Flow._fields)
+    whole = len(flows) - len(flows) % ROWS_PER_INSERT
+    if whole:
+        sql = insert_sql(dialect, **ids, upsert=False, rows=ROWS_PER_INSERT)
+        conn = await session.connection()
+        for start in range(0, whole, BATCH_SIZE):
+            batch = flows[start : min(start + BATCH_SIZE, whole)]
+            flat = tuple(chain.from_iterable(batch))
+            await conn.exec_driver_sql(sql, [flat[i : i + width] for i in range(0, len(flat), width)])
+            bar.update(len(batch))
+    if whole < len(flows):
+        await _executemany(session, insert_sql(dialect, **ids, upsert=False), flows[whole:], bar)
+
+
 def _release_in_thread(flows: MutableMapping[FlowKey, Flow], rows: list[Flow]) -> threading.Thread:
     """Empty `flows` and `rows` in a thread, started while SQLite rebuilds the indexes.
 
@@ -347,6 +377,8 @@ async def load_flows(
     with progress(len(plan.new) + len(plan.changed), "loading trade flows") as bar:
         if plan.new and dialect.name == "postgresql" and not concurrent:
             await _copy_postgresql(session, source_id, snapshot_id, plan.new, bar)
+        elif plan.new and dialect.name == "sqlite" and not concurrent:
+            await _insert_sqlite(session, ids, plan.new, bar)
         elif plan.new:
             await _executemany(session, insert_sql(dialect, **ids, upsert=concurrent), plan.new, bar)
         if plan.changed:
