@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 TOTAL = "TOTAL"  # hs_code of all-goods totals (hs_level 0)
 BATCH_SIZE = 50_000
 BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least this many new rows (if >= table)
-ROWS_PER_INSERT = 20  # SQLite bulk path: rows per INSERT statement (220 parameters, under any build's limit)
+ROWS_PER_INSERT = 90  # SQLite bulk path: rows per INSERT (990 parameters, under the 999 of old builds)
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
 
 
@@ -314,8 +314,9 @@ async def _insert_sqlite(session: AsyncSession, ids: dict[str, int], flows: list
     if whole:
         sql = insert_sql(dialect, **ids, upsert=False, rows=ROWS_PER_INSERT)
         conn = await session.connection()
-        for start in range(0, whole, BATCH_SIZE):
-            batch = flows[start : min(start + BATCH_SIZE, whole)]
+        step = max(ROWS_PER_INSERT, BATCH_SIZE - BATCH_SIZE % ROWS_PER_INSERT)  # whole statements per batch
+        for start in range(0, whole, step):
+            batch = flows[start : min(start + step, whole)]
             flat = tuple(chain.from_iterable(batch))
             await conn.exec_driver_sql(sql, [flat[i : i + width] for i in range(0, len(flat), width)])
             bar.update(len(batch))
