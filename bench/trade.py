@@ -23,6 +23,7 @@ from commands.trade import ExportsParams, run_exports
 from db.engine import make_engine, make_sessionmaker
 from db.lookups import Lookups
 from db.queries import trade as tq
+from db.queries import trade_sources
 from db.queries.trade import TradeScope
 
 EXPORTS_QUERY_P95_MS = 5.0
@@ -181,7 +182,7 @@ async def measure(
 
                 coverage = await tq.source_coverage(session, scope, q.year)
                 loaded = await load_series(ctx, scope, q.year, coverage)
-                return await tq.snapshot_infos(session, {r.snapshot_id for r in loaded.rows})
+                return await trade_sources.snapshot_infos(session, {r.snapshot_id for r in loaded.rows})
 
             await time_async(series, questions[:20])  # warm the caches (both backends) before timing
             t_series, results = await time_async(series, questions)

@@ -39,7 +39,7 @@ from bot.suggest import CommoditySuggester, CountrySuggester
 from commands.context import Context, utcnow
 from db.engine import current_revision
 from db.queries.hs import all_codes
-from db.queries.trade import loaded_sources
+from db.queries.trade_sources import loaded_sources
 
 if TYPE_CHECKING:
     from bot.trade_fetch import OnDemandFetcher

@@ -40,6 +40,7 @@ from commands.trade_common import (
 )
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
+from db.queries import trade_sources
 from db.queries.trade import AGGREGATE_PARTNERS, PartnerValue, TradeScope
 
 __all__ = [
@@ -146,7 +147,7 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
     ranking = rank_partners(ctx.lookups, rows, window.year)
     codes = await tq.codes_summed(ctx.session, scope, source_id, freq, levels, window.periods)
     citations = trade_citations(
-        await tq.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}), params.reporter, None
+        await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}), params.reporter, None
     )
     spec = _partners_spec(ctx, params, commodity, name, window, ranking, codes, present, levels)
     return await rk.ranking_reply(ranking, window, citations, spec)

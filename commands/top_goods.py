@@ -20,6 +20,7 @@ from commands.trade_common import LEVEL_NAMES, flow_phrase, source_choice_text, 
 from db.lookups import Country, Lookups
 from db.queries import hs as hsq
 from db.queries import trade as tq
+from db.queries import trade_sources
 from db.queries.trade import GoodsValue, TradeScope
 
 GOODS_USAGE = "/top goods <partner> [year] [reporter=CN] [flow=exports|imports]"
@@ -146,7 +147,9 @@ async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
         total_basis=basis,
     )
     citations = trade_citations(
-        await tq.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}), params.reporter, params.partner
+        await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}),
+        params.reporter,
+        params.partner,
     )
     spec = _goods_spec(ctx, params, window, ranking, levels, group_len, rows)
     return await rk.ranking_reply(ranking, window, citations, spec)

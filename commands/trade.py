@@ -48,6 +48,7 @@ from commands.trade_common import (
 )
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
+from db.queries import trade_sources
 from db.queries.trade import CodeValue, SourceCoverage, TradeScope
 
 USAGE = "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports]"
@@ -214,7 +215,7 @@ async def run_exports(ctx: Context, params: ExportsParams) -> Reply:
     year = await _pick_year(ctx, scope, what, params.year)
     coverage = await _coverage(ctx, scope, what, year)
     series = await load_series(ctx, scope, year, coverage)
-    infos = await tq.snapshot_infos(ctx.session, {r.snapshot_id for r in series.rows})
+    infos = await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in series.rows})
     citations = trade_citations(infos, params.reporter, params.partner)
     return await build_reply(ctx, params, commodity, series, citations, defaulted_year=params.year is None)
 

@@ -12,7 +12,9 @@ from commands.errors import NoData
 from commands.replies import Citation
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
-from db.queries.trade import LoadedSource, SnapshotInfo, SourceCoverage, TradeScope
+from db.queries import trade_sources
+from db.queries.trade import SourceCoverage, TradeScope
+from db.queries.trade_sources import LoadedSource, SnapshotInfo
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +236,7 @@ async def no_data_error(
             )
         else:
             lines.append(f"The database holds no {FLOW_WORDS[scope.flow][0]} at all for {pair}.")
-    loaded = [s for s in await tq.loaded_sources(session) if source_is_trade(s)]
+    loaded = [s for s in await trade_sources.loaded_sources(session) if source_is_trade(s)]
     if loaded:
         lines.append(
             "Trade sources loaded: " + "; ".join(f"{s.title} ({s.rows_loaded:,} rows)" for s in loaded) + "."
