@@ -186,7 +186,7 @@ def _sqlite_bulk(
         for index in _indexes(table):
             conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
         conn.execute("COMMIT")
-        conn.execute("PRAGMA analysis_limit=2000")  # as db.ingest.trade_load.analyze does
+        conn.execute("PRAGMA analysis_limit=2000")  # as db.ingest.trade_write.analyze does
         conn.execute("ANALYZE")
     finally:
         conn.close()

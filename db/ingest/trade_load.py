@@ -22,20 +22,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Index, bindparam, delete, func, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.gc_pause import gc_paused
+from db.ingest import trade_write as tw
 from db.ingest.base import (
     CATALOGUE,
     ImportFailed,
@@ -46,40 +43,14 @@ from db.ingest.base import (
     new_snapshot,
     progress,
 )
-from db.models import Base, Source, TradeFlow
+from db.ingest.trade_write import Flow, FlowKey
+from db.models import Source, TradeFlow
 
 log = logging.getLogger(__name__)
 
 TOTAL = "TOTAL"  # hs_code of all-goods totals (hs_level 0)
-BATCH_SIZE = 50_000
 BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least this many new rows (if >= table)
-ROWS_PER_INSERT = 90  # SQLite bulk path: rows per INSERT (990 parameters, under the 999 of old builds)
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
-
-
-class ConcurrentWrite(Exception):
-    """A row of this load already exists: another writer stored the same keys at the same moment."""
-
-
-class Flow(NamedTuple):
-    """One trade value, ready to load. The first six fields are the natural key (with the source)."""
-
-    reporter: int
-    partner: int
-    flow: str
-    hs_code: str
-    period: int
-    freq: str
-    hs_level: int
-    value_usd: float | None
-    net_kg: float | None = None
-    qty: float | None = None
-    qty_unit: str | None = None
-
-
-FlowKey = tuple[int, int, str, str, int, str]
-KEY_COLUMNS = ("reporter", "partner", "flow", "hs_code", "period", "freq", "source_id")
-VALUE_COLUMNS = ("hs_level", "value_usd", "net_kg", "qty", "qty_unit")
 
 
 def hs_level(code: str) -> int:
@@ -156,41 +127,6 @@ async def ensure_source(session: AsyncSession, spec: SourceSpec) -> Source:
     return source
 
 
-def _dialect_insert(dialect: Dialect) -> Any:
-    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-
-
-def insert_sql(dialect: Dialect, *, source_id: int, snapshot_id: int, upsert: bool, rows: int = 1) -> str:
-    """The batched INSERT (or upsert on the natural key) as driver SQL whose parameters are a `Flow`.
-
-    Built with SQLAlchemy's `insert()` and compiled once per load, then run with the driver's executemany
-    over the Flow tuples themselves (the table's columns are in Flow's order; source and snapshot ids are
-    integers from our own rows, compiled in as literals): the per-row dict handling of
-    `session.execute(insert(...), [dicts])` would halve the throughput. With `rows` > 1, one statement
-    inserts that many rows and its parameters are as many Flows, one after the other.
-    """
-    ids = {
-        "source_id": literal_column(str(int(source_id))),
-        "snapshot_id": literal_column(str(int(snapshot_id))),
-    }
-    if rows == 1:
-        values: Any = {**{c: bindparam(c) for c in Flow._fields}, **ids}
-        expected = Flow._fields
-    else:
-        values = [{**{c: bindparam(f"{c}_{i}") for c in Flow._fields}, **ids} for i in range(rows)]
-        expected = tuple(f"{c}_{i}" for i in range(rows) for c in Flow._fields)
-    stmt = _dialect_insert(dialect)(TradeFlow.__table__).values(values)
-    if upsert:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(KEY_COLUMNS),
-            set_={c: stmt.excluded[c] for c in ("snapshot_id", *VALUE_COLUMNS)},
-        )
-    compiled = stmt.compile(dialect=dialect, for_executemany=True)  # no RETURNING on PostgreSQL
-    if tuple(compiled.positiontup or ()) != expected:
-        raise RuntimeError(f"trade_flows columns are not in Flow's order: {compiled.positiontup}")
-    return str(compiled)
-
-
 Existing = dict[FlowKey, tuple[int, tuple[Any, ...]]]
 
 
@@ -259,91 +195,6 @@ async def _bulk_rebuild(session: AsyncSession, new_rows: int, concurrent: bool) 
     return new_rows >= current
 
 
-async def _set_indexes(session: AsyncSession, *, present: bool) -> None:
-    """Drop or (re)create the secondary indexes exactly as the model defines them."""
-    conn = await session.connection()
-    table = Base.metadata.tables[TradeFlow.__tablename__]
-    for index in sorted(table.indexes, key=lambda i: str(i.name)):
-
-        def change(sync_conn: Connection, index: Index = index) -> None:
-            if present:
-                index.create(sync_conn, checkfirst=True)
-            else:
-                index.drop(sync_conn, checkfirst=True)
-
-        await conn.run_sync(change)
-
-
-async def _copy_postgresql(
-    session: AsyncSession, source_id: int, snapshot_id: int, flows: list[Flow], bar: Any
-) -> None:
-    """New rows on PostgreSQL: COPY through asyncpg on the session's own connection (same transaction).
-
-    About 8x the rows/s of a batched INSERT; used only for keys nobody else writes (not `concurrent`).
-    """
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    columns = ["source_id", "snapshot_id", *Flow._fields]
-    for start in range(0, len(flows), BATCH_SIZE):
-        batch = flows[start : start + BATCH_SIZE]
-        try:
-            await driver.copy_records_to_table(
-                "trade_flows", records=[(source_id, snapshot_id, *f) for f in batch], columns=columns
-            )
-        except Exception as exc:  # asyncpg's own errors: not wrapped by SQLAlchemy on this raw path
-            if getattr(exc, "sqlstate", None) == "23505":  # unique_violation
-                raise ConcurrentWrite(str(exc)) from None
-            raise
-        bar.update(len(batch))
-
-
-async def _executemany(session: AsyncSession, sql: str, flows: list[Flow], bar: Any) -> None:
-    conn = await session.connection()
-    for start in range(0, len(flows), BATCH_SIZE):
-        batch = flows[start : start + BATCH_SIZE]
-        await conn.exec_driver_sql(sql, batch)
-        bar.update(len(batch))
-
-
-async def _insert_sqlite(session: AsyncSession, ids: dict[str, int], flows: list[Flow], bar: Any) -> None:
-    """New rows on SQLite: INSERTs of ROWS_PER_INSERT rows each, run with the driver's executemany.
-
-    A third less CPU than one row per statement (sqlite3 steps and resets the statement once per parameter
-    set); the rows keep their order. The last len(flows) % ROWS_PER_INSERT rows go one per statement.
-    """
-    dialect = session.get_bind().dialect
-    width = ROWS_PER_INSERT * len(Flow._fields)
-    whole = len(flows) - len(flows) % ROWS_PER_INSERT
-    if whole:
-        sql = insert_sql(dialect, **ids, upsert=False, rows=ROWS_PER_INSERT)
-        conn = await session.connection()
-        step = max(ROWS_PER_INSERT, BATCH_SIZE - BATCH_SIZE % ROWS_PER_INSERT)  # whole statements per batch
-        for start in range(0, whole, step):
-            batch = flows[start : min(start + step, whole)]
-            flat = tuple(chain.from_iterable(batch))
-            await conn.exec_driver_sql(sql, [flat[i : i + width] for i in range(0, len(flat), width)])
-            bar.update(len(batch))
-    if whole < len(flows):
-        await _executemany(session, insert_sql(dialect, **ids, upsert=False), flows[whole:], bar)
-
-
-def _release_in_thread(flows: MutableMapping[FlowKey, Flow], rows: list[Flow]) -> threading.Thread:
-    """Empty `flows` and `rows` in a thread, started while SQLite rebuilds the indexes.
-
-    Freeing 250,000 flows and their keys is about 0.1 s of CPU. SQLite's CREATE INDEX and COMMIT run
-    without the GIL, so the thread frees them on the otherwise idle second core instead of after the commit.
-    """
-
-    def release() -> None:
-        rows.clear()
-        flows.clear()
-
-    thread = threading.Thread(target=release, name="trade-load-release")
-    thread.start()
-    return thread
-
-
 async def load_flows(
     session: AsyncSession,
     *,
@@ -379,18 +230,18 @@ async def load_flows(
     ids = {"source_id": source_id, "snapshot_id": snapshot_id}
     rebuild = await _bulk_rebuild(session, len(plan.new), concurrent)
     if rebuild:
-        await _set_indexes(session, present=False)
+        await tw.set_indexes(session, present=False)
     with progress(len(plan.new) + len(plan.changed), "loading trade flows") as bar:
         if plan.new and dialect.name == "postgresql" and not concurrent:
-            await _copy_postgresql(session, source_id, snapshot_id, plan.new, bar)
+            await tw.copy_postgresql(session, source_id, snapshot_id, plan.new, bar)
         elif plan.new and dialect.name == "sqlite" and not concurrent:
-            await _insert_sqlite(session, ids, plan.new, bar)
+            await tw.insert_sqlite(session, ids, plan.new, bar)
         elif plan.new:
-            await _executemany(session, insert_sql(dialect, **ids, upsert=concurrent), plan.new, bar)
+            await tw.executemany(session, tw.insert_sql(dialect, **ids, upsert=concurrent), plan.new, bar)
         if plan.changed:
-            await _executemany(session, insert_sql(dialect, **ids, upsert=True), plan.changed, bar)
+            await tw.executemany(session, tw.insert_sql(dialect, **ids, upsert=True), plan.changed, bar)
     counts = len(plan.new), len(plan.changed), len(plan.removed_ids)
-    releasing = _release_in_thread(flows, plan.new) if release and isinstance(flows, dict) else None
+    releasing = tw.release_in_thread(flows, plan.new) if release and isinstance(flows, dict) else None
     try:
         await _finish_load(session, plan, rebuild=rebuild)
     finally:
@@ -405,24 +256,16 @@ async def load_flows(
 async def _finish_load(session: AsyncSession, plan: Plan, *, rebuild: bool) -> None:
     """After the inserts: indexes back, dropped rows deleted, planner statistics refreshed.
 
-    Runs while `_release_in_thread` may be emptying `plan.new`: it reads only the counts and ids it needs.
+    Runs while `trade_write.release_in_thread` may be emptying `plan.new`: it reads only the counts and ids it needs.
     """
     if rebuild:
-        await _set_indexes(session, present=True)  # a duplicate key fails here, inside the transaction
+        await tw.set_indexes(session, present=True)  # a duplicate key fails here, inside the transaction
     for start in range(0, len(plan.removed_ids), 1000):
         await session.execute(
             delete(TradeFlow).where(TradeFlow.id.in_(plan.removed_ids[start : start + 1000]))
         )
     if plan.written >= ANALYZE_AFTER:
-        await analyze(session)
-
-
-async def analyze(session: AsyncSession) -> None:
-    """Refresh the planner's statistics for trade_flows (bounded on SQLite so it stays quick at 20M rows)."""
-    conn = await session.connection()
-    if conn.dialect.name == "sqlite":
-        await conn.exec_driver_sql("PRAGMA analysis_limit=2000")
-    await conn.exec_driver_sql("ANALYZE trade_flows")
+        await tw.analyze(session)
 
 
 @dataclass
@@ -571,7 +414,7 @@ async def _parse_and_write(
                 raise _DryRun
     except _DryRun:
         report.extra["dry run"] = "nothing was written"
-    except (IntegrityError, ConcurrentWrite) as exc:
+    except (IntegrityError, tw.ConcurrentWrite) as exc:
         log.debug("integrity error during import", exc_info=exc)
         raise ImportFailed(
             f"{path.name}: another import wrote the same rows at the same moment; run it again"

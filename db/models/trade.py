@@ -16,7 +16,7 @@ class TradeFlow(Base):
     integer range covers both. `hs_code` is 2, 4 or 6 digits (national 8/10-digit lines are rolled up to
     HS-6 on import), or "TOTAL" for all goods; `hs_level` is its number of digits, 0 for "TOTAL". Rows of
     several levels may exist for one pair and month: sum ONE level per code prefix (db/ingest/trade_load.py).
-    Column order matches `db.ingest.trade_load.Flow`, so bulk loads pass its tuples straight to the driver.
+    Column order matches `db.ingest.trade_write.Flow`, so bulk loads pass its tuples straight to the driver.
     """
 
     __tablename__ = "trade_flows"

@@ -11,9 +11,10 @@ from sqlalchemy import inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.ingest import trade_csv, trade_load
+from db.ingest import trade_csv, trade_load, trade_write
 from db.ingest.base import ImportFailed, IngestReport
-from db.ingest.trade_load import TOTAL, Flow, FlowSet, hs_level, insert_sql, period_label, plan_load
+from db.ingest.trade_load import TOTAL, Flow, FlowSet, hs_level, period_label, plan_load
+from db.ingest.trade_write import insert_sql
 from db.lookups import Lookups
 from db.models import TradeFlow
 from tests.ingest.conftest import CHINA_TABLE, NOW, flow_rows
@@ -194,8 +195,8 @@ async def test_release_empties_the_handed_over_flows_once_written(
     """`release`: the flows are freed in a thread while the indexes are rebuilt; the rows are all written."""
     monkeypatch.setattr(trade_load, "_bulk_rebuild", _always_on_sqlite)
     # SQLite: batches of one INSERT of two rows (3 rounded down to whole statements), then one of one row
-    monkeypatch.setattr(trade_load, "ROWS_PER_INSERT", 2)
-    monkeypatch.setattr(trade_load, "BATCH_SIZE", 3)
+    monkeypatch.setattr(trade_write, "ROWS_PER_INSERT", 2)
+    monkeypatch.setattr(trade_write, "BATCH_SIZE", 3)
     written = [A, B, C, A._replace(period=201702), C._replace(period=201702)]
     flows = FlowSet({key(f): f for f in written})  # type: ignore[misc]
     report = IngestReport(source="test", file="x")
