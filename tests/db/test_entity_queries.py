@@ -62,11 +62,19 @@ async def _lonely(session: AsyncSession) -> int:
     return (await session.execute(stmt.limit(1))).scalar_one()
 
 
-async def test_probe_spares_empty_reads_and_nothing_else(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
+@pytest.fixture
+async def ofac_and_curated(
+    sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
 ) -> None:
+    """Every 200th real OFAC entry and the team's curated file (relations, shipments, reported figures)."""
     await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=200)
     await load_curated(sessions)
+
+
+@pytest.mark.usefixtures("ofac_and_curated")
+async def test_probe_spares_empty_reads_and_nothing_else(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     async with sessions() as session:
         radio, tech, lonely = (
             await _id(session, "35348"),
@@ -94,11 +102,10 @@ async def test_probe_spares_empty_reads_and_nothing_else(
         assert await group_links(session, {radio, tech}, keys[radio] | keys[tech], present=quiet) == full
 
 
+@pytest.mark.usefixtures("ofac_and_curated")
 async def test_expand_same_as_from_known_pairs(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=200)
-    await load_curated(sessions)
     async with sessions() as session:
         sinno, curated_sinno = await _id(session, "38641"), await _id(session, "sinno-electronics")
         pairs = await same_as_pairs(session, [sinno, curated_sinno, await _lonely(session)])
