@@ -183,7 +183,8 @@ async def _no_rows(session: AsyncSession) -> bool:
 
 
 async def _bulk_rebuild(session: AsyncSession, new_rows: int, concurrent: bool) -> bool:
-    """On SQLite, a load at least as big as the table is faster with its indexes dropped and rebuilt.
+    """On SQLite, a load at least as big as the table is faster with the goods index dropped and rebuilt
+    (the natural-key index stays: see `trade_write.set_indexes`).
 
     The drop and rebuild are part of the load's transaction (SQLite DDL is transactional), so a failed
     load restores them; readers in WAL mode keep seeing the previous state. Never on PostgreSQL: dropping
@@ -259,7 +260,7 @@ async def _finish_load(session: AsyncSession, plan: Plan, *, rebuild: bool) -> N
     Runs while `trade_write.release_in_thread` may be emptying `plan.new`: it reads only the counts and ids it needs.
     """
     if rebuild:
-        await tw.set_indexes(session, present=True)  # a duplicate key fails here, inside the transaction
+        await tw.set_indexes(session, present=True)
     for start in range(0, len(plan.removed_ids), 1000):
         await session.execute(
             delete(TradeFlow).where(TradeFlow.id.in_(plan.removed_ids[start : start + 1000]))

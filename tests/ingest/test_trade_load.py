@@ -101,14 +101,27 @@ async def test_bulk_path_rebuilds_indexes_and_a_failure_restores_them(
     monkeypatch.setattr(trade_load, "BULK_REBUILD_MIN", 100)
     indexes = await _index_names(engine)
     assert {"uq_trade_flows_natural_key", "ix_trade_flows_goods"} <= indexes
+    during_inserts: list[set[str]] = []
+    real_insert = trade_write.insert_sqlite
+
+    async def insert_sqlite(session, ids, flows, bar):  # type: ignore[no-untyped-def]
+        conn = await session.connection()
+        during_inserts.append(
+            await conn.run_sync(lambda c: {i["name"] for i in inspect(c).get_indexes("trade_flows")})
+        )
+        await real_insert(session, ids, flows, bar)
+
+    monkeypatch.setattr(trade_write, "insert_sqlite", insert_sqlite)
     report = await trade_csv.run_import(
         sessions, shared_data / CHINA_TABLE, now=NOW, lookups=lookups, mapping="china_exports_hs6_monthly"
     )
     assert report.rows_loaded == len(china_frame) == len(await flow_rows(sessions))
     assert await _index_names(engine) == indexes
+    if engine.dialect.name == "sqlite":  # rows go in in natural-key order: only the goods index is rebuilt
+        assert during_inserts == [indexes - {"ix_trade_flows_goods"}]
 
-    # A load that fails after the indexes were dropped (a duplicate key injected into the plan, which only the
-    # rebuilt unique index sees) rolls the drop back too. On PostgreSQL the COPY path fails the same way.
+    # A load that fails after the goods index was dropped (a duplicate key injected into the plan, refused by
+    # the natural-key index that stays) rolls the drop back too. On PostgreSQL the COPY path fails the same way.
     def broken_plan(flows, existing, *, replace):  # type: ignore[no-untyped-def]
         new = sorted(flows.values())
         return trade_load.Plan(new + new[:1], [], 0, [])
