@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.ingest import comtrade
+from db.ingest import comtrade, comtrade_records
 from db.ingest.base import ImportFailed, IngestReport, sha256_file
 from db.ingest.comtrade_api import (
     ComtradeParams,
@@ -77,7 +77,7 @@ async def test_skip_rules(
         "re-imports (RM): already included in imports (M)": 1,
         "flow MIP: only total exports (X) and imports (M) are stored": 1,
         "partner World (0): the sum of all partners": 1,
-        comtrade.BREAKDOWN: 3,
+        comtrade_records.BREAKDOWN: 3,
         "commodity code 'AG2' is not an HS code or TOTAL": 1,
         "classification S4 is not HS": 1,
         "trade in services (typeCode S): only goods are stored": 1,
@@ -352,14 +352,14 @@ def test_normaliser_caches_give_the_uncached_answers(shared_data: Path) -> None:
         {"flowCode": True},
     ]
     records = [  # each twice: the second time from the caches
-        msgspec.json.decode(json.dumps({**base, **edit}), type=comtrade.Record) for edit in edits * 2
+        msgspec.json.decode(json.dumps({**base, **edit}), type=comtrade_records.Record) for edit in edits * 2
     ]
     cached_report = IngestReport(source="comtrade", file="x")
-    normalise = comtrade.Normaliser(cached_report)
+    normalise = comtrade_records.Normaliser(cached_report)
     fresh_report = IngestReport(source="comtrade", file="x")
     for rec in records:
         assert outcome(lambda r=rec: normalise(r)) == outcome(
-            lambda r=rec: comtrade.Normaliser(fresh_report)(r)
+            lambda r=rec: comtrade_records.Normaliser(fresh_report)(r)
         ), rec
     assert cached_report.skipped == fresh_report.skipped
     assert "classification True is not HS" in cached_report.skipped
@@ -369,7 +369,7 @@ def test_normaliser_caches_give_the_uncached_answers(shared_data: Path) -> None:
 def outcome(call: Any) -> Any:
     try:
         return call()
-    except comtrade.RecordError as exc:
+    except comtrade_records.RecordError as exc:
         return f"error: {exc}"
 
 
