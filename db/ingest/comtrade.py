@@ -34,10 +34,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.gc_pause import gc_paused
+from db.ingest import comtrade_split
 from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_records import Record, Response, normalise_all
 from db.ingest.csvfile import bad_byte, read_text
-from db.ingest.trade_load import ParsedFlows, SourceSpec, import_flows, write_parsed
+from db.ingest.trade_load import FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
 
 SOURCE = SourceSpec("comtrade")
 _DECODER = msgspec.json.Decoder(Response)
@@ -121,10 +122,38 @@ def decode_response(data: memoryview, path: Path) -> tuple[list[Record], dict[st
     (3x faster than decoding every field of a 45-field record).
 
     Raises:
-        ImportFailed: not JSON (or truncated), not a Comtrade v1 response, or an API error response.
+        ImportFailed: not UTF-8, not JSON (or truncated), not a Comtrade v1 response, or an API error response.
     """
+    raw = _checked_text(data, path)
+    return _decode_checked(raw, path)
+
+
+Decoded = tuple[list[Record], dict[str, Any]] | comtrade_split.Halves
+
+
+def decode(data: memoryview, path: Path) -> Decoded:
+    """`decode_response`, or for a big file on Linux the records already normalised on two cores (see
+    db.ingest.comtrade_split: the same result; `parse_decoded` takes either).
+
+    Raises:
+        ImportFailed: as `decode_response`.
+    """
+    raw = _checked_text(data, path)
+    if comtrade_split.worth_splitting(raw):
+        halves = comtrade_split.decode_and_normalise(raw, path.name)
+        if halves is not None:
+            return halves
+    return _decode_checked(raw, path)
+
+
+def _checked_text(data: memoryview, path: Path) -> memoryview:
+    """The bytes without a UTF-8 byte order mark, checked to be UTF-8."""
     raw = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
     check_utf8(raw, path.name)  # msgspec checks only the strings it decodes, not the fields it skips
+    return raw
+
+
+def _decode_checked(raw: memoryview, path: Path) -> tuple[list[Record], dict[str, Any]]:
     try:
         body = _DECODER.decode(raw)
     except msgspec.ValidationError as exc:
@@ -143,20 +172,20 @@ def decode_response(data: memoryview, path: Path) -> tuple[list[Record], dict[st
     return body.data, {k: v for k, v in meta.items() if v is not None}
 
 
-async def read_and_hash(path: Path) -> tuple[list[Record], dict[str, Any], str]:
-    """`read_response` and the file's sha256 at once: a worker thread hashes the mapped bytes (hashlib
-    releases the GIL) while this thread decodes them (msgspec holds it), 0.15 s of a 250,000-record file.
+async def decode_and_hash(path: Path) -> tuple[Decoded, str]:
+    """`decode` and the file's sha256 at once: a worker thread hashes the mapped bytes (hashlib releases
+    the GIL) while this thread decodes them (msgspec holds it), 0.15 s of a 250,000-record file.
 
     The decode runs even when the checksum will show the file is already loaded: a re-run costs the decode
-    (about 0.3 s for 250,000 records) and still writes nothing.
+    (and for a big file the normalisation, on two cores) and still writes nothing.
     """
     data = map_file(path)
     hashing = asyncio.get_running_loop().run_in_executor(None, _sha256, data)
     try:
-        records, meta = decode_response(data, path)
+        decoded = decode(data, path)
     finally:
         sha256 = await hashing  # also on failure: the thread must be done with the mapping
-    return records, meta, sha256
+    return decoded, sha256
 
 
 def _check_count(count: Any, held: int, name: str) -> None:
@@ -179,8 +208,17 @@ def check_payload(payload: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
 def parse(path: Path, report: IngestReport) -> ParsedFlows:
     """Read and normalise a saved response file (pure: no database)."""
     with gc_paused():
-        records, meta = read_response(path)
-        return parse_records(records, meta, path.name, report)
+        return parse_decoded(decode(map_file(path), path), path.name, report)
+
+
+def parse_decoded(decoded: Decoded, name: str, report: IngestReport) -> ParsedFlows:
+    """Normalise what `decode` gave (or take the flows a two-core decode already normalised)."""
+    if isinstance(decoded, comtrade_split.Halves):
+        report.rows_read += decoded.records
+        report.skipped.update(decoded.skipped)
+        return _parsed(decoded.flows, decoded.records, decoded.meta)
+    records, meta = decoded
+    return parse_records(records, meta, name, report)
 
 
 def parse_records(
@@ -190,10 +228,14 @@ def parse_records(
     with gc_paused():
         flows = normalise_all(records, name, report)
     report.rows_read += len(records)
+    return _parsed(flows, len(records), meta)
+
+
+def _parsed(flows: FlowSet, records: int, meta: dict[str, Any]) -> ParsedFlows:
     keep: dict[str, Any] = {k: meta[k] for k in ("url", "endpoint", "queries", "count") if k in meta}
     if isinstance(keep.get("url"), str):
         keep["url"] = keep["url"].split("subscription-key", 1)[0]  # never keep a key given in a URL
-    return ParsedFlows(flows, flows.data_date(), {"records": len(records), **keep})
+    return ParsedFlows(flows, flows.data_date(), {"records": records, **keep})
 
 
 async def run_import(
@@ -214,12 +256,12 @@ async def run_import(
     path = Path(path)
     report = IngestReport(source=SOURCE.key, file=path.name)
     with gc_paused():
-        records, meta, sha256 = await read_and_hash(path)
-    decoded = [records]  # the only reference: the records are freed as soon as they are normalised
-    del records
+        decoded, sha256 = await decode_and_hash(path)
+    held = [decoded]  # the only reference: the records are freed as soon as they are normalised
+    del decoded
 
-    def parse_decoded() -> ParsedFlows:
-        return parse_records(decoded.pop(), meta, path.name, report)
+    def parse() -> ParsedFlows:
+        return parse_decoded(held.pop(), path.name, report)
 
     return await import_flows(
         sessions,
@@ -228,7 +270,7 @@ async def run_import(
         sha256=sha256,
         now=now,
         report=report,
-        parse=parse_decoded,
+        parse=parse,
         dry_run=dry_run,
     )
 
@@ -238,9 +280,9 @@ async def load_into_session(
 ) -> bool:
     """Load a response file inside the caller's transaction, tolerating concurrent writers (on-demand use)."""
     with gc_paused():
-        records, meta, sha256 = await read_and_hash(path)
-        parsed = parse_records(records, meta, path.name, report)
-        del records
+        decoded, sha256 = await decode_and_hash(path)
+        parsed = parse_decoded(decoded, path.name, report)
+        del decoded
     if not parsed.flows:
         return False
     return await write_parsed(

@@ -374,23 +374,23 @@ def outcome(call: Any) -> Any:
 
 
 @pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf"])
-async def test_read_and_hash_gives_the_file_checksum_and_the_records(
+async def test_decode_and_hash_gives_the_file_checksum_and_the_records(
     shared_data: Path, tmp_path: Path, prefix: bytes
 ) -> None:
     """The mapped file is hashed in a thread while it is decoded: same digest and records as apart."""
     path = tmp_path / "sample.json"
     path.write_bytes(prefix + (shared_data / INDIA_SAMPLE).read_bytes())
-    records, meta, sha256 = await comtrade.read_and_hash(path)
+    (records, meta), sha256 = await comtrade.decode_and_hash(path)  # type: ignore[misc]
     assert sha256 == sha256_file(path)
     assert (records, meta) == comtrade.read_response(path) and len(records) > 0
 
 
 @pytest.mark.parametrize(("content", "message"), [(b"", "is empty"), (b'{"data": [{"a": 1', "line 1 column")])
-async def test_read_and_hash_of_a_malformed_file_fails_after_the_hash(
+async def test_decode_and_hash_of_a_malformed_file_fails_after_the_hash(
     tmp_path: Path, content: bytes, message: str
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     with pytest.raises(ImportFailed, match=message):
-        await comtrade.read_and_hash(path)
+        await comtrade.decode_and_hash(path)
     path.unlink()  # the mapping is gone with the failure: nothing still holds the file
