@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import subprocess
+import timeit
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,20 @@ NOTES = [
 ]
 
 
+SPEED_CHECK = "sum(i*i for i in range(1000000))"
+
+
+def python_speed_ms() -> float:
+    """What `python -m timeit "<SPEED_CHECK>"` prints (best of 5 repeats of 5 loops, ms per loop).
+
+    Machines with the same CPU name here run plain Python up to 2x apart, and a shared one drifts within an
+    hour: this is the yardstick that tells whether two runs can be compared at all.
+    """
+    return round(min(timeit.repeat(SPEED_CHECK, number=5, repeat=5)) / 5 * 1000, 1)
+
+
 def machine() -> dict[str, Any]:
-    """Cores, CPU model, memory, OS, Python, load average."""
+    """Cores, CPU model, memory, OS, Python, load average, Python speed."""
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
         platform.processor() or "unknown",
@@ -60,6 +73,7 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "postgresql_client": pg,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python_speed_ms": python_speed_ms(),
     }
 
 
@@ -136,6 +150,9 @@ def _markdown(figures: list[Figure], meta: dict[str, Any]) -> list[str]:
         f"- Python {m['python']}, SQLite {m['sqlite']}, {m['postgresql_client']}",
         f"- load average at start {m['load_average']}, at end {meta['machine_at_end']['load_average']} "
         "(the machine is shared)",
+        f"- Python speed at start {m.get('python_speed_ms', '?')} ms, at end "
+        f'{meta["machine_at_end"].get("python_speed_ms", "?")} ms (`python -m timeit "{SPEED_CHECK}"`; lower '
+        "is faster: compare runs only at similar speeds)",
         "",
         "## Data",
         "",

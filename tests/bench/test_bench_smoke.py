@@ -50,6 +50,8 @@ def test_bench_runs_end_to_end_at_tiny_scale(backend: str, tmp_path: Path, share
     assert any(name.startswith("autocomplete") for name in figures)
     report = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
     assert "Reproduce: `python -m bench --scale 0.0002" in report and "## Machine" in report
+    speed = data["meta"]["machine"]["python_speed_ms"]
+    assert 1 < speed < 10_000 and f"- Python speed at start {speed} ms" in report
     assert "SYNTHETIC" in report
     assert list(Path(tmp_path / "data").glob("*.sqlite3")) or backend == "postgresql"
 
