@@ -30,7 +30,7 @@ import signal
 import sys
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import msgspec
@@ -59,7 +59,7 @@ class Halves:
     flows: FlowSet
     records: int
     meta: dict[str, Any]
-    skipped: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str]
 
 
 def worth_splitting(raw: memoryview) -> bool:

@@ -63,6 +63,15 @@ def outcome(path: Path, *, split: bool, monkeypatch: pytest.MonkeyPatch) -> tupl
     return answer, used == [True]
 
 
+def both_ways(content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, bool]:
+    """`outcome` of the same file on one core and on two; and whether the two-core path produced its answer."""
+    path = tmp_path / "response.json"
+    path.write_bytes(content)
+    serial, _ = outcome(path, split=False, monkeypatch=monkeypatch)
+    split, used = outcome(path, split=True, monkeypatch=monkeypatch)
+    return serial, split, used
+
+
 def altered(records: list[dict[str, Any]], edits: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     out = copy.deepcopy(records)
     for i, edit in edits.items():
@@ -108,10 +117,7 @@ LAYOUTS: dict[str, Layout] = {
 def test_two_cores_give_the_serial_answer(
     records: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
-    path = tmp_path / "big.json"
-    path.write_bytes(LAYOUTS[layout](records))
-    serial, _ = outcome(path, split=False, monkeypatch=monkeypatch)
-    split, used = outcome(path, split=True, monkeypatch=monkeypatch)
+    serial, split, used = both_ways(LAYOUTS[layout](records), tmp_path, monkeypatch)
     assert used, "the file was not split"
     assert split == serial
     assert serial[3] > 1000 and "SECRET" not in str(serial[2])
@@ -151,16 +157,13 @@ def test_anything_not_plain_gets_the_serial_answer(
     records: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
     """The same message for the same first error, the same flows for odd but valid files."""
-    path = tmp_path / "odd.json"
-    path.write_bytes(BROKEN[layout](records))
-    serial, _ = outcome(path, split=False, monkeypatch=monkeypatch)
-    split, _ = outcome(path, split=True, monkeypatch=monkeypatch)
+    serial, split, _ = both_ways(BROKEN[layout](records), tmp_path, monkeypatch)
     assert split == serial
 
 
 def test_cut_inside_a_string_is_refused(records: list[dict[str, Any]]) -> None:
     """Every record's text holds `},{`: the first one after the middle is inside a string, so no split."""
-    raw = compact(altered(records, {i: {"cmdDesc": "a},{b"} for i in range(len(records))}))
+    raw = BROKEN["record separators inside strings"](records)
     assert comtrade_split.decode_and_normalise(memoryview(raw), "odd.json") is None
     plain = compact(records)
     assert comtrade_split.decode_and_normalise(memoryview(plain), "plain.json") is not None
