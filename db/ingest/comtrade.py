@@ -30,6 +30,7 @@ import hashlib
 import json
 import mmap
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_records import Record, Response, normalise_all
 from db.ingest.csvfile import bad_byte, read_text
 from db.ingest.trade_load import FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
+from db.ingest.trade_write import Flow
 
 SOURCE = SourceSpec("comtrade")
 _DECODER = msgspec.json.Decoder(Response)
@@ -131,21 +133,30 @@ def decode_response(data: memoryview, path: Path) -> tuple[list[Record], dict[st
     return _decode_checked(raw, path)
 
 
-Decoded = tuple[list[Record], dict[str, Any]] | comtrade_split.Halves
+Decoded = tuple[list[Record], dict[str, Any]] | comtrade_split.Halves | comtrade_split.Split
 
 
-def decode(data: memoryview, path: Path) -> Decoded:
-    """`decode_response`, or for a big file on Linux the records already normalised on two cores (see
-    db.ingest.comtrade_split: the same result; `parse_decoded` takes either).
+def decode(data: memoryview, path: Path, *, stream: bool = False) -> Decoded:
+    """`decode_response`, or for a big file on Linux the records normalised on two cores (see
+    db.ingest.comtrade_split: the same result; `parse_decoded` takes any of them). With `stream`, a split
+    file comes back as soon as this process's part is done, the child's parts still to come (the caller
+    closes it, and takes the serial path if it raises Refused).
 
     Raises:
         ImportFailed: as `decode_response`.
     """
     raw = _checked_text(data, path)
     if comtrade_split.worth_splitting(raw):
-        halves = comtrade_split.decode_and_normalise(raw, path.name)
-        if halves is not None:
-            return halves
+        split = comtrade_split.start(raw, path.name)
+        if split is not None and stream:
+            return split
+        if split is not None:
+            try:
+                return split.drain()
+            except comtrade_split.Refused:
+                pass
+            finally:
+                split.close()
     return _decode_checked(raw, path)
 
 
@@ -175,7 +186,7 @@ def _decode_checked(raw: memoryview, path: Path) -> tuple[list[Record], dict[str
     return body.data, {k: v for k, v in meta.items() if v is not None}
 
 
-async def decode_and_hash(path: Path) -> tuple[Decoded, str]:
+async def decode_and_hash(path: Path, *, stream: bool = False) -> tuple[Decoded, str]:
     """`decode` and the file's sha256 at once: a worker thread hashes the mapped bytes (hashlib releases
     the GIL) while this thread decodes them (msgspec holds it), 0.15 s of a 250,000-record file.
 
@@ -184,10 +195,16 @@ async def decode_and_hash(path: Path) -> tuple[Decoded, str]:
     """
     data = map_file(path)
     hashing = asyncio.get_running_loop().run_in_executor(None, _sha256, data)
+    decoded: Decoded | None = None
     try:
-        decoded = decode(data, path)
-    finally:
-        sha256 = await hashing  # also on failure: the thread must be done with the mapping
+        decoded = decode(data, path, stream=stream)
+        sha256 = await hashing
+    except BaseException:
+        if isinstance(decoded, comtrade_split.Split):
+            decoded.close()  # the caller never gets it: stop its child here
+        if not hashing.done():
+            await asyncio.wait([hashing])  # the thread must be done with the mapping
+        raise
     return decoded, sha256
 
 
@@ -215,13 +232,44 @@ def parse(path: Path, report: IngestReport) -> ParsedFlows:
 
 
 def parse_decoded(decoded: Decoded, name: str, report: IngestReport) -> ParsedFlows:
-    """Normalise what `decode` gave (or take the flows a two-core decode already normalised)."""
+    """Normalise what `decode` gave (or take the flows a two-core decode already normalised; of a streamed
+    one, the first part, the rest to come as the load goes).
+
+    Raises:
+        comtrade_split.Refused: a streamed file whose first part holds no flow, and the rest is not plain.
+    """
+    if isinstance(decoded, comtrade_split.Split):
+        if decoded.own.flows:
+            return ParsedFlows(decoded.own.flows, None, {}, rest=_Streamed(decoded, report))
+        decoded = decoded.drain()  # nothing to write before the rest is in
     if isinstance(decoded, comtrade_split.Halves):
         report.rows_read += decoded.records
         report.skipped.update(decoded.skipped)
         return _parsed(decoded.flows, decoded.records, decoded.meta)
     records, meta = decoded
     return parse_records(records, meta, name, report)
+
+
+class _Streamed:
+    """A streamed split's parts for the load (trade_load.FlowsToCome), counted in the import's report."""
+
+    def __init__(self, split: comtrade_split.Split, report: IngestReport) -> None:
+        self.split, self.report = split, report
+        self.expected = split.expected
+        self._summary: tuple[str | None, dict[str, Any]] | None = None
+
+    def parts(self) -> Iterator[list[Flow]]:
+        yield from self.split.parts()
+        whole = self.split.own
+        self.report.rows_read += whole.records
+        self.report.skipped.update(whole.skipped)
+        parsed = _parsed(whole.flows, whole.records, whole.meta)
+        self._summary = parsed.data_date, parsed.meta
+
+    def summary(self) -> tuple[str | None, dict[str, Any]]:
+        if self._summary is None:
+            raise RuntimeError("the parts are not all in yet")
+        return self._summary
 
 
 def parse_records(
@@ -251,33 +299,59 @@ async def run_import(
 ) -> IngestReport:
     """Import a saved UN Comtrade v1 response in one transaction (same file twice: nothing changes).
 
+    A big file is read on two cores and its rows written while the second core still reads (see
+    db.ingest.comtrade_split); if that path refuses the file part-way, the transaction is rolled back and the
+    file is read again on one core, for the serial path's own answer or error.
+
     Raises:
         ImportFailed: the file is malformed or holds no storable flow; nothing was changed.
     """
     if options:
         raise ImportFailed(f"unknown option(s) for comtrade: {', '.join(options)}")
     path = Path(path)
-    report = IngestReport(source=SOURCE.key, file=path.name)
     # Paused until the load is written (import_flows says why): resumed between the decode and the load,
     # the first collection would scan every decoded flow once more (0.1 s at 250,000 records).
     with gc_paused():
-        decoded, sha256 = await decode_and_hash(path)
+        decoded, sha256 = await decode_and_hash(path, stream=True)
+        split = decoded if isinstance(decoded, comtrade_split.Split) else None
         held = [decoded]  # the only reference: the records are freed as soon as they are normalised
         del decoded
+        try:
+            return await _import_decoded(sessions, path, held, sha256, now=now, dry_run=dry_run)
+        except comtrade_split.Refused:
+            pass
+        finally:
+            if split is not None:
+                split.close()
+        held = [decode_response(map_file(path), path)]
+        return await _import_decoded(sessions, path, held, sha256, now=now, dry_run=dry_run)
 
-        def parse() -> ParsedFlows:
-            return parse_decoded(held.pop(), path.name, report)
 
-        return await import_flows(
-            sessions,
-            spec=SOURCE,
-            path=path,
-            sha256=sha256,
-            now=now,
-            report=report,
-            parse=parse,
-            dry_run=dry_run,
-        )
+async def _import_decoded(
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    held: list[Decoded],
+    sha256: str,
+    *,
+    now: dt.datetime,
+    dry_run: bool,
+) -> IngestReport:
+    """One attempt at the import, with a report of its own; `held` holds the decoded file (and only it)."""
+    report = IngestReport(source=SOURCE.key, file=path.name)
+
+    def parse() -> ParsedFlows:
+        return parse_decoded(held.pop(), path.name, report)
+
+    return await import_flows(
+        sessions,
+        spec=SOURCE,
+        path=path,
+        sha256=sha256,
+        now=now,
+        report=report,
+        parse=parse,
+        dry_run=dry_run,
+    )
 
 
 async def load_into_session(

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -94,7 +95,7 @@ class FlowSet:
         """The last period in the set ("2024-12", or "2024" for annual data)."""
         if not self.rows:
             return None
-        last = max(self.rows, key=lambda k: k[4])
+        last = max(self.rows, key=itemgetter(4))  # the period
         return period_label(last[4], last[5])
 
 
@@ -131,7 +132,7 @@ Existing = dict[FlowKey, tuple[int, tuple[Any, ...]]]
 
 
 async def existing_flows(
-    session: AsyncSession, source_id: int, keys: Sequence[FlowKey], *, whole_reporters: bool
+    session: AsyncSession, source_id: int, keys: Sequence[FlowKey], *, whole_reporters: bool = False
 ) -> Existing:
     """Rows of this source for the reporters (and, unless `whole_reporters`, the period range) of `keys`."""
     reporters = sorted({k[0] for k in keys})
@@ -178,6 +179,18 @@ def plan_load(flows: Mapping[FlowKey, Flow], existing: Existing, *, replace: boo
     return Plan(new, changed, unchanged, removed)
 
 
+def plan_part(part: list[Flow], existing: Existing) -> Plan:
+    """`plan_load` for a part of a file's flows whose keys no earlier part had."""
+    if not existing:
+        return Plan(sorted(part), [], 0, [])
+    return plan_load({flow[:6]: flow for flow in part}, existing, replace=False)
+
+
+def plan_counts(plan: Plan) -> list[int]:
+    """New, changed and unchanged rows."""
+    return [len(plan.new), len(plan.changed), plan.unchanged]
+
+
 async def _no_rows(session: AsyncSession) -> bool:
     return (await session.execute(select(TradeFlow.id).limit(1))).first() is None
 
@@ -206,6 +219,7 @@ async def load_flows(
     replace: bool = False,
     concurrent: bool = False,
     release: bool = False,
+    rest: FlowsToCome | None = None,
 ) -> None:
     """Write `flows` in the caller's transaction and count what happened in `report`.
 
@@ -220,62 +234,98 @@ async def load_flows(
         concurrent: other writers may insert the same keys at the same time (on-demand fetches): insert
             new rows with ON CONFLICT DO UPDATE instead of a plain INSERT.
         release: the caller hands `flows` over (a dict): it is emptied once written.
+        rest: the file's other flows, still being parsed: each part is written as it comes (it is added to
+            `flows` by the parser). Not with `replace` (that needs every key first).
     """
+    if rest is not None and replace:
+        raise ValueError("a load that replaces rows needs every flow before it starts")
     keys = list(flows)
     empty = not keys or await _no_rows(session)  # a first load: nothing to read back (20 ms at 250k keys)
     existing = {} if empty else await existing_flows(session, source_id, keys, whole_reporters=replace)
     del keys
     plan = plan_load(flows, existing, replace=replace)
     del existing
-    dialect = session.get_bind().dialect
     ids = {"source_id": source_id, "snapshot_id": snapshot_id}
-    rebuild = await _bulk_rebuild(session, len(plan.new), concurrent)
+    expected = max(len(plan.new), rest.expected if rest else 0)
+    rebuild = await _bulk_rebuild(session, expected, concurrent)
     if rebuild:
         await tw.set_indexes(session, present=False)
-    with progress(len(plan.new) + len(plan.changed), "loading trade flows") as bar:
-        if plan.new and dialect.name == "postgresql" and not concurrent:
-            await tw.copy_postgresql(session, source_id, snapshot_id, plan.new, bar)
-        elif plan.new and dialect.name == "sqlite" and not concurrent:
-            await tw.insert_sqlite(session, ids, plan.new, bar)
-        elif plan.new:
-            await tw.executemany(session, tw.insert_sql(dialect, **ids, upsert=concurrent), plan.new, bar)
-        if plan.changed:
-            await tw.executemany(session, tw.insert_sql(dialect, **ids, upsert=True), plan.changed, bar)
-    counts = len(plan.new), len(plan.changed), len(plan.removed_ids)
+    counts = plan_counts(plan)
+    with progress(max(plan.written, expected), "loading trade flows") as bar:
+        await _write_plan(session, plan, ids, concurrent, bar)
+        for part in rest.parts() if rest else ():
+            part_keys = [] if empty else [flow[:6] for flow in part]
+            part_plan = plan_part(
+                part, await existing_flows(session, source_id, part_keys) if part_keys else {}
+            )
+            await _write_plan(session, part_plan, ids, concurrent, bar)
+            counts = [n + more for n, more in zip(counts, plan_counts(part_plan), strict=True)]
+    new, changed, unchanged = counts
+    removed = len(plan.removed_ids)
     releasing = tw.release_in_thread(flows, plan.new) if release and isinstance(flows, dict) else None
     try:
-        await _finish_load(session, plan, rebuild=rebuild)
+        await _finish_load(session, plan.removed_ids, written=new + changed, rebuild=rebuild)
     finally:
         if releasing is not None:
             releasing.join()
-    new, changed, removed = counts
     report.rows_loaded += new + changed
-    report.rows_unchanged += plan.unchanged
+    report.rows_unchanged += unchanged
     report.extra["new / updated / removed rows"] = f"{new:,} / {changed:,} / {removed:,}"
 
 
-async def _finish_load(session: AsyncSession, plan: Plan, *, rebuild: bool) -> None:
+async def _write_plan(
+    session: AsyncSession, plan: Plan, ids: dict[str, int], concurrent: bool, bar: Any
+) -> None:
+    """A plan's new rows (COPY on PostgreSQL, multi-row INSERTs on SQLite, upserts if `concurrent`) and its
+    changed rows (upserts)."""
+    dialect = session.get_bind().dialect
+    if plan.new and dialect.name == "postgresql" and not concurrent:
+        await tw.copy_postgresql(session, ids["source_id"], ids["snapshot_id"], plan.new, bar)
+    elif plan.new and dialect.name == "sqlite" and not concurrent:
+        await tw.insert_sqlite(session, ids, plan.new, bar)
+    elif plan.new:
+        await tw.executemany(session, tw.insert_sql(dialect, **ids, upsert=concurrent), plan.new, bar)
+    if plan.changed:
+        await tw.executemany(session, tw.insert_sql(dialect, **ids, upsert=True), plan.changed, bar)
+
+
+async def _finish_load(session: AsyncSession, removed_ids: list[int], *, written: int, rebuild: bool) -> None:
     """After the inserts: indexes back, dropped rows deleted, planner statistics refreshed.
 
-    Runs while `trade_write.release_in_thread` may be emptying `plan.new`: it reads only the counts and ids it needs.
+    Runs while `trade_write.release_in_thread` may be emptying the flows: it reads only the ids it needs.
     """
     if rebuild:
         await tw.set_indexes(session, present=True)
-    for start in range(0, len(plan.removed_ids), 1000):
-        await session.execute(
-            delete(TradeFlow).where(TradeFlow.id.in_(plan.removed_ids[start : start + 1000]))
-        )
-    if plan.written >= ANALYZE_AFTER:
+    for start in range(0, len(removed_ids), 1000):
+        await session.execute(delete(TradeFlow).where(TradeFlow.id.in_(removed_ids[start : start + 1000])))
+    if written >= ANALYZE_AFTER:
         await tw.analyze(session)
+
+
+class FlowsToCome(Protocol):
+    """The rest of a file's flows, still being parsed (on another core) while the first ones are written."""
+
+    @property
+    def expected(self) -> int:
+        """About how many flows the whole file holds (sizes the load before every part is in)."""
+
+    def parts(self) -> Iterator[list[Flow]]:
+        """Each part's flows with keys no earlier part had, in file order; each is also added to the
+        ParsedFlows' `flows` (a key seen before is counted as a duplicate or refused as the parser says)."""
+
+    def summary(self) -> tuple[str | None, dict[str, Any]]:
+        """The file's data date and the snapshot's meta, once every part is in (the loader reads it before
+        it releases the flows)."""
 
 
 @dataclass
 class ParsedFlows:
-    """The output of an importer's parse + normalise stages."""
+    """The output of an importer's parse + normalise stages (with `rest`: the first part of it)."""
 
     flows: FlowSet
     data_date: str | None
     meta: dict[str, Any] = field(default_factory=dict)
+    rest: FlowsToCome | None = None
 
 
 async def write_parsed(
@@ -317,7 +367,11 @@ async def write_parsed(
         replace=replace,
         concurrent=concurrent,
         release=release,
+        rest=parsed.rest,
     )
+    if parsed.rest is not None:  # known once every part is in
+        snapshot.data_date, meta = parsed.rest.summary()
+        snapshot.meta = meta or None
     finish_snapshot(snapshot, report)
     return True
 

@@ -5,6 +5,7 @@ bulk load, and planner statistics. `db.ingest.trade_load` decides what to write;
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import MutableMapping
 from itertools import chain
@@ -50,8 +51,11 @@ def _dialect_insert(dialect: Dialect) -> Any:
     return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
+@functools.lru_cache(maxsize=64)
 def insert_sql(dialect: Dialect, *, source_id: int, snapshot_id: int, upsert: bool, rows: int = 1) -> str:
     """The batched INSERT (or upsert on the natural key) as driver SQL whose parameters are a `Flow`.
+
+    Cached: compiling the 90-row statement takes 10 ms, and a streamed load writes a file in several parts.
 
     Built with SQLAlchemy's `insert()` and compiled once per load, then run with the driver's executemany
     over the Flow tuples themselves (the table's columns are in Flow's order; source and snapshot ids are

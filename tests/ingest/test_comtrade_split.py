@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.ingest import comtrade, comtrade_split
+from db.ingest import comtrade, comtrade_split, trade_load
 from db.ingest.base import ImportFailed, IngestReport
 from db.lookups import Lookups
+from db.models import Snapshot
 from tests.ingest.comtrade_standin import china_records
 from tests.ingest.conftest import NOW, flow_rows
 
@@ -40,14 +43,14 @@ def outcome(path: Path, *, split: bool, monkeypatch: pytest.MonkeyPatch) -> tupl
     whether the two-core path produced it."""
     monkeypatch.setattr(comtrade_split, "MIN_BYTES", 0 if split else 1 << 62)
     used: list[bool] = []
-    real = comtrade_split.decode_and_normalise
+    real = comtrade_split.Split.drain
 
-    def spy(raw: memoryview, name: str) -> comtrade_split.Halves | None:
-        halves = real(raw, name)
-        used.append(halves is not None)
+    def spy(split: comtrade_split.Split) -> comtrade_split.Halves:
+        halves = real(split)  # raises Refused when the file is not plain
+        used.append(True)
         return halves
 
-    monkeypatch.setattr(comtrade_split, "decode_and_normalise", spy)
+    monkeypatch.setattr(comtrade_split.Split, "drain", spy)
     report = IngestReport(source="comtrade", file=path.name)
     try:
         parsed = comtrade.parse(path, report)
@@ -167,6 +170,170 @@ def test_cut_inside_a_string_is_refused(records: list[dict[str, Any]]) -> None:
     assert comtrade_split.decode_and_normalise(memoryview(raw), "odd.json") is None
     plain = compact(records)
     assert comtrade_split.decode_and_normalise(memoryview(plain), "plain.json") is not None
+
+
+async def snapshot_rows(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[Any, ...]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                Snapshot.data_date, Snapshot.meta, Snapshot.rows_read, Snapshot.rows_loaded,
+                Snapshot.rows_skipped, Snapshot.skipped_reasons,
+            ).order_by(Snapshot.id)
+        )  # fmt: skip
+        return [tuple(row) for row in rows]
+
+
+def serial_import_outcome(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """What the serial path makes of the file: its flows and the snapshot fields, or its error."""
+    monkeypatch.setattr(comtrade_split, "MIN_BYTES", 1 << 62)
+    report = IngestReport(source="comtrade", file=path.name)
+    try:
+        parsed = comtrade.parse(path, report)
+    except ImportFailed as exc:
+        return ("failed", str(exc))
+    monkeypatch.setattr(comtrade_split, "MIN_BYTES", 0)
+    skipped = dict(report.skipped)
+    snapshot = (
+        parsed.data_date,
+        parsed.meta,
+        report.rows_read,
+        len(parsed.flows),
+        sum(skipped.values()),
+        skipped or None,
+    )
+    return sorted(parsed.flows.rows.values()), [snapshot], list(skipped)
+
+
+def streamed(monkeypatch: pytest.MonkeyPatch) -> list[comtrade_split.Split]:
+    """Split big files (any size here) and keep every Split started, to check each child was reaped."""
+    monkeypatch.setattr(comtrade_split, "MIN_BYTES", 0)
+    started: list[comtrade_split.Split] = []
+    real = comtrade_split.start
+
+    def spy(raw: memoryview, name: str) -> comtrade_split.Split | None:
+        split = real(raw, name)
+        if split is not None:
+            started.append(split)
+        return split
+
+    monkeypatch.setattr(comtrade_split, "start", spy)
+    return started
+
+
+def reaped(split: comtrade_split.Split) -> bool:
+    try:
+        os.kill(split.pid, 0)
+    except ProcessLookupError:
+        return split.pipe < 0
+    return False
+
+
+@pytest.mark.parametrize("layout", ["skips and duplicates in both halves", "fields after the data array"])
+async def test_streamed_import_stores_the_serial_rows_and_snapshot(
+    sessions: async_sessionmaker[AsyncSession],
+    records: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
+) -> None:
+    """Rows written part by part while the child still reads: the same rows, counts (in the file's order),
+    data date and citation as one core gives; the child is reaped."""
+    path = tmp_path / "big.json"
+    path.write_bytes(LAYOUTS[layout](records))
+    rows, snapshot, reasons = serial_import_outcome(path, monkeypatch)
+    started = streamed(monkeypatch)
+    written: list[int] = []
+    real_write = trade_load._write_plan
+
+    async def count_writes(session: AsyncSession, plan: trade_load.Plan, *args: Any) -> None:
+        written.append(len(plan.new))
+        await real_write(session, plan, *args)
+
+    monkeypatch.setattr(trade_load, "_write_plan", count_writes)
+    report = await comtrade.run_import(sessions, path, now=NOW)
+    assert len(started) == 1 and reaped(started[0])
+    assert len(written) >= comtrade_split.PIECES // 2, "not written part by part"
+    assert sorted(tuple(row[2:13]) for row in await flow_rows(sessions)) == rows
+    assert await snapshot_rows(sessions) == snapshot and list(report.skipped) == reasons
+    assert report.rows_loaded == len(rows) == sum(written)
+    again = await comtrade.run_import(sessions, path, now=NOW)
+    assert again.already_loaded and len(started) == 2 and reaped(started[1])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "a malformed record in the second half",
+        "a conflicting duplicate across the halves",
+        "an API error after the data",
+        "a second data array after the first",
+        "a field given twice",
+        "a count bigger than the records",
+    ],
+)
+async def test_streamed_import_refused_part_way_keeps_nothing_of_it(
+    sessions: async_sessionmaker[AsyncSession],
+    records: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
+) -> None:
+    """Refused after rows were written: all of them are rolled back and the serial path answers (its
+    error, or its rows for an odd but valid file)."""
+    path = tmp_path / "odd.json"
+    path.write_bytes(BROKEN[layout](records))
+    expected = serial_import_outcome(path, monkeypatch)
+    started = streamed(monkeypatch)
+    refused: list[bool] = []
+    real_parts = comtrade_split.Split.parts
+
+    def parts(split: comtrade_split.Split) -> Any:
+        try:
+            yield from real_parts(split)
+        except comtrade_split.Refused:
+            refused.append(True)
+            raise
+
+    monkeypatch.setattr(comtrade_split.Split, "parts", parts)
+    try:
+        await comtrade.run_import(sessions, path, now=NOW)
+    except ImportFailed as exc:
+        assert expected == ("failed", str(exc))
+        assert await flow_rows(sessions) == [] and await snapshot_rows(sessions) == []
+    else:
+        rows, snapshot, _ = expected
+        assert sorted(tuple(row[2:13]) for row in await flow_rows(sessions)) == rows
+        assert await snapshot_rows(sessions) == snapshot
+    assert refused == [True] and len(started) == 1 and reaped(started[0])
+
+
+async def test_streamed_import_into_a_loaded_table_updates_like_the_serial_path(
+    sessions: async_sessionmaker[AsyncSession],
+    records: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second file over rows already stored: each part is compared with them (new, changed, unchanged)."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    n = len(records)
+    first.write_bytes(compact(records[: n // 2]))
+    changed = {i: {"primaryValue": records[i]["primaryValue"] + 1} for i in range(0, n // 2, 50)}
+    changed.update({i: {"primaryValue": records[i]["primaryValue"] + 1} for i in range(n // 2 + 1, n, 50)})
+    edited = altered(records, changed)
+    second.write_bytes(compact(edited[: n // 4] + edited[n // 2 :]))
+    rows, _, _ = serial_import_outcome(second, monkeypatch)
+    kept = {row[:6]: row for row in serial_import_outcome(first, monkeypatch)[0]}
+    kept.update({row[:6]: row for row in rows})
+    started = streamed(monkeypatch)
+    await comtrade.run_import(sessions, first, now=NOW)
+    report = await comtrade.run_import(sessions, second, now=NOW)
+    assert len(started) == 2 and all(reaped(split) for split in started)
+    stored = sorted(tuple(row[2:13]) for row in await flow_rows(sessions))
+    assert stored == sorted(kept.values())
+    updated = len([i for i in changed if i < n // 4])
+    assert report.rows_unchanged == len(records[: n // 4]) - updated
+    assert report.rows_loaded == len(rows) - report.rows_unchanged
+    assert report.extra["new / updated / removed rows"] == f"{len(rows) - n // 4:,} / {updated:,} / 0"
 
 
 async def test_import_on_two_cores_stores_the_serial_rows(
