@@ -295,9 +295,14 @@ class TradewatchBot(commands.Bot):
         try:
             await super().close()
         finally:
-            for task in (self._lag_task, self._indexes_task, self._preload_task):
-                if task is not None:
-                    task.cancel()
+            tasks = [t for t in (self._lag_task, self._indexes_task, self._preload_task) if t is not None]
+            for task in tasks:
+                task.cancel()
+            # Wait for them to end before the database closes: a query cancelled mid-flight still hands its
+            # connection back (SQLAlchemy closes it in a task of its own). Left running, that close is
+            # cancelled in turn when the event loop shuts down, and aiosqlite's close then never returns:
+            # the process hung at exit.
+            await asyncio.gather(*tasks, return_exceptions=True)
             if self.http_session is not None:
                 await self.http_session.close()
             await self._resources.aclose()

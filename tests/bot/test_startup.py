@@ -133,6 +133,25 @@ async def test_a_bot_stopped_before_connecting_does_not_wait_for_the_warm(bot: T
     assert asyncio.get_running_loop().time() - started < 5
 
 
+async def test_close_returns_once_the_tasks_it_cancels_have_ended() -> None:
+    """A query cancelled by close() still hands its connection back: left to the event loop's shutdown, that
+    clean-up is cancelled too, and aiosqlite's close never returns (the process hung at exit)."""
+    bot = TradewatchBot(Config(), open_database=False, sync_guilds=False)
+    handed_back = asyncio.Event()
+
+    async def load_indexes() -> None:
+        try:
+            await asyncio.Event().wait()  # the query in flight
+        finally:
+            await asyncio.sleep(0.01)  # closing its connection, in the driver's thread
+            handed_back.set()
+
+    bot._indexes_task = asyncio.create_task(load_indexes())
+    await asyncio.sleep(0)
+    await bot.close()
+    assert handed_back.is_set()
+
+
 async def test_commodity_autocomplete_typed_before_the_index_is_loaded_waits_for_it(
     bot: TradewatchBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
