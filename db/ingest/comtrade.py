@@ -30,6 +30,7 @@ import hashlib
 import json
 import mmap
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from db.ingest import comtrade_split
 from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_records import Record, Response, normalise_all
 from db.ingest.csvfile import bad_byte, read_text
-from db.ingest.trade_load import FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
+from db.ingest.trade_load import Checksum, FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
 from db.ingest.trade_write import Flow
 
 SOURCE = SourceSpec("comtrade")
@@ -136,18 +137,21 @@ def decode_response(data: memoryview, path: Path) -> tuple[list[Record], dict[st
 Decoded = tuple[list[Record], dict[str, Any]] | comtrade_split.Halves | comtrade_split.Split
 
 
-def decode(data: memoryview, path: Path, *, stream: bool = False) -> Decoded:
+def decode(
+    data: memoryview, path: Path, *, stream: bool = False, child_done: threading.Event | None = None
+) -> Decoded:
     """`decode_response`, or for a big file on Linux the records normalised on two cores (see
     db.ingest.comtrade_split: the same result; `parse_decoded` takes any of them). With `stream`, a split
     file comes back as soon as this process's part is done, the child's parts still to come (the caller
-    closes it, and takes the serial path if it raises Refused).
+    closes it, and takes the serial path if it raises Refused); `child_done` is set when its child is done,
+    or at once if there is no child.
 
     Raises:
         ImportFailed: as `decode_response`.
     """
     raw = _checked_text(data, path)
     if comtrade_split.worth_splitting(raw):
-        split = comtrade_split.start(raw, path.name)
+        split = comtrade_split.start(raw, path.name, child_done if stream else None)
         if split is not None and stream:
             return split
         if split is not None:
@@ -157,6 +161,8 @@ def decode(data: memoryview, path: Path, *, stream: bool = False) -> Decoded:
                 pass
             finally:
                 split.close()
+    if child_done is not None:
+        child_done.set()
     return _decode_checked(raw, path)
 
 
@@ -186,26 +192,33 @@ def _decode_checked(raw: memoryview, path: Path) -> tuple[list[Record], dict[str
     return body.data, {k: v for k, v in meta.items() if v is not None}
 
 
-async def decode_and_hash(path: Path, *, stream: bool = False) -> tuple[Decoded, str]:
-    """`decode` and the file's sha256 at once: a worker thread hashes the mapped bytes (hashlib releases
-    the GIL) while this thread decodes them (msgspec holds it), 0.15 s of a 250,000-record file.
+async def decode_and_hash(path: Path, *, stream: bool = False) -> tuple[Decoded, asyncio.Future[str]]:
+    """`decode` and the file's sha256 (a future): a worker thread hashes the mapped bytes (hashlib releases
+    the GIL, 0.28 s for 250,000 records) while this thread decodes them (msgspec holds it).
+
+    A streamed split keeps both cores busy while it is read: its checksum waits for the child to be done and
+    is computed on the core the child leaves idle, while this process writes the last rows. Otherwise the
+    future is done or nearly so when this returns.
 
     The decode runs even when the checksum will show the file is already loaded: a re-run costs the decode
-    (and for a big file the normalisation, on two cores) and still writes nothing.
+    (and for a streamed file the writes, rolled back) and still writes nothing.
     """
     data = map_file(path)
-    hashing = asyncio.get_running_loop().run_in_executor(None, _sha256, data)
-    decoded: Decoded | None = None
+    child_done = threading.Event()
+    if not stream:
+        child_done.set()
+    hashing = asyncio.get_running_loop().run_in_executor(None, _sha256_after, child_done, data)
     try:
-        decoded = decode(data, path, stream=stream)
-        sha256 = await hashing
+        return decode(data, path, stream=stream, child_done=child_done), hashing
     except BaseException:
-        if isinstance(decoded, comtrade_split.Split):
-            decoded.close()  # the caller never gets it: stop its child here
-        if not hashing.done():
-            await asyncio.wait([hashing])  # the thread must be done with the mapping
+        child_done.set()
+        await asyncio.wait([hashing])  # the thread must be done with the mapping
         raise
-    return decoded, sha256
+
+
+def _sha256_after(ready: threading.Event, data: memoryview) -> str:
+    ready.wait()
+    return _sha256(data)
 
 
 def _check_count(count: Any, held: int, name: str) -> None:
@@ -312,10 +325,11 @@ async def run_import(
     # Paused until the load is written (import_flows says why): resumed between the decode and the load,
     # the first collection would scan every decoded flow once more (0.1 s at 250,000 records).
     with gc_paused():
-        decoded, sha256 = await decode_and_hash(path, stream=True)
+        decoded, hashing = await decode_and_hash(path, stream=True)
         split = decoded if isinstance(decoded, comtrade_split.Split) else None
         held = [decoded]  # the only reference: the records are freed as soon as they are normalised
         del decoded
+        sha256 = hashing if split is not None else await hashing  # a split's: checked before the commit
         try:
             return await _import_decoded(sessions, path, held, sha256, now=now, dry_run=dry_run)
         except comtrade_split.Refused:
@@ -324,14 +338,14 @@ async def run_import(
             if split is not None:
                 split.close()
         held = [decode_response(map_file(path), path)]
-        return await _import_decoded(sessions, path, held, sha256, now=now, dry_run=dry_run)
+        return await _import_decoded(sessions, path, held, await hashing, now=now, dry_run=dry_run)
 
 
 async def _import_decoded(
     sessions: async_sessionmaker[AsyncSession],
     path: Path,
     held: list[Decoded],
-    sha256: str,
+    sha256: Checksum,
     *,
     now: dt.datetime,
     dry_run: bool,
@@ -359,7 +373,8 @@ async def load_into_session(
 ) -> bool:
     """Load a response file inside the caller's transaction, tolerating concurrent writers (on-demand use)."""
     with gc_paused():  # until the flows are written, as in run_import
-        decoded, sha256 = await decode_and_hash(path)
+        decoded, hashing = await decode_and_hash(path)
+        sha256 = await hashing
         parsed = parse_decoded(decoded, path.name, report)
         del decoded
         if not parsed.flows:

@@ -101,6 +101,7 @@ class Split:
     pipe: int
     offset: int = 0  # records before the child's first one
     expected: int = 0  # flows in the whole file, estimated from this process's part
+    child_done: threading.Event = field(default_factory=threading.Event)  # set when its pipe closes
     frames: queue.SimpleQueue[bytes | None] = field(default_factory=queue.SimpleQueue, init=False)
     reader: threading.Thread | None = field(default=None, init=False)
 
@@ -158,6 +159,7 @@ class Split:
                 self.frames.put(frame)
         finally:
             self.frames.put(None)
+            self.child_done.set()
 
     def _merge(self, flows: list[Flow], where: list[int], skips: list[tuple[str, int, int]]) -> list[Flow]:
         """A part's flows added after those before it, counted in the serial path's order; the new ones."""
@@ -198,9 +200,10 @@ class Split:
         self.own.meta = meta
 
 
-def start(raw: memoryview, name: str) -> Split | None:
+def start(raw: memoryview, name: str, child_done: threading.Event | None = None) -> Split | None:
     """Start the child on the records after the cut and normalise those before it here; None: take the
-    serial path (see the module's docstring). The caller must `close()` what it gets."""
+    serial path (see the module's docstring). The caller must `close()` what it gets. `child_done` is set
+    once the child has sent its last part or stopped (its core is free from then on)."""
     found = DATA_KEY.search(raw)
     if found is None:
         return None
@@ -213,7 +216,14 @@ def start(raw: memoryview, name: str) -> Split | None:
     if cut is None:
         return None
     pid, pipe = _fork_child(raw, cut.end() - 1)
-    split = Split(Halves(FlowSet(), 0, {}, Counter()), before, name, pid, pipe)
+    split = Split(
+        Halves(FlowSet(), 0, {}, Counter()),
+        before,
+        name,
+        pid,
+        pipe,
+        child_done=child_done or threading.Event(),
+    )
     try:
         own = _own_part(raw[start : cut.start() + 1], name)
     except BaseException:  # interrupted: no child left behind

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -50,6 +51,7 @@ from db.models import Source, TradeFlow
 log = logging.getLogger(__name__)
 
 TOTAL = "TOTAL"  # hs_code of all-goods totals (hs_level 0)
+Checksum = str | Awaitable[str]  # a file's sha256, or one still being computed (see write_parsed)
 BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least this many new rows (if >= table)
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
 
@@ -333,7 +335,7 @@ async def write_parsed(
     *,
     spec: SourceSpec,
     parsed: ParsedFlows,
-    sha256: str,
+    sha256: Checksum,
     file_name: str,
     now: dt.datetime,
     report: IngestReport,
@@ -344,15 +346,18 @@ async def write_parsed(
     """Snapshot + load inside the caller's transaction. False if this exact file was already loaded.
 
     With `release`, the caller hands `parsed` over: its flows are emptied once written (see `load_flows`).
+    With a checksum still being computed, whether the file was loaded before is known only once the rows
+    are written: then LoadedBefore is raised, for the caller to roll back.
     """
     source = await ensure_source(session, spec)
-    if await find_snapshot(session, source, sha256) is not None:
+    known = sha256 if isinstance(sha256, str) else None
+    if known is not None and await find_snapshot(session, source, known) is not None:
         report.already_loaded = True
         return False
     snapshot = await new_snapshot(
         session,
         source,
-        sha256=sha256,
+        sha256=known or f"pending-{uuid.uuid4().hex}",  # unique until the real one is known
         file_name=file_name,
         now=now,
         data_date=parsed.data_date,
@@ -372,8 +377,17 @@ async def write_parsed(
     if parsed.rest is not None:  # known once every part is in
         snapshot.data_date, meta = parsed.rest.summary()
         snapshot.meta = meta or None
+    if known is None:
+        known = await sha256
+        if await find_snapshot(session, source, known) is not None:
+            raise LoadedBefore
+        snapshot.sha256 = known
     finish_snapshot(snapshot, report)
     return True
+
+
+class LoadedBefore(Exception):
+    """A checksum known only after the rows were written names a snapshot already stored: roll back."""
 
 
 class _DryRun(Exception):
@@ -400,7 +414,7 @@ async def import_flows(
     *,
     spec: SourceSpec,
     path: Path,
-    sha256: str,
+    sha256: Checksum,
     now: dt.datetime,
     report: IngestReport,
     parse: Callable[[], ParsedFlows],
@@ -409,11 +423,14 @@ async def import_flows(
 ) -> IngestReport:
     """Run a trade importer: skip a file already loaded, parse it, then load it in ONE transaction.
 
+    A checksum still being computed (an awaitable) is checked once the rows are written, before the
+    commit: a file loaded before is then rolled back and reported as already loaded.
+
     Raises:
         ImportFailed: the file is malformed (from `parse`), or another writer loaded the same flows at the
             same moment. Nothing was changed.
     """
-    if await already_loaded(sessions, spec, sha256):
+    if isinstance(sha256, str) and await already_loaded(sessions, spec, sha256):
         report.already_loaded = True
         return report
     # No cyclic GC from parsing to the end of the load: a big file's flows are hundreds of thousands of
@@ -440,7 +457,7 @@ async def _parse_and_write(
     *,
     spec: SourceSpec,
     path: Path,
-    sha256: str,
+    sha256: Checksum,
     now: dt.datetime,
     report: IngestReport,
     parse: Callable[[], ParsedFlows],
@@ -469,6 +486,11 @@ async def _parse_and_write(
                 raise _DryRun
     except _DryRun:
         report.extra["dry run"] = "nothing was written"
+    except LoadedBefore:  # rolled back: report it as the early check would have
+        report.rows_read = report.rows_loaded = report.rows_unchanged = 0
+        report.skipped.clear()
+        report.extra.clear()
+        report.already_loaded = True
     except (IntegrityError, tw.ConcurrentWrite) as exc:
         log.debug("integrity error during import", exc_info=exc)
         raise ImportFailed(

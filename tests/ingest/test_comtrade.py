@@ -382,8 +382,8 @@ async def test_decode_and_hash_gives_the_file_checksum_and_the_records(
     """The mapped file is hashed in a thread while it is decoded: same digest and records as apart."""
     path = tmp_path / "sample.json"
     path.write_bytes(prefix + (shared_data / INDIA_SAMPLE).read_bytes())
-    (records, meta), sha256 = await comtrade.decode_and_hash(path)  # type: ignore[misc]
-    assert sha256 == sha256_file(path)
+    (records, meta), hashing = await comtrade.decode_and_hash(path)  # type: ignore[misc]
+    assert await hashing == sha256_file(path)
     assert (records, meta) == comtrade.read_response(path) and len(records) > 0
 
 

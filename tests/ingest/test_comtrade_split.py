@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest import comtrade, comtrade_split, trade_load
-from db.ingest.base import ImportFailed, IngestReport
+from db.ingest.base import ImportFailed, IngestReport, sha256_file
 from db.lookups import Lookups
 from db.models import Snapshot
 from tests.ingest.comtrade_standin import china_records
@@ -210,8 +211,8 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> list[comtrade_split.Split]:
     started: list[comtrade_split.Split] = []
     real = comtrade_split.start
 
-    def spy(raw: memoryview, name: str) -> comtrade_split.Split | None:
-        split = real(raw, name)
+    def spy(raw: memoryview, name: str, child_done: Any = None) -> comtrade_split.Split | None:
+        split = real(raw, name, child_done)
         if split is not None:
             started.append(split)
         return split
@@ -256,8 +257,12 @@ async def test_streamed_import_stores_the_serial_rows_and_snapshot(
     assert sorted(tuple(row[2:13]) for row in await flow_rows(sessions)) == rows
     assert await snapshot_rows(sessions) == snapshot and list(report.skipped) == reasons
     assert report.rows_loaded == len(rows) == sum(written)
-    again = await comtrade.run_import(sessions, path, now=NOW)
+    async with sessions() as session:  # the checksum computed after the child was done, not the placeholder
+        assert (await session.execute(select(Snapshot.sha256))).scalars().all() == [sha256_file(path)]
+    again = await comtrade.run_import(sessions, path, now=NOW)  # found loaded only before the commit
     assert again.already_loaded and len(started) == 2 and reaped(started[1])
+    assert (again.rows_read, again.rows_loaded, again.skipped) == (0, 0, Counter())
+    assert await snapshot_rows(sessions) == snapshot and len(await flow_rows(sessions)) == len(rows)
 
 
 @pytest.mark.parametrize(
