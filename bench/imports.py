@@ -9,14 +9,17 @@
   of the same files (parsing only).
 - Change detection: 2024-04-26 loaded, then the 2024-05-01 snapshot imported (load + diff + list_changes
   rows); seconds. Baseline: pandas, both files read, merged on ent_num, added/removed/changed counted.
+
+Each timed import and each baseline runs in a fresh process, as `tradewatch import` does
+(bench/import_process.py says why).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import sqlite3
-import time
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from bench.databases import create_database, data_dir, drop_database, import_file
+from bench.databases import create_database, data_dir, drop_database
 from bench.gen_trade import TradeChunk, TradeShape
 from bench.stats import Figure, Target
 from db.lookups import Lookups
@@ -97,31 +100,49 @@ def naive_comtrade_load(path: Path) -> int:
     return len(df)
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def _in_fresh_process(request: dict[str, Any]) -> dict[str, Any]:
+    """Run one timed import or baseline in a new interpreter (bench/import_process.py says why)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.import_process", json.dumps(request, default=str),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.import_process failed ({proc.returncode}): {err.decode()[-2000:]}")
+    answer: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return answer
+
+
 async def _timed_import(
     backend: str, label: str, steps: Sequence[tuple[str, Path, dict[str, Any]]]
-) -> tuple[float, Any]:
-    """A fresh database; every step but the last untimed, the last timed. Returns (seconds, last report)."""
+) -> tuple[float, dict[str, Any]]:
+    """A fresh database; every step but the last untimed, the last timed, in a fresh process. Returns
+    (seconds, details: rows_loaded and changes of the last report)."""
     url = await create_database(backend, label)
     try:
-        for source, path, options in steps[:-1]:
-            await import_file(url, source, path, **options)
-        source, path, options = steps[-1]
-        cpu, started = _cpu_seconds(), time.perf_counter()
-        report = await import_file(url, source, path, **options)
-        CPU.append(_cpu_seconds() - cpu)
-        return time.perf_counter() - started, report
+        answer = await _in_fresh_process(
+            {"kind": "import", "url": url, "steps": [list(step) for step in steps]}
+        )
+        CPU.append(answer["cpu"])
+        return answer["seconds"], answer
     finally:
         await drop_database(url, delete_sqlite=True)
 
 
-CPU: list[float] = []  # CPU seconds of this process (all threads) per timed import, for the figure's extra
+async def _timed_baseline(kind: str, paths: Sequence[Path], repeats: int) -> tuple[list[float], Any]:
+    """A baseline function of this module, `repeats` times, each in a fresh process: seconds, its result."""
+    runs, result = [], None
+    for _ in range(repeats):
+        answer = await _in_fresh_process({"kind": kind, "args": [str(p) for p in paths]})
+        runs.append(answer["seconds"])
+        result = answer["result"]
+    return runs, result
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its children once they ended (the Comtrade importer forks a child
-    that decodes half of a big file: db/ingest/comtrade_split.py)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+CPU: list[float] = []  # CPU seconds per timed import (its process and the children it reaped)
 
 
 def _cpu(runs: int) -> dict[str, float]:
@@ -141,26 +162,24 @@ async def measure(backend: str, comtrade_file: Path, shared_data: Path, repeats:
         seconds, report = await _timed_import(
             backend, f"import-comtrade-{i}", [("comtrade", comtrade_file, {})]
         )
-        rows = report.rows_loaded
+        rows = report["rows_loaded"]
         rates.append(rows / seconds)
-    naive = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        n = await asyncio.to_thread(naive_comtrade_load, comtrade_file)
-        naive.append(n / (time.perf_counter() - started))
+    runs, n = await _timed_baseline("naive_comtrade_load", [comtrade_file], repeats)
+    naive = [n / seconds for seconds in runs]
     figures.append(
         Figure("Comtrade-shaped import (v1 JSON file)", "import", backend, "rows/s", float(np.median(rates)),
                float(np.percentile(rates, 5)), repeats, "orjson + pandas DataFrame.to_sql, no indexes",
                float(np.median(naive)), float(np.percentile(naive, 5)),
                Target(COMTRADE_ROWS_PER_S, ">=", "median") if backend == "sqlite" else None,
-               f"db.ingest.comtrade into a fresh database; {rows:,} rows; 'p95' column = 5th percentile rate",
+               f"db.ingest.comtrade into a fresh database, in a fresh process; {rows:,} rows; 'p95' column = 5th "
+               "percentile rate",
                {"rows": rows, "file_mb": round(comtrade_file.stat().st_size / 2**20, 1), **_cpu(repeats)})
     )  # fmt: skip
     figures += await _ofac(backend, shared_data, repeats)
     return figures
 
 
-def _pandas_read(folder: Path) -> int:
+def pandas_read(folder: Path) -> int:
     rows = 0
     for name in OFAC_FILES:
         if (folder / name).exists():
@@ -170,7 +189,7 @@ def _pandas_read(folder: Path) -> int:
     return rows
 
 
-def _pandas_diff(before: Path, after: Path) -> tuple[int, int, int]:
+def pandas_diff(before: Path, after: Path) -> tuple[int, int, int]:
     a = pd.read_csv(before / "sdn.csv", header=None, dtype=str, encoding="utf-8").dropna(subset=[0])
     b = pd.read_csv(after / "sdn.csv", header=None, dtype=str, encoding="utf-8").dropna(subset=[0])
     merged = a.merge(b, on=0, how="outer", indicator=True, suffixes=("_a", "_b"))
@@ -185,15 +204,6 @@ def _pandas_diff(before: Path, after: Path) -> tuple[int, int, int]:
     )
 
 
-def _time(fn: Any, repeats: int) -> tuple[list[float], Any]:
-    out, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        out.append(time.perf_counter() - started)
-    return out, result
-
-
 async def _ofac(backend: str, shared_data: Path, repeats: int) -> list[Figure]:
     figures = []
     for folder, label, target in (
@@ -206,22 +216,25 @@ async def _ofac(backend: str, shared_data: Path, repeats: int) -> list[Figure]:
                 backend, f"import-ofac-{i}", [("ofac", shared_data / folder, {})]
             )
             runs.append(seconds)
-        base, rows = _time(lambda folder=folder: _pandas_read(shared_data / folder), repeats)
+        base, rows = await _timed_baseline("pandas_read", [shared_data / folder], repeats)
         figures.append(Figure(label, "import", backend, "s", float(np.median(runs)), float(np.percentile(runs, 95)),
                               repeats, "pandas.read_csv of the same files (parse only)", float(np.median(base)),
                               float(np.percentile(base, 95)), target, "db.ingest.ofac into a fresh database",
-                              {"rows_loaded": report.rows_loaded if report else None, "csv_rows": rows, **_cpu(repeats)}))  # fmt: skip
+                              {"rows_loaded": report["rows_loaded"] if report else None, "csv_rows": rows, **_cpu(repeats)}))  # fmt: skip
     runs, report = [], None
     for i in range(repeats):
         steps = [("ofac", shared_data / SDN_BEFORE, {"data_date": "2024-04-26"}),
                  ("ofac", shared_data / SDN_BIG, {"data_date": "2024-05-01"})]  # fmt: skip
         seconds, report = await _timed_import(backend, f"import-changes-{i}", steps)
         runs.append(seconds)
-    base, diff = _time(lambda: _pandas_diff(shared_data / SDN_BEFORE, shared_data / SDN_BIG), repeats)
+    base, diff = await _timed_baseline(
+        "pandas_diff", [shared_data / SDN_BEFORE, shared_data / SDN_BIG], repeats
+    )
+    diff = tuple(diff)
     figures.append(Figure("Change detection, SDN 2024-04-26 -> 2024-05-01 (import of the second)", "import", backend,
                           "s", float(np.median(runs)), float(np.percentile(runs, 95)), repeats,
                           f"pandas merge on ent_num (added/removed/changed {diff})", float(np.median(base)),
                           float(np.percentile(base, 95)), Target(CHANGES_SECONDS),
                           "db.ingest.ofac with change detection, second snapshot",
-                          {"changes": (report.extra.get("changes") if report else None), **_cpu(repeats)}))  # fmt: skip
+                          {"changes": (report["changes"] if report else None), **_cpu(repeats)}))  # fmt: skip
     return figures

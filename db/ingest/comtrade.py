@@ -18,7 +18,7 @@ list holds one record per reporter, partner, flow, commodity and period (fields 
 - period "YYYY" -> YYYY00 (freq A), "YYYYMM" -> YYYYMM (freq M).
 
 The rules are applied by comtrade_records.py; a file of 8 MB or more is decoded and normalised on two cores
-on Linux (comtrade_split.py), with the same result.
+on Linux (comtrade_split.py), its rows written while the second core still reads, with the same result.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from db.ingest import comtrade_split
 from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_records import Record, Response, normalise_all
 from db.ingest.csvfile import bad_byte, read_text
-from db.ingest.trade_load import Checksum, FlowSet, ParsedFlows, SourceSpec, import_flows, write_parsed
+from db.ingest.trade_load import Checksum, ParsedFlows, SourceSpec, import_flows, write_parsed
+from db.ingest.trade_rows import FlowSet
 from db.ingest.trade_write import Flow
 
 SOURCE = SourceSpec("comtrade")

@@ -2,7 +2,7 @@
 for what is kept and what is skipped, and why).
 
 Pure functions of the decoded records: used by the file importer (db.ingest.comtrade) in this process, and
-by the child that normalises the second half of a big file (db.ingest.comtrade_split).
+by the child that normalises most of a big file (db.ingest.comtrade_split).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 
 from db.ingest.base import ImportFailed, IngestReport, progress
-from db.ingest.trade_load import TOTAL, Flow, FlowSet
+from db.ingest.trade_rows import TOTAL, FlowSet
+from db.ingest.trade_write import Flow
 
 UNSET = msgspec.UNSET
 REQUIRED = ("freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode", "primaryValue")

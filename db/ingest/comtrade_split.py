@@ -45,7 +45,7 @@ import msgspec
 
 from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_records import Normaliser, Record, Response, normalise_all
-from db.ingest.trade_load import FlowSet
+from db.ingest.trade_rows import FlowSet
 from db.ingest.trade_write import Flow
 
 MIN_BYTES = 8 << 20  # below this (about 9,000 records) a fork costs more than it saves

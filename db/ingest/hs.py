@@ -31,7 +31,7 @@ from db.ingest.base import (
     sha256_file,
 )
 from db.ingest.csvfile import open_csv
-from db.ingest.trade_load import TOTAL
+from db.ingest.trade_rows import TOTAL
 from db.models import Base, HsCode
 
 SOURCE_KEY = "hs"

@@ -25,7 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file
 from db.ingest.csvfile import open_csv
-from db.ingest.trade_load import TOTAL, Flow, FlowSet, ParsedFlows, SourceSpec, import_flows
+from db.ingest.trade_load import ParsedFlows, SourceSpec, import_flows
+from db.ingest.trade_rows import TOTAL, FlowSet
+from db.ingest.trade_write import Flow
 from db.lookups import Lookups, load_lookups
 
 SOURCE = SourceSpec("imf_imts")

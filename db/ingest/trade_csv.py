@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file
 from db.ingest.csvfile import CsvTable, open_csv, parse_number
-from db.ingest.trade_load import Flow, FlowSet, ParsedFlows, SourceSpec, import_flows
+from db.ingest.trade_load import ParsedFlows, SourceSpec, import_flows
 from db.ingest.trade_mapping import TradeCsvMapping, build_mapping
+from db.ingest.trade_rows import FlowSet
+from db.ingest.trade_write import Flow
 from db.lookups import Lookups, load_lookups
 
 MONTH = re.compile(r"^(\d{4})[-/]?(\d{2})(?:[-/]\d{2})?(?:[T ].*)?$")

@@ -1,21 +1,13 @@
 """The load stage every trade importer shares: flows keyed by their natural key, diffed and written fast.
 
-Representation rules (the commands rely on them):
-
-- One row per (reporter, partner, flow, hs_code, period, freq, source). Countries are UN Comtrade numeric
-  codes; `flow` is "X" or "M" as the reporter reports it; `period` is YYYYMM (freq "M") or YYYY00 (freq "A").
-- `hs_code` holds digits only (2, 4 or 6; national 8/10-digit lines are rolled up to HS-6 by the importers
-  before they get here), or "TOTAL" for all goods together, with `hs_level` 0. "TOTAL" sorts after every
-  digit string, so an HS range filter (`hs_code >= '8542' AND hs_code < '8543'`) never picks it up.
-- `hs_level` is the number of digits (0 for TOTAL). A source may hold rows at several levels for the same
-  pair and month (Comtrade answers per requested code): a level-n row already includes its subheadings, so
-  a query sums rows of ONE level for a code prefix, never a heading and its own subheadings.
-- Missing months are missing rows. Nothing here invents a zero.
+The rows' representation rules are in db.ingest.trade_rows.
 
 Load path: a first load of a scope is a plain batched INSERT in natural-key order (about 250,000 rows/s on
 SQLite on this machine); a re-import reads the existing rows of the same source, reporters and periods,
 inserts the new keys, upserts (INSERT ... ON CONFLICT DO UPDATE) only the changed ones and leaves unchanged
 rows alone. Sources whose file is the whole table (`replace=True`) also delete rows the new file dropped.
+A parser that reads a big file on two cores hands its flows over in parts (`FlowsToCome`): each part is
+compared and written as it arrives, in the same one transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +17,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,60 +36,15 @@ from db.ingest.base import (
     new_snapshot,
     progress,
 )
+from db.ingest.trade_rows import FlowSet
 from db.ingest.trade_write import Flow, FlowKey
 from db.models import Source, TradeFlow
 
 log = logging.getLogger(__name__)
 
-TOTAL = "TOTAL"  # hs_code of all-goods totals (hs_level 0)
 Checksum = str | Awaitable[str]  # a file's sha256, or one still being computed (see write_parsed)
 BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least this many new rows (if >= table)
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
-
-
-def hs_level(code: str) -> int:
-    """The level of a stored HS code: its number of digits, 0 for TOTAL."""
-    return 0 if code == TOTAL else len(code)
-
-
-def period_label(period: int, freq: str) -> str:
-    """`202412` -> "2024-12"; `202400` (annual) -> "2024"."""
-    year, month = divmod(period, 100)
-    return f"{year}" if freq == "A" or month == 0 else f"{year}-{month:02d}"
-
-
-def describe_key(key: FlowKey) -> str:
-    reporter, partner, flow, code, period, freq = key
-    return (
-        f"reporter {reporter}, partner {partner}, flow {flow}, HS {code}, period {period_label(period, freq)}"
-    )
-
-
-@dataclass
-class FlowSet:
-    """The flows of one file, by natural key. A key seen twice with different values is an error."""
-
-    rows: dict[FlowKey, Flow] = field(default_factory=dict)
-
-    def add(self, flow: Flow, *, where: str, report: IngestReport) -> None:
-        key: FlowKey = flow[:6]
-        previous = self.rows.get(key)
-        if previous is None:
-            self.rows[key] = flow
-        elif previous == flow:
-            report.skip("duplicate record (the same flow twice in the file)", where=where)
-        else:
-            raise ImportFailed(f"{where}: a second, different record for the same flow ({describe_key(key)})")
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def data_date(self) -> str | None:
-        """The last period in the set ("2024-12", or "2024" for annual data)."""
-        if not self.rows:
-            return None
-        last = max(self.rows, key=itemgetter(4))  # the period
-        return period_label(last[4], last[5])
 
 
 @dataclass(frozen=True)

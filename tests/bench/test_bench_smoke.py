@@ -16,7 +16,7 @@ import pytest
 from bench.__main__ import main
 from bench.gen_names import make_entities, make_queries, normalise_all, transliterate, typo
 from bench.gen_trade import generate, make_shape
-from bench.imports import SDN_BEFORE, SDN_BIG, _pandas_diff, write_comtrade_file
+from bench.imports import SDN_BEFORE, SDN_BIG, pandas_diff, write_comtrade_file
 from bench.name_parts import load_parts
 from bench.serve import write_config
 from bench.stats import Figure, Target, percentile
@@ -54,6 +54,22 @@ def test_bench_runs_end_to_end_at_tiny_scale(backend: str, tmp_path: Path, share
     assert 1 < speed < 10_000 and f"- Python speed at start {speed} ms" in report
     assert "SYNTHETIC" in report
     assert list(Path(tmp_path / "data").glob("*.sqlite3")) or backend == "postgresql"
+
+
+def test_import_figures_run_each_import_in_a_fresh_process(tmp_path: Path, shared_data: Path) -> None:
+    """The import area end to end (SQLite): every import and baseline measured in a process of its own."""
+    argv = ["--scale", "0.0002", "--backend", "sqlite", "--only", "import", "--repeats", "1",
+            "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--shared-data", str(shared_data)]  # fmt: skip
+    assert asyncio.run(main(argv)) == 0
+    data = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    figures = {f["name"]: f for f in data["figures"]}
+    comtrade = figures["Comtrade-shaped import (v1 JSON file)"]
+    assert comtrade["extra"]["rows"] > 1000 and comtrade["extra"]["cpu_ms_median"] > 0
+    assert comtrade["baseline"]["median"] > 0 and "in a fresh process" in comtrade["note"]
+    changes = figures["Change detection, SDN 2024-04-26 -> 2024-05-01 (import of the second)"]
+    assert "(298, 0, 0)" in changes["baseline"]["name"] and changes["extra"]["changes"]
+    full = figures["Full OFAC SDN import (sdn, add, alt, comments; 2021-07)"]
+    assert full["extra"]["rows_loaded"] > 0 and full["extra"]["csv_rows"] > full["extra"]["rows_loaded"] / 2
 
 
 def test_generated_trade_is_shaped_like_comtrade(shared_data: Path, lookups: object) -> None:
@@ -118,7 +134,7 @@ def test_transliteration_variants(name: str, expected: str) -> None:
 
 
 def test_pandas_diff_baseline_finds_the_298_additions(shared_data: Path) -> None:
-    assert _pandas_diff(shared_data / SDN_BEFORE, shared_data / SDN_BIG) == (298, 0, 0)
+    assert pandas_diff(shared_data / SDN_BEFORE, shared_data / SDN_BIG) == (298, 0, 0)
 
 
 def test_serve_config_is_a_valid_tradewatch_config(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.ingest import trade_csv, trade_load, trade_write
 from db.ingest.base import ImportFailed, IngestReport
-from db.ingest.trade_load import TOTAL, Flow, FlowSet, hs_level, period_label, plan_load
-from db.ingest.trade_write import insert_sql
+from db.ingest.trade_load import plan_load
+from db.ingest.trade_rows import TOTAL, FlowSet, hs_level, period_label
+from db.ingest.trade_write import Flow, insert_sql
 from db.lookups import Lookups
 from db.models import TradeFlow
 from tests.ingest.conftest import CHINA_TABLE, NOW, flow_rows
