@@ -152,16 +152,13 @@ def decode(
     """
     raw = _checked_text(data, path)
     if comtrade_split.worth_splitting(raw):
-        split = comtrade_split.start(raw, path.name, child_done if stream else None)
-        if split is not None and stream:
-            return split
+        split = (
+            comtrade_split.start(raw, path.name, child_done)
+            if stream
+            else comtrade_split.decode_and_normalise(raw, path.name)
+        )
         if split is not None:
-            try:
-                return split.drain()
-            except comtrade_split.Refused:
-                pass
-            finally:
-                split.close()
+            return split
     if child_done is not None:
         child_done.set()
     return _decode_checked(raw, path)

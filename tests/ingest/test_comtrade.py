@@ -31,6 +31,7 @@ from db.ingest.fetch import FetchFailed
 from db.lookups import Lookups
 from tests.ingest.comtrade_standin import ComtradeStandIn, china_records, india_record
 from tests.ingest.conftest import INDIA_SAMPLE, NOW, flow_rows, snapshot_count
+from tests.ingest.gc_watch import collections_between
 
 
 async def test_india_sample(sessions: async_sessionmaker[AsyncSession], shared_data: Path) -> None:
@@ -408,29 +409,6 @@ async def test_no_cyclic_gc_from_the_decode_to_the_commit(
     """Resumed between the decode and the load, the first collection would scan every decoded flow again."""
     path = tmp_path / "china.json"
     path.write_text(json.dumps({"data": china_records(shared_data, lookups)}), encoding="utf-8")
-    collections: list[str] = []
-    importing = [False]
-    real_decode, real_import = comtrade.decode_and_hash, comtrade.import_flows
-
-    async def decode(*args, **kwargs):  # type: ignore[no-untyped-def]
-        importing[0] = True
-        return await real_decode(*args, **kwargs)
-
-    async def import_flows(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return await real_import(*args, **kwargs)
-        finally:
-            importing[0] = False
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == "start" and importing[0]:
-            collections.append(phase)
-
-    monkeypatch.setattr(comtrade, "decode_and_hash", decode)
-    monkeypatch.setattr(comtrade, "import_flows", import_flows)
-    gc.callbacks.append(on_gc)
-    try:
+    with collections_between(monkeypatch, comtrade, "decode_and_hash", "import_flows") as collections:
         report = await comtrade.run_import(sessions, path, now=NOW)
-    finally:
-        gc.callbacks.remove(on_gc)
     assert report.rows_loaded > 1000 and collections == [] and gc.isenabled()

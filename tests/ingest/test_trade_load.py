@@ -19,6 +19,7 @@ from db.ingest.trade_write import Flow, insert_sql
 from db.lookups import Lookups
 from db.models import TradeFlow
 from tests.ingest.conftest import CHINA_TABLE, NOW, flow_rows
+from tests.ingest.gc_watch import collections_between
 
 # Flows from the real China table (first rows: Australia and Belgium, January 2017).
 A = Flow(156, 36, "X", "250410", 201701, "M", 6, 10200.0, None, 6116.362, None)
@@ -156,38 +157,21 @@ async def test_no_cyclic_gc_during_a_load_and_the_flows_are_freed_before_it_resu
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A collection while a big file's flows are alive would re-scan every one of them (see import_flows)."""
-    collections: list[str] = []
     seen_enabled: list[bool] = []
-    loading = [False]
-    real_write, real_load = trade_load.write_parsed, trade_load._parse_and_write
+    real_write = trade_load.write_parsed
 
     async def write(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen_enabled.append(gc.isenabled())
         return await real_write(*args, **kwargs)
 
-    async def load(*args, **kwargs):  # type: ignore[no-untyped-def]
-        loading[0] = True
-        try:
-            return await real_load(*args, **kwargs)
-        finally:
-            loading[0] = False
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == "start" and loading[0]:
-            collections.append(phase)
-
     monkeypatch.setattr(trade_load, "write_parsed", write)
-    monkeypatch.setattr(trade_load, "_parse_and_write", load)
     flows_before = sum(type(o) is Flow for o in gc.get_objects())
-    gc.callbacks.append(on_gc)
-    try:
+    with collections_between(monkeypatch, trade_load, "_parse_and_write", "_parse_and_write") as collections:
         report = await trade_csv.run_import(
             sessions, shared_data / CHINA_TABLE, now=NOW, lookups=lookups, mapping="china_exports_hs6_monthly"
         )
         assert collections == []  # not one automatic collection from parsing to commit
         assert sum(type(o) is Flow for o in gc.get_objects()) == flows_before  # freed by reference counting
-    finally:
-        gc.callbacks.remove(on_gc)
     assert report.rows_loaded > 0 and seen_enabled == [False] and gc.isenabled()
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
