@@ -14,7 +14,7 @@ from commands.errors import CommandError
 from commands.registry import run_text
 from db.ingest.registry import importer
 
-# (source, path under the sources folder, importer options). Real files only; see ../shared/data/PROVENANCE.md.
+# (source, path under the sources folder, importer options). Real files only.
 DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
     ("hs", "hs/harmonized-system.csv", {}),
     # Trade: China-reported monthly exports by partner at HS-6 (derived from UN Comtrade, 2017-01..2024-12),

@@ -32,7 +32,7 @@ dry_run_option = click.option(
 def import_hs(config: Config, file: str) -> None:
     """Load the HS nomenclature CSV (section, hscode, description, parent, level).
 
-    Example: tradewatch import hs ../shared/data/hs/harmonized-system.csv
+    Example: tradewatch import hs harmonized-system.csv
     """
     import_and_report(config, "hs", file)
 
@@ -44,7 +44,7 @@ def import_hs(config: Config, file: str) -> None:
 def import_imf(config: Config, file: str, dry_run: bool) -> None:
     """Load an IMF IMTS bilateral CSV (annual all-goods exports/imports by partner, stored as HS "TOTAL").
 
-    Example: tradewatch import imf ../shared/data/trade/imf_imts_russia_bilateral/RU_trade.csv
+    Example: tradewatch import imf RU_trade.csv
     """
     import_and_report(config, "imf", file, lookups_dir=str(config.lookups_dir), dry_run=dry_run)
 
@@ -172,7 +172,7 @@ def import_comtrade(
 
     \b
     Examples:
-      tradewatch import comtrade ../shared/data/trade/comtrade_api_samples/india_exports_2022_single_partner.json
+      tradewatch import comtrade india_exports_2022_single_partner.json
       tradewatch import comtrade --api --reporter CN --partner RU --cmd 8542 --period 2022 --freq M --flow X
     Without COMTRADE_API_KEY the key-less preview endpoint is used (500 records per call): requests are
     split until no call hits that limit, so no record is lost.

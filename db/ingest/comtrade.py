@@ -1,8 +1,8 @@
 """UN Comtrade API v1 JSON -> trade_flows (from a saved response file; the API client is comtrade_api.py).
 
 Format: the body of `data/v1/get/C/{freq}/HS` or `public/v1/preview/C/{freq}/HS`: an object whose `data`
-list holds one record per reporter, partner, flow, commodity and period (fields in
-../shared/reference/sources.md). What is kept, and what is skipped with a counted reason:
+list holds one record per reporter, partner, flow, commodity and period (UN Comtrade's v1 field names:
+reporterCode, partnerCode, flowCode, cmdCode, period, primaryValue ...). What is kept, and what is skipped with a counted reason:
 
 - flows "X" (exports, FOB) and "M" (imports, CIF), as the reporter reports them. Re-exports and
   re-imports ("RX", "RM") are skipped: Comtrade's X and M already include them, so storing both would

@@ -1,6 +1,6 @@
 """Character-trigram postings over normalised names, built and queried with numpy.
 
-First stage of the two-stage search (../shared/reference/performance.md measured the design): every word
+First stage of the two-stage search (a trigram prefilter, then rapidfuzz on a few hundred names): every word
 of a normalised name is padded as `$word$` and cut into trigrams, each trigram is a small integer, and a
 CSR table (`offsets`, `postings`) lists the names that contain it. A query's trigrams select the names
 that share the most of them; the second stage (`db.search.scoring`) re-ranks those few with rapidfuzz.

@@ -1,6 +1,6 @@
 """Discord's limits on messages, embeds, files and autocomplete choices, enforced as Discord does.
 
-Sources: shared/reference/discord-protocol.md §3 (Docs resources/message.mdx, reference.mdx,
+Sources: Discord's developer documentation (resources/message.mdx, reference.mdx,
 interactions/receiving-and-responding.mdx). Errors use Discord's 50035 tree, e.g.
 {"embeds": {"0": {"description": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", ...}]}}}}.
 """

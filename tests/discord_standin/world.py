@@ -1,6 +1,6 @@
 """The stand-in's world: the bot, its application, guilds, channels, roles and members, and their payloads.
 
-Payload shapes follow what discord.py 2.7 reads (see shared/reference/discord-protocol.md §1.6 and §2.1): a key that
+Payload shapes follow what discord.py 2.7 reads (its payload parsing in state.py and interactions.py): a key that
 discord.py indexes directly and that is missing here would kill the whole client, so every builder sends all of them.
 """
 

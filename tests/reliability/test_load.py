@@ -4,7 +4,7 @@
 Every interaction must be acknowledged within Discord's 3 seconds, every answer must be the one the same
 question gets in-process (`commands.registry.run_text` + `bot.render`, or the suggesters), the stand-in must
 have refused nothing (it enforces Discord's limits), and the bot must have logged no error. The full run
-(1,000 interactions, 50 users) is `make load`; its figures are in the README's Reliability section.
+(1,000 interactions, 50 users) is `make load`; its figures are in docs/reliability.md.
 """
 
 from __future__ import annotations
