@@ -28,6 +28,7 @@ from db.lookups import Lookups
 from db.names import normalize_name
 from db.queries.entities import EntityRecord, expand_same_as, group_records, load_records, same_as_pairs
 from db.queries.entity_links import group_links, links_present
+from db.queries.list_dates import list_dates
 from db.search.index import EntityHit, SearchFilters
 from db.search.service import search_entities
 
@@ -231,6 +232,7 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
         names_indexed=result.names_indexed,
         stale=result.stale,
         lookups=ctx.lookups,
+        lists=await list_dates(ctx.session),
     )
     reply = build_reply(card)
     listed = [lst.label for r in best if r.active for lst in r.listings]

@@ -15,6 +15,7 @@ from commands.trade_common import fmt_usd
 from db.lookups import Lookups
 from db.queries.entities import EntityRecord, NameRef
 from db.queries.entity_links import Cited, GroupLinks, Link, citation_items, relation_words
+from db.queries.list_dates import CURATED_KEY, ListDate
 from db.search.index import EntityHit
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class CardInput:
     names_indexed: int = 0
     stale: bool = False
     lookups: Lookups | None = None
+    lists: list[ListDate] = field(default_factory=list)  # every loaded list and its data date (as of)
 
     @property
     def lead(self) -> EntityRecord:
@@ -83,9 +85,14 @@ def matched_name(card: CardInput) -> NameRef | None:
     return None
 
 
-def _status(records: list[EntityRecord]) -> str:
+def curated(record: EntityRecord) -> bool:
+    """A record of the team's curated files: its designations are cited reporting, not a list file."""
+    return record.source.key == CURATED_KEY
+
+
+def _status(records: list[EntityRecord], lists: list[ListDate]) -> str:
     listed = [
-        f"{lst.list_name}" + (f" ({lst.program})" if lst.program else "")
+        lst.label + (" [curated, cited]" if curated(r) else "")
         for r in records
         if r.active
         for lst in r.listings
@@ -94,7 +101,29 @@ def _status(records: list[EntityRecord]) -> str:
         return "listed: " + "; ".join(dict.fromkeys(listed))
     if any(not r.active for r in records):
         return "no longer on its list"
-    return "on no loaded sanctions list (" + ", ".join(dict.fromkeys(r.source.title for r in records)) + ")"
+    searched = [d.text() for d in lists if not d.curated]
+    return "on no loaded sanctions list" + (f" ({'; '.join(searched)})" if searched else " (none is loaded)")
+
+
+def _as_of_field(records: list[EntityRecord], lists: list[ListDate]) -> Field:
+    """The data date of each list the card draws on, then the other loaded lists it was searched in."""
+    lines, used = [], set()
+    for r in records:
+        if r.source.key in used:
+            continue
+        used.add(r.source.key)
+        if curated(r):
+            dated = [
+                f"{lst.label} listed {lst.listed_on}" if lst.listed_on else lst.label for lst in r.listings
+            ]
+            extra = f"; its designations: {', '.join(dated)} (cited reporting)" if dated else ""
+            lines.append(f"• {r.source.title}: each fact dated by its citation{extra}")
+        else:
+            lines.append(f"• {r.source.title}: data {_data_date(r.source.data_date, r.source.loaded_at)}")
+    others = [d.text() for d in lists if d.key not in used and not d.curated]
+    if others:
+        lines.append("Also searched: " + "; ".join(others))
+    return Field("As of", "\n".join(lines))
 
 
 def _names_field(records: list[EntityRecord]) -> Field:
@@ -144,6 +173,10 @@ def _listing_lines(records: list[EntityRecord]) -> list[str]:
                 lst.source_url,
             ]
             status = "" if record.active else " (no longer listed)"
+            if curated(record):  # not in a loaded list file: say so, and whose reporting it rests on
+                cites = citation_items({"citations": (lst.details or {}).get("citation") or []})
+                by = "; ".join(_cite_item(c) for c in cites) or record.source.title
+                status += f" — curated, cited: {by}"
             lines.append("• " + " — ".join(p for p in parts if p) + status)
     return list(dict.fromkeys(lines))
 
@@ -197,13 +230,17 @@ def _figures_field(links: GroupLinks) -> Field | None:
     return Field("Reported figures", "\n".join(lines))
 
 
+def _cite_item(item: dict[str, Any]) -> str:
+    """`C4ADS, 2024-06-12` (publisher and date of one citation)."""
+    return ", ".join(str(p) for p in (item.get("publisher"), item.get("date")) if p)
+
+
 def _cite_text(cited: Cited) -> str:
     """`C4ADS, 2024-06-12` for a cited fact (the first citation), else the source it came from."""
     items = citation_items(cited.citation)
     if not items:
         return cited.source_title
-    first = items[0]
-    return ", ".join(str(p) for p in (first.get("publisher"), first.get("date")) if p) or cited.source_title
+    return _cite_item(items[0]) or cited.source_title
 
 
 def _notes_field(records: list[EntityRecord]) -> Field | None:
@@ -293,7 +330,9 @@ def _summary(card: CardInput) -> list[str]:
     lead, name = card.lead, matched_name(card)
     countries = _country_names(sorted({c for r in card.records for c in r.countries}), card.lookups)
     lines = [
-        " · ".join(p for p in (lead.schema, countries or "no country given", _status(card.records)) if p)
+        " · ".join(
+            p for p in (lead.schema, countries or "no country given", _status(card.records, card.lists)) if p
+        )
     ]
     alias = f"{name.name!r} ({name.kind}, {name.script or 'no script'})" if name else card.hit.matched_key
     lines.append(f"Matched {alias} — score {card.hit.score:.0f}/100 for {card.params.name!r}.")
@@ -326,6 +365,7 @@ def build_reply(card: CardInput) -> Reply:
     remarks = [str(r.properties["remarks"]) for r in card.records if r.properties.get("remarks")]
     if remarks:
         fields.append(Field("Remarks (as published)", remarks[0][:REMARKS_CHARS]))
+    fields.append(_as_of_field(card.records, card.lists))
     for f in (
         _notes_field(card.records),
         _links_field(card.links.links),
@@ -404,6 +444,7 @@ def numbers(card: CardInput) -> dict[str, Any]:
                 "reference": lst.reference,
                 "source_url": lst.source_url,
                 "active": r.active,
+                "curated": curated(r),
             }
             for r in card.records
             for lst in r.listings
@@ -444,4 +485,5 @@ def numbers(card: CardInput) -> dict[str, Any]:
             for c in card.candidates
         ],
         "index": {"names": card.names_indexed, "stale": card.stale},
+        "as_of": [{"source": d.key, "title": d.title, "data_date": d.data_date} for d in card.lists],
     }
