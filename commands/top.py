@@ -10,14 +10,17 @@ Shares are of the World row when the source has one, else of the sum of the part
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from commands import ranking as rk
+from commands.cited import no_data_reply, reported_figures_for, with_figures
 from commands.context import Context
-from commands.errors import InvalidInput
+from commands.errors import InvalidInput, NoData
 from commands.parse import CommandLine
 from commands.replies import Field, Reply
 from commands.resolve import (
+    YEAR_MIN,
     ResolvedCommodity,
     check_options,
     is_commodity_token,
@@ -139,7 +142,20 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
     scope = TradeScope(params.reporter.code, params.flow, commodity.codes)
     name = commodity.alias or f"HS {commodity.codes[0]}"
     what = f"{name} (HS {', '.join(commodity.codes)}), {flow_phrase(params.reporter, params.flow)}"
-    window = await rk.pick_window(ctx, scope, what, params.year, fetch=True)
+    cited = functools.partial(
+        reported_figures_for,
+        ctx,
+        codes=commodity.codes,
+        reporter=params.reporter,
+        partners=None,
+        flow=params.flow,
+    )
+    try:
+        window = await rk.pick_window(ctx, scope, what, params.year, fetch=True)
+    except NoData as exc:  # what is reported elsewhere, in place of nothing
+        first, last = (params.year - 1, params.year) if params.year else (YEAR_MIN, ctx.now().year)
+        title = what + (f", {params.year}" if params.year else "")
+        return no_data_reply(exc, title, await cited(first_year=first, last_year=last), ctx.lookups)
     source_id, freq = window.chosen.source_id, window.chosen.freq
     present = await tq.levels_present(ctx.session, scope, source_id, freq, window.periods)
     levels = tq.coarsest_levels(present)
@@ -150,7 +166,8 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
         await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}), params.reporter, None
     )
     spec = _partners_spec(ctx, params, commodity, name, window, ranking, codes, present, levels)
-    return await rk.ranking_reply(ranking, window, citations, spec)
+    reply = await rk.ranking_reply(ranking, window, citations, spec)
+    return with_figures(reply, await cited(first_year=window.year - 1, last_year=window.year), ctx.lookups)
 
 
 def _partners_spec(

@@ -9,14 +9,17 @@ Answers come from one source (see `db.queries.trade.choose_source`) and one HS l
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 
 from commands.charts import MONTHS, annual_comparison_chart, monthly_comparison_chart
+from commands.cited import no_data_reply, reported_figures_for, with_figures
 from commands.context import Context
-from commands.errors import InvalidInput
+from commands.errors import InvalidInput, NoData
 from commands.parse import CommandLine
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.resolve import (
+    YEAR_MIN,
     ResolvedCommodity,
     check_options,
     is_country,
@@ -212,12 +215,26 @@ async def run_exports(ctx: Context, params: ExportsParams) -> Reply:
     commodity = await resolve_commodity(ctx.session, ctx.lookups, params.commodity)
     scope = TradeScope(params.reporter.code, params.flow, commodity.codes, params.partner.code)
     what = what_text(params, commodity)
-    year = await _pick_year(ctx, scope, what, params.year)
-    coverage = await _coverage(ctx, scope, what, year)
+    cited = functools.partial(
+        reported_figures_for,
+        ctx,
+        codes=commodity.codes,
+        reporter=params.reporter,
+        partners=[params.partner],
+        flow=params.flow,
+    )
+    try:
+        year = await _pick_year(ctx, scope, what, params.year)
+        coverage = await _coverage(ctx, scope, what, year)
+    except NoData as exc:  # what is reported elsewhere, in place of nothing
+        first, last = (params.year - 1, params.year) if params.year else (YEAR_MIN, ctx.now().year)
+        title = what + (f", {params.year}" if params.year else "")
+        return no_data_reply(exc, title, await cited(first_year=first, last_year=last), ctx.lookups)
     series = await load_series(ctx, scope, year, coverage)
     infos = await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in series.rows})
     citations = trade_citations(infos, params.reporter, params.partner)
-    return await build_reply(ctx, params, commodity, series, citations, defaulted_year=params.year is None)
+    reply = await build_reply(ctx, params, commodity, series, citations, defaulted_year=params.year is None)
+    return with_figures(reply, await cited(first_year=year - 1, last_year=year), ctx.lookups)
 
 
 def _codes_summed(series: LoadedSeries) -> list[str]:

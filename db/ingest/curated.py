@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import IngestReport, find_snapshot, sha256_files
-from db.ingest.curated_schema import QUALIFIED_KEY, Citation, CuratedFile, Entity, load_file
+from db.ingest.curated_schema import QUALIFIED_KEY, Citation, CuratedFile, Entity, load_file, period_bounds
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, ensure_source, load_snapshot
 from db.ingest.entity_links import split_key
 from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord
@@ -218,6 +218,7 @@ async def replace_facts(
                 }
             )
         for f in model.figures:
+            bounds = period_bounds(f.period) if f.period else None
             figures.append(
                 {
                     "source_id": source.id,
@@ -230,6 +231,13 @@ async def replace_facts(
                     "period": f.period,
                     "hs_code": f.hs_code,
                     "citation": {"file": file.name, "citations": citation(model, f.cite)},
+                    "commodity": f.commodity,
+                    "hs_note": f.hs_note,
+                    "reporter": f.reporter,
+                    "partner": f.partner,
+                    "flow": {"exports": "X", "imports": "M"}.get(f.flow or ""),
+                    "period_from": bounds[0] if bounds else None,
+                    "period_to": bounds[1] if bounds else None,
                 }
             )
     if shipments:

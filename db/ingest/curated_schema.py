@@ -21,6 +21,8 @@ QUALIFIED_KEY = re.compile(r"^[a-z][a-z0-9_]*(:[A-Za-z0-9_.-]+)?:[^\s:]+$")
 # A hand-written file expands (every alias followed) to a few thousand nodes; a YAML alias "bomb" of ten lines
 # expands to billions, and validating it would exhaust the machine's memory.
 MAX_EXPANDED_NODES = 100_000
+# A figure's period: a year, month or day, or a range of them (`2022-01/2022-05`).
+PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})(?:-\d{2})?)?(/(\d{4})(?:-(\d{2})(?:-\d{2})?)?)?$")
 
 
 class Strict(BaseModel):
@@ -127,7 +129,34 @@ class Shipment(Cited):
     description: str | None = None
 
 
+def period_bounds(period: str) -> tuple[int, int] | None:
+    """`2022`, `2022-05`, `2022-06-02` or `FROM/TO` of those -> (first, last) as YYYYMM; None if not a period."""
+    match = PERIOD.match(period.strip())
+    if not match:
+        return None
+    first_year, first_month, to_part, last_year, last_month = match.groups()
+    if not to_part:  # one year, month or day: from its first month to its last
+        last_year, last_month = first_year, first_month
+    months = [int(m) for m in (first_month, last_month) if m]
+    if any(not 1 <= m <= 12 for m in months):
+        return None
+    first = int(first_year) * 100 + int(first_month or 1)
+    last = int(last_year) * 100 + int(last_month or 12)
+    return (first, last) if first <= last else None
+
+
+def _country(value: str | None) -> str | None:
+    import pycountry
+
+    if value is not None and not pycountry.countries.get(alpha_2=value.upper()):
+        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
+    return value.upper() if value else None
+
+
 class Figure(Cited):
+    """A figure as someone else published it. With hs_code, reporter, partner and a period it is shown beside
+    the trade answers it speaks of (never added to their series)."""
+
     id: str
     subject: str
     statement: str
@@ -135,6 +164,25 @@ class Figure(Cited):
     unit: str | None = None
     period: str | None = None
     hs_code: str | None = Field(default=None, pattern=r"^\d{2,10}$")
+    commodity: str | None = None  # the goods in the publisher's words ("chips")
+    hs_note: str | None = None  # whose reading the HS code is, when the publisher gives none
+    reporter: str | None = None  # ISO alpha-2 of the country whose customs data the figure comes from
+    partner: str | None = None
+    flow: Literal["exports", "imports"] | None = None
+
+    @field_validator("reporter", "partner")
+    @classmethod
+    def _countries(cls, value: str | None) -> str | None:
+        return _country(value)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str | None) -> str | None:
+        if value is not None and period_bounds(value) is None:
+            raise ValueError(
+                "a period is YYYY, YYYY-MM, YYYY-MM-DD or FROM/TO of those (e.g. 2022-01/2022-05)"
+            )
+        return value
 
 
 class CuratedFile(Strict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base
@@ -147,5 +147,14 @@ class ReportedFigure(Base):
     period: Mapped[str | None] = mapped_column(String(40))
     hs_code: Mapped[str | None] = mapped_column(String(10))
     citation: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # What the figure speaks of, so trade answers can show it beside their data: the goods in the publisher's
+    # words, whose reading the HS code is, ISO alpha-2 reporter and partner, flow X/M, months as YYYYMM.
+    commodity: Mapped[str | None] = mapped_column(String(200))
+    hs_note: Mapped[str | None] = mapped_column(String(500))
+    reporter: Mapped[str | None] = mapped_column(String(2))
+    partner: Mapped[str | None] = mapped_column(String(2))
+    flow: Mapped[str | None] = mapped_column(String(1))
+    period_from: Mapped[int | None] = mapped_column(Integer)
+    period_to: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("source_id", "source_key", name="uq_reported_figures_source_key"),)

@@ -55,6 +55,13 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=40), nullable=True),
         sa.Column("hs_code", sa.String(length=10), nullable=True),
         sa.Column("citation", sa.JSON(), nullable=True),
+        sa.Column("commodity", sa.String(length=200), nullable=True),
+        sa.Column("hs_note", sa.String(length=500), nullable=True),
+        sa.Column("reporter", sa.String(length=2), nullable=True),
+        sa.Column("partner", sa.String(length=2), nullable=True),
+        sa.Column("flow", sa.String(length=1), nullable=True),
+        sa.Column("period_from", sa.Integer(), nullable=True),
+        sa.Column("period_to", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["snapshot_id"],
             ["snapshots.id"],
