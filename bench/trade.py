@@ -18,8 +18,8 @@ import pandas as pd
 from bench.gen_trade import TradeChunk, TradeShape
 from bench.stats import Figure, Target, Timings, from_timings, time_async, time_calls
 from commands.context import Context
+from commands.exports import ExportsParams, run_exports
 from commands.top import TopPartnersParams, run_top_partners
-from commands.trade import ExportsParams, run_exports
 from db.engine import make_engine, make_sessionmaker
 from db.lookups import Lookups
 from db.queries import trade as tq
@@ -178,7 +178,7 @@ async def measure(
             async def all_exports_queries(q: Question) -> Any:
                 scope = TradeScope(q.reporter, q.flow, (q.hs4,), q.partner)
                 ctx = Context(session=session, lookups=lookups)
-                from commands.trade import load_series
+                from commands.exports import load_series
 
                 coverage = await tq.source_coverage(session, scope, q.year)
                 loaded = await load_series(ctx, scope, q.year, coverage)
@@ -235,7 +235,7 @@ async def _commands(
     return [
         from_timings("/exports whole command (reply, chart PNG, CSV)", "trade", backend, t_exports,
                      baseline=baselines.timings.get("exports"), target=Target(COMMAND_P95_MS),
-                     note="commands.trade.run_exports", replies_with_chart=charts),
+                     note="commands.exports.run_exports", replies_with_chart=charts),
         from_timings("/top partners whole command (reply, chart PNG, CSV)", "trade", backend, t_top,
                      baseline=baselines.timings.get("top"), target=Target(COMMAND_P95_MS),
                      note="commands.top.run_top_partners", replies=len(top_replies)),

@@ -32,7 +32,7 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in [
         CommandSpec(
             "exports",
-            "commands.trade",
+            "commands.exports",
             "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports]",
             "Monthly trade series for a year against the year before, with chart.",
         ),

@@ -26,9 +26,7 @@ from commands.resolve import (
     is_commodity_token,
     is_country,
     parse_flow,
-    parse_year,
     resolve_commodity,
-    resolve_country,
     split_on_year,
 )
 from commands.top_goods import TopGoodsParams, parse_top_goods, run_top_goods
@@ -41,6 +39,7 @@ from commands.trade_common import (
     trade_citations,
     uniform_level,
 )
+from commands.trade_params import commodity_text, optional_year, reporter_country
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
 from db.queries import trade_sources
@@ -82,14 +81,11 @@ class TopPartnersParams:
         Raises:
             InvalidInput / NotFound: missing commodity, bad year or flow, unknown reporter.
         """
-        text = " ".join((commodity or "").split())
-        if not text:
-            raise InvalidInput("The commodity is missing.", f"Usage: {PARTNERS_USAGE}")
         return cls(
-            text,
-            resolve_country(lookups, reporter or "CN", "reporter"),
+            commodity_text(commodity, PARTNERS_USAGE),
+            reporter_country(lookups, reporter),
             parse_flow(flow),
-            parse_year(year) if year not in (None, "") else None,
+            optional_year(year),
         )
 
 

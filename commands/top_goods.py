@@ -15,8 +15,9 @@ from commands.context import Context
 from commands.errors import InvalidInput, NoData
 from commands.parse import CommandLine
 from commands.replies import Field, Reply
-from commands.resolve import check_options, is_country, parse_flow, parse_year, resolve_country, split_on_year
+from commands.resolve import check_options, is_country, parse_flow, split_on_year
 from commands.trade_common import LEVEL_NAMES, flow_phrase, source_choice_text, trade_citations
+from commands.trade_params import optional_year, partner_and_reporter
 from db.lookups import Country, Lookups
 from db.queries import hs as hsq
 from db.queries import trade as tq
@@ -50,20 +51,10 @@ class TopGoodsParams:
         Raises:
             InvalidInput / NotFound: missing or unknown partner or reporter, bad year or flow.
         """
-        if not partner or not str(partner).strip():
-            raise InvalidInput("The partner country is missing.", f"Usage: {GOODS_USAGE}")
-        partner_country = resolve_country(lookups, str(partner), "partner")
-        reporter_country = resolve_country(lookups, reporter or "CN", "reporter")
-        if partner_country.code == reporter_country.code:
-            raise InvalidInput(
-                f"The partner and the reporter are both {partner_country.name}.", f"Usage: {GOODS_USAGE}"
-            )
-        return cls(
-            partner_country,
-            reporter_country,
-            parse_flow(flow),
-            parse_year(year) if year not in (None, "") else None,
+        partner_country, reporter_c = partner_and_reporter(
+            lookups, partner, reporter, usage=GOODS_USAGE, same_hint=f"Usage: {GOODS_USAGE}"
         )
+        return cls(partner_country, reporter_c, parse_flow(flow), optional_year(year))
 
 
 def parse_top_goods(line: CommandLine, lookups: Lookups) -> TopGoodsParams:

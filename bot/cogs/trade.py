@@ -13,7 +13,7 @@ from bot.client import TradewatchBot
 from bot.cogs import answer, commodity_choices, country_choices
 from commands.resolve import YEAR_MAX, YEAR_MIN
 
-PRELOAD = ("commands.trade", "commands.top")
+PRELOAD = ("commands.exports", "commands.top")
 Year = app_commands.Range[int, YEAR_MIN, YEAR_MAX]
 FLOWS = [
     app_commands.Choice(name="exports (reporter → partner)", value="exports"),
@@ -55,7 +55,7 @@ class TradeCog(commands.Cog):
         flow: app_commands.Choice[str] | None = None,
     ) -> None:
         """Monthly trade for a year against the year before: total, change, peak, chart and CSV."""
-        from commands.trade import ExportsParams, run_exports
+        from commands.exports import ExportsParams, run_exports
 
         params = ExportsParams.build(
             commodity=commodity,

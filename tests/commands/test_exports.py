@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commands.context import Context
 from commands.errors import Ambiguous, CommandError, InvalidInput, NoData, NotFound
+from commands.exports import ExportsParams, parse_exports, run_exports
 from commands.parse import split_command
 from commands.registry import resolve_spec, run_text
-from commands.trade import ExportsParams, parse_exports, run_exports
 from db.ingest.base import new_snapshot
 from db.lookups import Lookups
 from db.models import Source, TradeFlow

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from commands.context import Context
 from commands.entity import EntityParams, run_entity
+from commands.exports import ExportsParams, run_exports
 from commands.help import HelpParams, run_help
 from commands.hs import HsParams, run_hs
 from commands.registry import run_text
@@ -35,7 +36,6 @@ from commands.replies import Reply
 from commands.sources import SourcesParams, run_sources
 from commands.top import TopPartnersParams, run_top_partners
 from commands.top_goods import TopGoodsParams, run_top_goods
-from commands.trade import ExportsParams, run_exports
 from commands.watch import WatchAddParams, WatchListParams, run_watch_add, run_watch_list
 from db.engine import make_engine, make_sessionmaker
 from db.lookups import Lookups

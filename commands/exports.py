@@ -24,9 +24,7 @@ from commands.resolve import (
     check_options,
     is_country,
     parse_flow,
-    parse_year,
     resolve_commodity,
-    resolve_country,
     split_trailing_country,
 )
 from commands.series import SeriesStats, annual_stats, monthly_stats, sum_by_period
@@ -49,6 +47,7 @@ from commands.trade_common import (
     trade_citations,
     uniform_level,
 )
+from commands.trade_params import commodity_text, optional_year, partner_and_reporter
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
 from db.queries import trade_sources
@@ -56,7 +55,6 @@ from db.queries.trade import CodeValue, SourceCoverage, TradeScope
 
 USAGE = "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports]"
 OPTIONS = ("commodity", "partner", "year", "reporter", "flow")
-MAX_COMMODITY_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -86,22 +84,15 @@ class ExportsParams:
             InvalidInput: missing commodity or partner, bad year or flow, partner equal to reporter.
             NotFound: unknown partner or reporter (with the closest country names).
         """
-        text = " ".join((commodity or "").split())
-        if not text:
-            raise InvalidInput("The commodity is missing.", f"Usage: {USAGE}")
-        if len(text) > MAX_COMMODITY_CHARS:
-            raise InvalidInput("The commodity is too long.", "Use an alias, an HS code or a few words.")
-        if not partner or not str(partner).strip():
-            raise InvalidInput("The partner country is missing.", f"Usage: {USAGE}")
-        partner_country = resolve_country(lookups, str(partner), "partner")
-        reporter_country = resolve_country(lookups, reporter or "CN", "reporter")
-        if partner_country.code == reporter_country.code:
-            raise InvalidInput(
-                f"The partner and the reporter are both {partner_country.name}.",
-                "Name the other country of the flow, e.g. /exports chips RU reporter=CN.",
-            )
-        parsed_year = parse_year(year) if year not in (None, "") else None
-        return cls(text, partner_country, reporter_country, parse_flow(flow), parsed_year)
+        text = commodity_text(commodity, USAGE)
+        partner_country, reporter_country = partner_and_reporter(
+            lookups,
+            partner,
+            reporter,
+            usage=USAGE,
+            same_hint="Name the other country of the flow, e.g. /exports chips RU reporter=CN.",
+        )
+        return cls(text, partner_country, reporter_country, parse_flow(flow), optional_year(year))
 
 
 def take_trailing_year(lookups: Lookups, words: list[str]) -> tuple[list[str], str | None]:

@@ -1,0 +1,64 @@
+"""Argument validation shared by /exports, /top partners and /top goods (one rule per argument).
+
+Each function takes what the user typed (a CLI word or a Discord option) and returns the resolved value,
+or raises `InvalidInput` / `NotFound` with a message saying what was wrong and what would work.
+"""
+
+from __future__ import annotations
+
+from commands.errors import InvalidInput
+from commands.resolve import parse_year, resolve_country
+from db.lookups import Country, Lookups
+
+MAX_COMMODITY_CHARS = 100
+DEFAULT_REPORTER = "CN"
+
+
+def commodity_text(value: str | None, usage: str) -> str:
+    """The commodity as typed, whitespace folded (resolved later, against the database).
+
+    Raises:
+        InvalidInput: missing or longer than `MAX_COMMODITY_CHARS`.
+    """
+    text = " ".join((value or "").split())
+    if not text:
+        raise InvalidInput("The commodity is missing.", f"Usage: {usage}")
+    if len(text) > MAX_COMMODITY_CHARS:
+        raise InvalidInput("The commodity is too long.", "Use an alias, an HS code or a few words.")
+    return text
+
+
+def reporter_country(lookups: Lookups, value: str | None) -> Country:
+    """The reporting country (default China).
+
+    Raises:
+        NotFound: unknown country (with the closest names).
+    """
+    return resolve_country(lookups, value or DEFAULT_REPORTER, "reporter")
+
+
+def partner_and_reporter(
+    lookups: Lookups, partner: str | None, reporter: str | None, *, usage: str, same_hint: str
+) -> tuple[Country, Country]:
+    """The partner (required) and the reporter (default China), which must differ.
+
+    Raises:
+        InvalidInput: missing partner, or partner equal to reporter (`same_hint` says what would work).
+        NotFound: unknown partner or reporter.
+    """
+    if not partner or not str(partner).strip():
+        raise InvalidInput("The partner country is missing.", f"Usage: {usage}")
+    partner_country = resolve_country(lookups, str(partner), "partner")
+    reporter_c = reporter_country(lookups, reporter)
+    if partner_country.code == reporter_c.code:
+        raise InvalidInput(f"The partner and the reporter are both {partner_country.name}.", same_hint)
+    return partner_country, reporter_c
+
+
+def optional_year(value: int | str | None) -> int | None:
+    """A four-digit year, or None when not given (the command then picks the latest year with data).
+
+    Raises:
+        InvalidInput: not a year, or out of range.
+    """
+    return parse_year(value) if value not in (None, "") else None
