@@ -27,6 +27,7 @@ from db.ingest.base import ImportFailed, IngestReport, sha256_file
 from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord, dedupe
+from db.ingest.mass_change import MassChangePolicy
 from db.ingest.ofac_remarks import identifier_kind
 
 REQUIRED = {"source", "name", "addresses", "federal_register_notice", "start_date", "alt_names", "ids"}
@@ -250,8 +251,11 @@ def read_csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportFailed(f"{path.name} line {line + 1}: broken CSV ({exc})") from None
 
 
-def read_json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(position, result) of the API's JSON (`results` list). The file is read whole: JSON has no rows."""
+def read_json_rows(path: Path, partial: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position, result) of the API's JSON (`results` list). The file is read whole: JSON has no rows.
+
+    The API states how many results the list holds (`total`): a whole list must hold exactly that many (a
+    page of a search, or a cut file, would otherwise delist everything it lacks)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -263,6 +267,12 @@ def read_json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     results = data.get("results") if isinstance(data, dict) else data
     if not isinstance(results, list):
         raise ImportFailed(f"{path.name}: expected the CSL API format with a `results` list")
+    total = data.get("total") if isinstance(data, dict) else None
+    if not partial and isinstance(total, int) and total != len(results):
+        raise ImportFailed(
+            f"{path.name}: incomplete: the file says the list has {total:,} results but holds {len(results):,} "
+            "(a page of a search, or a cut download); nothing was imported (--partial for an excerpt)"
+        )
     for position, item in enumerate(results, start=1):
         if not isinstance(item, dict) or not item.get("name") or not item.get("source"):
             raise ImportFailed(f"{path.name}: result {position} has no name or source")
@@ -272,7 +282,7 @@ def read_json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def parse(path: Path, data_date: str | None, partial: bool = False) -> ParsedSnapshot:
     """Parse and normalise a CSL file; rows sharing a hashed key are merged into one entry."""
     is_json = path.suffix.lower() == ".json"
-    rows = read_json_rows(path) if is_json else read_csv_rows(path)
+    rows = read_json_rows(path, partial) if is_json else read_csv_rows(path)
     merged: dict[str, dict[str, Any]] = {}
     hashed = explicit = read = 0
     type_first = True
@@ -328,6 +338,7 @@ async def run_import(
     now: dt.datetime,
     data_date: str | None = None,
     partial: bool = False,
+    mass_change: MassChangePolicy | None = None,
     **_options: Any,
 ) -> IngestReport:
     """Import a CSL CSV or JSON file in one transaction.
@@ -345,4 +356,5 @@ async def run_import(
         sha256=sha256_file(path),
         file_name=path.name,
         now=now,
+        policy=mass_change,
     )

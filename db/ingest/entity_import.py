@@ -30,6 +30,7 @@ from db.ingest.changes import build_changes, record_changes, summary_line
 from db.ingest.entity_links import resolve_relations
 from db.ingest.entity_records import EntityRecord
 from db.ingest.entity_store import chunks, classify, loaded_state, write
+from db.ingest.mass_change import MassChangeHeld, MassChangePolicy, check, clear_hold, record_hold
 from db.models import Entity, ListChange, Snapshot, Source
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ async def load_snapshot(
     file_name: str,
     now: dt.datetime,
     report: IngestReport,
+    policy: MassChangePolicy | None = None,
 ) -> list[ListChange]:
     """Store one parsed snapshot inside the caller's transaction; returns the change rows written.
 
@@ -128,6 +130,7 @@ async def load_snapshot(
         file_name: what the snapshot row and the summary call the file.
         now: the import time.
         report: counts are added to it.
+        policy: the mass-change guard (None: the source is the team's own, e.g. curated files).
     """
     previous = await latest_snapshot(session, source.key)
     meta = {**parsed.meta, "parts": parsed.parts} if parsed.parts is not None else dict(parsed.meta)
@@ -146,6 +149,15 @@ async def load_snapshot(
     result = classify(
         parsed.records, loaded, full=parsed.full, shared_parts=shared, deleted_keys=parsed.deleted_keys
     )
+    if policy is not None and previous is not None:
+        check(
+            source.key,
+            policy,
+            active_before=sum(1 for entry in loaded.values() if entry.active),
+            removed=len(result.removed),
+            amended=len(result.amended),
+        )
+        await clear_hold(session, source.key)
     removed = await _removed_facts(session, [entity_id for _, entity_id in result.removed])
     await write(session, result, loaded, source, snapshot, full=parsed.full)
     resolved = await resolve_relations(session, source)
@@ -194,14 +206,31 @@ async def run_entity_import(
     sha256: str,
     file_name: str,
     now: dt.datetime,
+    policy: MassChangePolicy | None = None,
 ) -> IngestReport:
-    """Import one snapshot in one transaction: same sha256 -> nothing; malformed -> ImportFailed, no change."""
+    """Import one snapshot in one transaction: same sha256 -> nothing; malformed -> ImportFailed, no change;
+    too many delistings or amendments -> MassChangeHeld, nothing applied, the hold recorded."""
     report = IngestReport(source=spec.key, file=file_name)
+    policy = policy or MassChangePolicy()
     # Tens of thousands of records, rows and dicts stay alive until the commit: collection passes would only
     # re-scan them (a third of the CPU time of an OFAC import in a process that holds other data). They are
     # freed by reference counting when _import returns, before the collector is back on.
-    with gc_paused():
-        await _import(sessions, spec, parse, sha256=sha256, file_name=file_name, now=now, report=report)
+    try:
+        with gc_paused():
+            await _import(
+                sessions,
+                spec,
+                parse,
+                sha256=sha256,
+                file_name=file_name,
+                now=now,
+                report=report,
+                policy=policy,
+            )
+    except MassChangeHeld as held:
+        await record_hold(sessions, held, sha256=sha256, file_name=file_name, now=now)
+        log.warning("import_held source=%s file=%s reason=%s", held.source_key, file_name, held.reason)
+        raise
     return report
 
 
@@ -214,6 +243,7 @@ async def _import(
     file_name: str,
     now: dt.datetime,
     report: IngestReport,
+    policy: MassChangePolicy,
 ) -> None:
     async with sessions() as session, session.begin():
         source = await ensure_source(session, spec)
@@ -224,5 +254,5 @@ async def _import(
             return
         parsed = parse()
         await load_snapshot(
-            session, source, parsed, sha256=sha256, file_name=file_name, now=now, report=report
+            session, source, parsed, sha256=sha256, file_name=file_name, now=now, report=report, policy=policy
         )

@@ -23,6 +23,7 @@ from db.ingest.base import ImportFailed, IngestReport, progress, sha256_file, sh
 from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord, RelationRecord, dedupe
+from db.ingest.mass_change import MassChangePolicy
 from db.ingest.ofac_csv import FILE_SETS, OfacEntry, part_hashes, read_csv_set
 from db.ingest.ofac_remarks import RemarkFacts, forget_facts, parse_remarks
 from db.ingest.ofac_xml import iter_xml, publish_date_iso
@@ -185,6 +186,12 @@ def parse_xml(path: Path, list_key: str, data_date: str | None) -> ParsedSnapsho
     bar.close()
     if not records:
         raise ImportFailed(f"{path.name} has no sdnEntry records")
+    count = str(meta.get("record_count") or "")
+    if count.isdigit() and int(count) != len(records):
+        raise ImportFailed(
+            f"{path.name}: incomplete: its Record_Count says {int(count):,} entries but it holds {len(records):,}; "
+            "nothing was imported. Fetch the file again"
+        )
     date = data_date or publish_date_iso(meta.get("publish_date"))
     return ParsedSnapshot(
         records=list(records.values()),
@@ -201,6 +208,7 @@ async def run_import(
     *,
     now: dt.datetime,
     data_date: str | None = None,
+    mass_change: MassChangePolicy | None = None,
     **_options: Any,
 ) -> IngestReport:
     """Import an OFAC CSV set or XML file in one transaction (see the module docstring)."""
@@ -215,7 +223,7 @@ async def run_import(
         parse = lambda: parse_xml(where, list_key, data_date)  # noqa: E731
     try:
         return await run_entity_import(
-            sessions, SourceSpec(list_key), parse, sha256=sha, file_name=name, now=now
+            sessions, SourceSpec(list_key), parse, sha256=sha, file_name=name, now=now, policy=mass_change
         )
     finally:
         forget_facts()

@@ -93,6 +93,26 @@ def split_programs(cell: str | None) -> list[str]:
     return [p.strip(" []") for p in cell.split("] [") if p.strip(" []")]
 
 
+END_OF_FILE = b"\x1a"  # OFAC ends every CSV it publishes with this byte
+
+
+def ends_with_terminator(path: Path) -> bool:
+    """True when the file's last byte is OFAC's end-of-file byte (trailing blanks after it allowed)."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - 16))
+        return fh.read().rstrip(b" \r\n").endswith(END_OF_FILE)
+
+
+def require_complete(path: Path) -> None:
+    """A file cut short at a line boundary parses as a shorter list: read it as a mass delisting no more."""
+    if not ends_with_terminator(path):
+        raise ImportFailed(
+            f"{path.name}: incomplete: it does not end with OFAC's end-of-file byte (0x1A), so it was cut short "
+            "(an interrupted download?); nothing was imported. Fetch the file again"
+        )
+
+
 def read_main(path: Path) -> dict[str, OfacEntry]:
     """sdn.csv / cons_prim.csv: one entry per ent_num (a repeated ent_num is an error)."""
     entries: dict[str, OfacEntry] = {}
@@ -123,6 +143,7 @@ def read_main(path: Path) -> dict[str, OfacEntry]:
         )
     if not entries:
         raise ImportFailed(f"{path.name} has no entries (empty file?)")
+    require_complete(path)
     return entries
 
 
@@ -210,4 +231,7 @@ def read_csv_set(
         if path.is_file():
             present.append(part)
             rows += reader(path, entries, skipped)
+            # sdn_comments.csv is only the overflow of long remarks; OFAC's 2021 copy had no end byte.
+            if part != "comments":
+                require_complete(path)
     return entries, present, rows

@@ -3,7 +3,7 @@
 from db.models.base import Base
 from db.models.entities import Designation, Entity, EntityName, Relation, ReportedFigure, Shipment
 from db.models.reference import HsCode
-from db.models.sources import Snapshot, Source
+from db.models.sources import ImportHold, Snapshot, Source
 from db.models.trade import TradeFlow
 from db.models.watch import AlertOutbox, ListChange, SyncState, Watch
 
@@ -14,6 +14,7 @@ __all__ = [
     "Entity",
     "EntityName",
     "HsCode",
+    "ImportHold",
     "ListChange",
     "Relation",
     "ReportedFigure",

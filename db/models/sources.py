@@ -45,3 +45,19 @@ class Snapshot(Base):
         UniqueConstraint("source_id", "sha256", name="uq_snapshots_source_sha256"),
         Index("ix_snapshots_source_fetched", "source_id", "fetched_at"),
     )
+
+
+class ImportHold(Base):
+    """A list snapshot held back by the mass-change guard: not applied, no alerts, until someone confirms it.
+
+    One row per source (the latest held file); a successful import of the source clears it.
+    """
+
+    __tablename__ = "import_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(80), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(1000))
+    held_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

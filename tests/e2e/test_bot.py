@@ -127,7 +127,7 @@ def graphite_to_russia(shared_data: Path, lookups: Lookups, year: int) -> float:
 async def test_health_line_at_start(stack: Stack) -> None:
     line = stack.serve.events("ready")[0]
     assert f"{stack.discord.guild.id}" in line and "Stand-in Newsroom" in line
-    assert f"database={stack.backend}" in line and "schema=0003" in line
+    assert f"database={stack.backend}" in line and "schema=0004" in line
     for source in ("hs", "ofac_sdn", "china_customs_derived", "opensanctions"):
         assert source in line
     assert len(stack.serve.events("commands_synced")) == 1

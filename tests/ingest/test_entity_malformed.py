@@ -58,8 +58,38 @@ CASES: list[tuple[str, str, Callable[[Path, Path], Path], str]] = [
     (
         "ofac",
         "broken add.csv",
-        lambda t, d: ofac_folder(t, SDN_ROW.encode(), {"add.csv": b"38641,1,x\r\n"}),
+        lambda t, d: ofac_folder(t, SDN_ROW.encode() + b"\x1a", {"add.csv": b"38641,1,x\r\n"}),
         "add.csv line 1: expected 6 columns",
+    ),
+    (
+        "ofac",
+        "cut at a line boundary",
+        lambda t, d: ofac_folder(t, cut_at_line(d / "ofac/sdn_snapshots/2022-09-30/sdn.csv")),
+        "incomplete: it does not end with OFAC's end-of-file byte",
+    ),
+    (
+        "ofac",
+        "add.csv cut at a line boundary",
+        lambda t, d: ofac_folder(
+            t,
+            (d / "ofac/sdn_snapshots/2022-09-30/sdn.csv").read_bytes(),
+            {"add.csv": cut_at_line(d / "ofac/sdn_full_2021-07/add.csv")},
+        ),
+        "add.csv: incomplete",
+    ),
+    (
+        "ofac",
+        "XML short of its Record_Count",
+        lambda t, d: _write(t / "consolidated.xml", xml_without_last_entry(d)),
+        "Record_Count says 639 entries but it holds 638",
+    ),
+    (
+        "csl",
+        "JSON short of its total",
+        lambda t, d: _write(
+            t / "c.json", b'{"total": 2, "results": [{"name": "A", "source": "Entity List"}]}'
+        ),
+        "says the list has 2 results but holds 1",
     ),
     ("csl", "not a CSL header", lambda t, d: _write(t / "x.csv", b"a,b\n1,2\n"), "missing columns"),
     ("csl", "duplicate _id", lambda t, d: _write(t / "c.csv", _csl_dup(d)), "appears twice"),
@@ -107,6 +137,20 @@ CASES: list[tuple[str, str, Callable[[Path, Path], Path], str]] = [
         "not an OpenSanctions",
     ),
 ]
+
+
+def cut_at_line(path: Path) -> bytes:
+    """The file cut at the first CRLF after its midpoint: whole rows, no end byte (a cut download)."""
+    data = path.read_bytes()
+    return data[: data.index(b"\r\n", len(data) // 2) + 2]
+
+
+def xml_without_last_entry(shared: Path) -> bytes:
+    """The real consolidated.xml less its last <sdnEntry> (its Record_Count still says 639)."""
+    text = (shared / "ofac/nonsdn_consolidated_2018-05/consolidated.xml").read_bytes()
+    start = text.rindex(b"<sdnEntry>")
+    end = text.index(b"</sdnEntry>", start) + len(b"</sdnEntry>")
+    return text[:start] + text[end:]
 
 
 def _write(path: Path, data: bytes) -> Path:
