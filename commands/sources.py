@@ -16,7 +16,7 @@ from commands.context import Context
 from commands.errors import InvalidInput, NotFound
 from commands.parse import CommandLine
 from commands.replies import Citation, Field, Reply
-from db.queries.sources import SourceRow, SyncRow, source_rows, sync_rows
+from db.queries.sources import HoldRow, SourceRow, SyncRow, import_holds, source_rows, sync_rows
 from db.sync.sources import DEFAULT_SETTINGS, SYNC_SOURCES, SourceSettings, SyncSource, loaded_source_key
 
 
@@ -49,6 +49,7 @@ class SourceStatus:
     scheduled: bool = False
     sync_enabled: bool = False
     stale_reason: str | None = None
+    held: str | None = None  # why the mass-change guard holds the latest file back
 
     @property
     def flagged(self) -> bool:
@@ -61,6 +62,7 @@ class SourceStatus:
             for flag, on in (
                 ("stale", self.stale_reason is not None),
                 ("sync failing", self.last_outcome == "failed"),
+                ("update held", self.held is not None),
             )
             if on
         ]
@@ -208,8 +210,25 @@ def _field(status: SourceStatus, now: dt.datetime) -> Field:
         lines.append(f"Last good sync: {when(status.last_success_at, now)}")
     if status.stale_reason:
         lines.append(f"STALE: {status.stale_reason}")
+    if status.held:
+        lines.append(f"HELD: {status.held}")
     flags = ", ".join(f.upper() for f in status.flags())
     return Field(f"{status.title} [{status.key}]" + (f" — {flags}" if flags else ""), "\n".join(lines)[:1024])
+
+
+def mark_holds(statuses: list[SourceStatus], holds: Mapping[str, HoldRow], now: dt.datetime) -> None:
+    """Flag each source whose latest file the mass-change guard holds back, with how to apply it."""
+    by_key = {s.key: s for s in statuses}
+    for key, hold in holds.items():
+        status = by_key.get(key)
+        if status is None:
+            status = by_key[key] = SourceStatus(key, key)
+            statuses.append(status)
+        status.held = (
+            f"{hold.file_name}, {when(hold.held_at, now)}: {hold.reason}. Not applied, no alerts sent; if the "
+            f"publisher really changed this much, apply it with `tradewatch sync SOURCE --accept-mass-change` "
+            "(or `tradewatch import ... --accept-mass-change` for a local file)"
+        )
 
 
 def _summary(statuses: list[SourceStatus]) -> list[str]:
@@ -250,6 +269,7 @@ async def run_sources(ctx: Context, params: SourcesParams) -> Reply:
     statuses = build_statuses(
         await source_rows(ctx.session), await sync_rows(ctx.session), sync_settings(ctx), now
     )
+    mark_holds(statuses, await import_holds(ctx.session), now)
     if params.only:
         known = {s.key: s for s in statuses}
         missing = [k for k in params.only if k not in known]

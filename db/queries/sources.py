@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Entity, ListChange, Snapshot, Source, SyncState
+from db.models import Entity, ImportHold, ListChange, Snapshot, Source, SyncState
 from db.sync.state import utc
 
 
@@ -152,4 +152,22 @@ async def sync_rows(session: AsyncSession) -> dict[str, SyncRow]:
             r.cursor,
         )
         for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    """A list snapshot the mass-change guard held back (see db.ingest.mass_change)."""
+
+    source_key: str
+    file_name: str
+    reason: str
+    held_at: dt.datetime
+
+
+async def import_holds(session: AsyncSession) -> dict[str, HoldRow]:
+    """Source key -> its held snapshot, for every source with one."""
+    rows = (await session.execute(select(ImportHold).order_by(ImportHold.source_key))).scalars().all()
+    return {
+        r.source_key: HoldRow(r.source_key, r.file_name, r.reason, utc(r.held_at) or r.held_at) for r in rows
     }

@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from commands.context import Context
+from commands.registry import run_text
 from db.ingest import ofac
 from db.ingest.mass_change import MassChangeHeld, MassChangePolicy
+from db.lookups import load_lookups
 from db.models import AlertOutbox, ImportHold, ListChange
 from tests.ingest.entity_helpers import at
 
@@ -74,3 +77,17 @@ async def test_an_ordinary_update_passes_and_a_looser_share_is_honoured(
         sessions, half, now=at(2), data_date="2022-10-01", mass_change=MassChangePolicy(share=0.6)
     )
     assert await holds(sessions) == []
+
+
+async def test_sources_shows_the_hold_and_how_to_apply_it(
+    sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
+) -> None:
+    await ofac.run_import(sessions, shared_data / SNAPSHOTS / "2022-09-29", now=at(0), data_date="2022-09-29")
+    with pytest.raises(MassChangeHeld):
+        await ofac.run_import(sessions, half_list(shared_data, tmp_path / "half"), now=at(1))
+    async with sessions() as session:
+        reply = await run_text(Context(session=session, lookups=load_lookups()), "/sources")
+    sdn = next(s for s in reply.numbers["sources"] if s["key"] == "ofac_sdn")
+    assert "update held" in reply.summary[0] and sdn["flagged"]
+    assert "--accept-mass-change" in sdn["held"] and "delisted" in sdn["held"]
+    assert "HELD:" in reply.to_text()
