@@ -34,6 +34,7 @@ from bot.access import AccessPolicy
 from bot.config import Config, DiscordConfig
 from bot.errors import describe, handle_error, send_private
 from bot.logs import event
+from bot.options import option_problem
 from bot.runtime import App, open_app
 from bot.suggest import CommoditySuggester, CountrySuggester
 from commands.context import Context, utcnow
@@ -102,9 +103,15 @@ class TradewatchTree(app_commands.CommandTree["TradewatchBot"]):
         except Exception:
             log.exception("access_check_failed")
             reason = "Tradewatch could not check your access just now; please try again."
-        if reason is None:
-            return True
-        event(log, "access_refused", **describe(interaction))
+        if reason is not None:
+            event(log, "access_refused", **describe(interaction))
+        else:  # allowed: now every option must have its declared type and bounds, before any query runs
+            autocomplete = interaction.type is discord.InteractionType.autocomplete
+            data = getattr(interaction, "data", None)
+            reason = option_problem(interaction.command, data, autocomplete=autocomplete)
+            if reason is None:
+                return True
+            event(log, "option_refused", reason=reason, **describe(interaction))
         if interaction.type is discord.InteractionType.autocomplete:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.response.autocomplete([])

@@ -30,10 +30,10 @@ from db.outbox import (
     watch_matches,
 )
 from db.queries.watch import (
+    MAX_FILTER_TEXT,
     WatchFilters,
     create_watch,
     delete_watch,
-    find_same_watch,
     get_watch,
     last_changes,
     list_watches,
@@ -43,6 +43,7 @@ from db.queries.watch import (
 # Sources whose entries are entities (the trade sources never raise list changes).
 LIST_SOURCES = ("ofac_sdn", "ofac_cons", "csl", "opensanctions", "curated")
 MAX_KEYWORDS = 20
+MAX_KEYWORD_LENGTH = 100  # longer than any listed name's distinctive part; bounds what each watch stores
 _SPLIT = re.compile(r"[,;\n]+")
 
 
@@ -82,8 +83,25 @@ class WatchTest:
     confirmation: Reply
 
 
-def _items(text: str | None) -> list[str]:
-    return [part.strip() for part in _SPLIT.split(text or "") if part.strip()]
+def _items(text: str | None, what: str = "filter") -> list[str]:
+    """The comma-separated items of a filter; a filter given but holding no item (spaces, commas) is refused.
+
+    Refusing it matters: an empty filter means "anything", so `keywords: "   "` would silently watch all.
+    """
+    if text is None:
+        return []
+    if not isinstance(text, str) or len(text) > MAX_FILTER_TEXT:
+        raise InvalidInput(
+            f"The {what} filter must be text of at most {MAX_FILTER_TEXT} characters.",
+            "Separate values with commas.",
+        )
+    items = [part.strip() for part in _SPLIT.split(text) if part.strip()]
+    if not items:
+        raise InvalidInput(
+            f"The {what} filter is empty (only spaces or commas).",
+            f"Leave {what} out to match any, or give values separated by commas.",
+        )
+    return items
 
 
 async def _known_sources(ctx: Context) -> list[str]:
@@ -96,7 +114,7 @@ async def parse_sources(ctx: Context, text: str | None) -> tuple[str, ...]:
     """Source keys (or `ofac`) from `ofac_sdn, csl`; InvalidInput naming the known ones otherwise."""
     known = await _known_sources(ctx)
     out: list[str] = []
-    for word in (w.lower() for part in _items(text) for w in part.split()):
+    for word in (w.lower() for part in _items(text, "sources") for w in part.split()):
         if word not in known and word not in SOURCE_FAMILIES:
             close = difflib.get_close_matches(word, [*known, *SOURCE_FAMILIES], n=3)
             hint = f"Did you mean {', '.join(close)}? " if close else ""
@@ -111,7 +129,7 @@ async def parse_sources(ctx: Context, text: str | None) -> tuple[str, ...]:
 def parse_countries(lookups: Lookups, text: str | None) -> tuple[str, ...]:
     """ISO2 codes from names or codes: `Hong Kong, China` or `HK CN`."""
     out: list[str] = []
-    for part in _items(text):
+    for part in _items(text, "countries"):
         found = lookups.country(part)
         candidates = [found] if found else [lookups.country(w) for w in part.split()]
         if not candidates or any(c is None for c in candidates):
@@ -133,9 +151,14 @@ def parse_countries(lookups: Lookups, text: str | None) -> tuple[str, ...]:
 
 def parse_keywords(text: str | None) -> tuple[str, ...]:
     """Keywords separated by commas (a keyword may hold spaces: `sinno electronics`)."""
-    words = list(dict.fromkeys(" ".join(k.split()) for k in _items(text)))
+    words = list(dict.fromkeys(" ".join(k.split()) for k in _items(text, "keywords")))
     if any(len(w) < 2 for w in words):
         raise InvalidInput("Each keyword needs at least 2 characters.", "Separate keywords with commas.")
+    if any(len(w) > MAX_KEYWORD_LENGTH for w in words):
+        raise InvalidInput(
+            f"Each keyword may have at most {MAX_KEYWORD_LENGTH} characters.",
+            "Use a distinctive part of the name, e.g. `sinno electronics`.",
+        )
     if len(words) > MAX_KEYWORDS:
         raise InvalidInput(f"At most {MAX_KEYWORDS} keywords per watch.", "Add a second watch for more.")
     return tuple(words)
@@ -144,7 +167,7 @@ def parse_keywords(text: str | None) -> tuple[str, ...]:
 def parse_types(text: str | None) -> tuple[str, ...]:
     """Entity kinds from `person, company, vessel` (canonical names)."""
     out: list[str] = []
-    for word in (w for part in _items(text) for w in part.split()):
+    for word in (w for part in _items(text, "types") for w in part.split()):
         kind = canonical_type(word)
         if kind is None:
             raise InvalidInput(f"Unknown entity type {word!r}.", f"Types: {', '.join(TYPE_GROUPS)}.")
@@ -181,13 +204,7 @@ async def run_watch_add(ctx: Context, params: WatchAddParams) -> Reply:
         keywords=parse_keywords(params.keywords),
         types=parse_types(params.types),
     )
-    same = await find_same_watch(ctx.session, params.channel_id, filters)
-    if same is not None:
-        raise InvalidInput(
-            f"Watch #{same.id} already posts these changes in this channel.",
-            "Use /watch list to see the channel's watches.",
-        )
-    watch = await create_watch(
+    watch, created = await create_watch(
         ctx.session,
         guild_id=params.guild_id,
         channel_id=params.channel_id,
@@ -195,6 +212,11 @@ async def run_watch_add(ctx: Context, params: WatchAddParams) -> Reply:
         created_by=params.user_id,
         now=ctx.now(),
     )
+    if not created:
+        raise InvalidInput(
+            f"Watch #{watch.id} already posts these changes in this channel.",
+            "Use /watch list to see the channel's watches.",
+        )
     return Reply(
         title=f"Watch #{watch.id} added",
         summary=[

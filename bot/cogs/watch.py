@@ -28,12 +28,17 @@ from bot.render import render
 from commands.context import Context
 from commands.errors import TemporarilyUnavailable
 from commands.replies import Reply
+from db.queries.watch import MAX_FILTER_TEXT
 
 if TYPE_CHECKING:
     from bot.alerts import AlertDelivery
 
 log = logging.getLogger(__name__)
 PRELOAD = ("commands.watch", "bot.alerts")
+# Watch numbers are 32-bit ids in the database; Discord allows integers up to 2^53, so the option says where
+# they end and the tree checks it before any query (bot/options.py).
+WatchNumber = app_commands.Range[int, 1, 2**31 - 1]
+FilterText = app_commands.Range[str, 1, MAX_FILTER_TEXT]
 P = TypeVar("P")
 R = TypeVar("R")
 
@@ -105,10 +110,10 @@ class WatchCog(
         self,
         interaction: discord.Interaction[TradewatchBot],
         channel: discord.TextChannel | None = None,
-        sources: str | None = None,
-        countries: str | None = None,
-        keywords: str | None = None,
-        types: str | None = None,
+        sources: FilterText | None = None,
+        countries: FilterText | None = None,
+        keywords: FilterText | None = None,
+        types: FilterText | None = None,
     ) -> None:
         """Post new listings, delistings and amendments that match these filters (empty filter: everything)."""
         from commands.watch import WatchAddParams, run_watch_add
@@ -135,9 +140,7 @@ class WatchCog(
 
     @app_commands.command(name="remove")
     @app_commands.describe(watch="The watch number (see /watch list).")
-    async def remove(
-        self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
-    ) -> None:
+    async def remove(self, interaction: discord.Interaction[TradewatchBot], watch: WatchNumber) -> None:
         """Stop a watch; alerts not yet posted for it are dropped."""
         from commands.watch import WatchRefParams, run_watch_remove
 
@@ -146,9 +149,7 @@ class WatchCog(
 
     @app_commands.command(name="resume")
     @app_commands.describe(watch="The paused watch's number (see /watch list).")
-    async def resume(
-        self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
-    ) -> None:
+    async def resume(self, interaction: discord.Interaction[TradewatchBot], watch: WatchNumber) -> None:
         """Resume a watch paused because its channel was gone or closed to the bot; held alerts follow."""
         from commands.watch import WatchRefParams, run_watch_resume
 
@@ -157,9 +158,7 @@ class WatchCog(
 
     @app_commands.command(name="test")
     @app_commands.describe(watch="The watch number (see /watch list).")
-    async def test(
-        self, interaction: discord.Interaction[TradewatchBot], watch: app_commands.Range[int, 1]
-    ) -> None:
+    async def test(self, interaction: discord.Interaction[TradewatchBot], watch: WatchNumber) -> None:
         """Post a sample alert, marked TEST, built from the last real change of the watch's sources."""
         from commands.watch import WatchRefParams, run_watch_test
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,6 +36,31 @@ class ListChange(Base):
     )
 
 
+def filters_key(
+    sources: Iterable[str] | None,
+    countries: Iterable[str] | None,
+    keywords: Iterable[str] | None,
+    types: Iterable[str] | None,
+) -> str:
+    """The filters of a watch as one comparable value (sha256 hex), for the one-watch-per-filters constraint.
+
+    Order within a filter does not change what a watch matches, nor does a keyword's case (matching is
+    case-insensitive), so `HK, CN` and `cn, hk` give the same key.
+    """
+    canonical = [
+        sorted(sources or ()),
+        sorted(countries or ()),
+        sorted({k.casefold() for k in keywords or ()}),
+        sorted(types or ()),
+    ]
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
+
+
+def _filters_key_default(context: Any) -> str:
+    row = context.get_current_parameters()
+    return filters_key(row.get("sources"), row.get("countries"), row.get("keywords"), row.get("types"))
+
+
 class Watch(Base):
     """A watch channel: which list changes to post where.
 
@@ -39,6 +68,8 @@ class Watch(Base):
     `sources` holds source keys (`ofac_sdn`), `countries` ISO2 codes in upper case, `keywords` words matched
     case- and accent-insensitively in names and aliases, `types` entity kinds (person, organization, vessel,
     aircraft or a FollowTheMoney schema name). A paused watch gets no new alerts and none are delivered.
+    One watch per channel and filters: `filters_key` (see `filters_key`) is unique with the channel, so
+    identical `/watch add`s sent at once make one watch.
     """
 
     __tablename__ = "watches"
@@ -50,13 +81,17 @@ class Watch(Base):
     countries: Mapped[list[str] | None] = mapped_column(JSON)
     keywords: Mapped[list[str] | None] = mapped_column(JSON)
     types: Mapped[list[str] | None] = mapped_column(JSON)
+    filters_key: Mapped[str] = mapped_column(String(64), default=_filters_key_default)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(String(500))
     paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_watches_channel", "channel_id"),)
+    __table_args__ = (
+        Index("ix_watches_channel", "channel_id"),
+        UniqueConstraint("channel_id", "filters_key", name="uq_watches_channel_filters"),
+    )
 
 
 class AlertOutbox(Base):

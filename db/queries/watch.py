@@ -20,11 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AlertOutbox, ListChange, Watch
+from db.models.watch import filters_key
 
 CLAIMABLE_STATUSES = ("pending", "sending")
+# The longest value one watch filter may be given as typed (comma-separated items); Discord is told too.
+MAX_FILTER_TEXT = 1000
 
 
 @dataclass(frozen=True)
@@ -73,32 +78,48 @@ async def create_watch(
     filters: WatchFilters,
     created_by: int | None,
     now: dt.datetime,
-) -> Watch:
-    """Add a watch (the caller commits).
+) -> tuple[Watch, bool]:
+    """Add a watch unless the channel has one with the same filters (the caller commits).
+
+    One INSERT ... ON CONFLICT DO NOTHING on the (channel, filters) constraint: identical adds sent at once
+    make one watch, whichever commits first (PostgreSQL makes the others wait for it; SQLite has one writer).
 
     Returns:
-        The new `Watch`, flushed (its id is set).
+        The watch (new and flushed, or the existing one) and whether it was created now.
     """
-    watch = Watch(
-        guild_id=guild_id,
-        channel_id=channel_id,
-        created_by=created_by,
-        created_at=now,
-        paused=False,
-        **filters.as_columns(),
+    columns = filters.as_columns()
+    key = filters_key(**columns)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Watch)
+        .values(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            created_by=created_by,
+            created_at=now,
+            paused=False,
+            filters_key=key,
+            **columns,
+        )
+        .on_conflict_do_nothing(index_elements=["channel_id", "filters_key"])
+        .returning(Watch.id)
     )
-    session.add(watch)
-    await session.flush()
-    return watch
+    new_id = (await session.execute(stmt)).scalar_one_or_none()
+    if new_id is not None:
+        watch = await session.get(Watch, new_id)
+        assert watch is not None
+        return watch, True
+    same = await find_same_watch(session, channel_id, filters)
+    assert same is not None  # the conflict was on this very key
+    return same, False
 
 
 async def find_same_watch(session: AsyncSession, channel_id: int, filters: WatchFilters) -> Watch | None:
-    """An existing watch on the channel with exactly these filters, if any."""
-    rows = await session.execute(select(Watch).where(Watch.channel_id == channel_id))
-    for watch in rows.scalars():
-        if WatchFilters.of(watch) == filters:
-            return watch
-    return None
+    """An existing watch on the channel with the same filters (in any order), if any."""
+    stmt = select(Watch).where(
+        Watch.channel_id == channel_id, Watch.filters_key == filters_key(**filters.as_columns())
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def get_watch(session: AsyncSession, watch_id: int, guild_id: int) -> Watch | None:

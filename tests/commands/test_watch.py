@@ -38,7 +38,6 @@ def ctx(session: AsyncSession, lookups: Lookups) -> Context:
         ("Hong Kong, China", ("HK", "CN")),
         ("hk cn", ("HK", "CN")),
         ("Türkiye", ("TR",)),
-        ("", ()),
         (None, ()),
     ],
 )
@@ -58,6 +57,22 @@ def test_parse_keywords_and_types() -> None:
         parse_types("spaceship")
     with pytest.raises(InvalidInput, match="at least 2 characters"):
         parse_keywords("a, bc")
+    with pytest.raises(InvalidInput, match="at most 100 characters"):
+        parse_keywords("chip, " + "x" * 101)
+
+
+@pytest.mark.parametrize("text", ["", "   ", " , ;\n ", "\t"])
+def test_a_filter_of_only_spaces_or_commas_is_refused_not_read_as_any(lookups: Lookups, text: str) -> None:
+    """An empty filter means "any": a value that holds nothing must not silently watch everything."""
+    for parse in (parse_keywords, parse_types, lambda t: parse_countries(lookups, t)):
+        with pytest.raises(InvalidInput, match="filter is empty"):
+            parse(text)
+
+
+def test_a_filter_that_is_not_text_is_refused(lookups: Lookups) -> None:
+    for value in (123, ["chip"], {"a": 1}, "x" * 1001):
+        with pytest.raises(InvalidInput, match="must be text of at most 1000"):
+            parse_keywords(value)  # type: ignore[arg-type]
 
 
 async def test_parse_sources(ctx: Context) -> None:

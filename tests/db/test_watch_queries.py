@@ -154,11 +154,23 @@ async def test_concurrent_claimers_never_share_a_row(sessions: async_sessionmake
 
 async def test_watch_crud(session: AsyncSession) -> None:
     filters = WatchFilters(sources=("ofac_sdn",), countries=("CN", "HK"))
-    watch = await create_watch(session, guild_id=1, channel_id=77, filters=filters, created_by=5, now=NOW)
-    other = await create_watch(
+    watch, created = await create_watch(
+        session, guild_id=1, channel_id=77, filters=filters, created_by=5, now=NOW
+    )
+    other, _ = await create_watch(
         session, guild_id=2, channel_id=78, filters=WatchFilters(), created_by=5, now=NOW
     )
-    assert await find_same_watch(session, 77, filters) is watch
+    assert created and await find_same_watch(session, 77, filters) is watch
+    # The same filters in another order (and keywords in another case) are the same watch.
+    again, created = await create_watch(
+        session,
+        guild_id=1,
+        channel_id=77,
+        filters=WatchFilters(sources=("ofac_sdn",), countries=("HK", "CN")),
+        created_by=6,
+        now=NOW,
+    )
+    assert again is watch and not created
     assert await find_same_watch(session, 77, WatchFilters(countries=("CN",))) is None
     [summary] = await list_watches(session, 1)
     assert (
@@ -169,3 +181,21 @@ async def test_watch_crud(session: AsyncSession) -> None:
     assert await delete_watch(session, other.id, 1) is False  # another guild's watch
     assert await delete_watch(session, watch.id, 1) is True
     assert await list_watches(session, 1) == []
+
+
+async def test_identical_adds_at_once_make_one_watch(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Six identical adds in six concurrent transactions: one watch, and five are told which one it is."""
+    filters = WatchFilters(sources=("ofac_sdn",), keywords=("sinno electronics",))
+
+    async def add(user: int) -> tuple[int, bool]:
+        async with sessions() as session, session.begin():
+            watch, created = await create_watch(
+                session, guild_id=1, channel_id=91, filters=filters, created_by=user, now=NOW
+            )
+            return watch.id, created
+
+    results = await asyncio.gather(*(add(user) for user in range(6)))
+    assert len({watch_id for watch_id, _ in results}) == 1
+    assert sorted(created for _, created in results) == [False] * 5 + [True]
+    async with sessions() as session:
+        assert len((await session.execute(select(Watch).where(Watch.channel_id == 91))).all()) == 1

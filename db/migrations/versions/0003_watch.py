@@ -44,12 +44,14 @@ def upgrade() -> None:
         sa.Column("countries", sa.JSON(), nullable=True),
         sa.Column("keywords", sa.JSON(), nullable=True),
         sa.Column("types", sa.JSON(), nullable=True),
+        sa.Column("filters_key", sa.String(length=64), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("paused_reason", sa.String(length=500), nullable=True),
         sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_watches")),
+        sa.UniqueConstraint("channel_id", "filters_key", name="uq_watches_channel_filters"),
     )
     with op.batch_alter_table("watches", schema=None) as batch_op:
         batch_op.create_index("ix_watches_channel", ["channel_id"], unique=False)
