@@ -1,4 +1,9 @@
-"""`tradewatch demo`: load the real source files into the database and answer the story's questions."""
+"""`tradewatch demo`: load the real source files into the database and answer the story's questions.
+
+With a local folder of source files (`[data] sources_dir`, TRADEWATCH_SOURCES_DIR, or ../shared/data when it
+exists) the files are imported from it; without one, or with --fetch, the same sources are fetched from their
+publishers (`bot.cli.demo_fetch`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.demo_fetch import fetch_demo_sources
 from bot.config import Config
 from bot.runtime import open_app
 from commands.context import Context, utcnow
@@ -14,7 +20,7 @@ from commands.errors import CommandError
 from commands.registry import run_text
 from db.ingest.registry import importer
 
-# (source, path under the sources folder, importer options). Real files only.
+# (source, path under the local sources folder, importer options). Real files only.
 DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
     ("hs", "hs/harmonized-system.csv", {}),
     # Trade: China-reported monthly exports by partner at HS-6 (derived from UN Comtrade, 2017-01..2024-12),
@@ -38,8 +44,8 @@ DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
         "opensanctions/ua_war_sanctions_2026-03-13/targets.simple.csv",
         {"dataset": "ua_war_sanctions"},
     ),
-    ("curated", str(Path(__file__).resolve().parents[2] / "db" / "curated"), {}),  # the repo's starter file
 ]
+CURATED = Path(__file__).resolve().parents[2] / "db" / "curated"  # the repo's starter file, in both modes
 
 DEMO_QUESTIONS = [
     "/hs chips",
@@ -56,18 +62,20 @@ DEMO_QUESTIONS = [
 ]
 
 
-async def run_demo(config: Config, out_dir: Path) -> None:
-    sources_dir = config.sources_dir
-    if sources_dir is None:
-        raise click.ClickException(
-            "no local source folder: set TRADEWATCH_SOURCES_DIR to a folder of the source files"
-        )
+async def run_demo(config: Config, out_dir: Path, *, fetch: bool = False) -> None:
+    sources_dir = None if fetch else config.sources_dir
     async with open_app(config) as app:
-        click.echo(f"Loading real source files from {sources_dir} into {app.engine.url.render_as_string()}")
-        for source, relative, options in DEMO_IMPORTS:
-            path = sources_dir / relative
-            report = await importer(source)(app.sessions, path, now=utcnow(), **options)
-            click.echo(report.summary())
+        where = app.engine.url.render_as_string()
+        if sources_dir is None:
+            click.echo(f"No local source folder: fetching the sources from their publishers into {where}")
+            await fetch_demo_sources(app, config)
+        else:
+            click.echo(f"Loading real source files from {sources_dir} into {where}")
+            for source, relative, options in DEMO_IMPORTS:
+                report = await importer(source)(app.sessions, sources_dir / relative, now=utcnow(), **options)
+                click.echo(report.summary())
+        report = await importer("curated")(app.sessions, CURATED, now=utcnow())
+        click.echo(report.summary())
         out_dir.mkdir(parents=True, exist_ok=True)
         for question in DEMO_QUESTIONS:
             click.echo("")
@@ -93,7 +101,16 @@ async def run_demo(config: Config, out_dir: Path) -> None:
     show_default=True,
     help="Folder for the charts and CSV tables of the answers.",
 )
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Fetch the sources from their publishers even when a local folder of source files exists.",
+)
 @click.pass_obj
-def demo(config: Config, out_dir: str) -> None:
-    """Load the real source files into the configured database (SQLite by default) and answer sample questions."""
-    asyncio.run(run_demo(config, Path(out_dir)))
+def demo(config: Config, out_dir: str, fetch: bool) -> None:
+    """Load real source files into the configured database (SQLite by default) and answer sample questions.
+
+    The files come from a local folder (TRADEWATCH_SOURCES_DIR, or ../shared/data when it exists); without one,
+    or with --fetch, from their publishers: OFAC, trade.gov, OpenSanctions, the HS table and UN Comtrade.
+    """
+    asyncio.run(run_demo(config, Path(out_dir), fetch=fetch))
