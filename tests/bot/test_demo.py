@@ -113,7 +113,8 @@ async def test_demo_fetches_every_source_from_its_publisher(
     assert f"{comtrade.base}/public/v1/preview/C/M/HS" in out
     assert comtrade.calls and all(c["reporterCode"] == "156" and c["flowCode"] == "X" for c in comtrade.calls)
     assert set(comtrade.keys_seen) == {None}  # the key-less preview endpoint
-    assert "(answered with an error) No data for chips (HS 8542)" in out  # the honest "no data"
+    chips = out.split(">>> /exports chips RU 2022")[1].split(">>>")[0]
+    assert "No data for chips (HS 8542)" in chips and "tradewatch import comtrade --api" in chips  # honest
     assert "SINNO ELECTRONICS CO., LIMITED" in out.split(">>> /entity sinno electronic")[1]
     assert (tmp_path / "out" / "x-cn-ru-2504-380110-2023.png").stat().st_size > 10_000
 
