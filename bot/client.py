@@ -58,6 +58,7 @@ PRELOAD_WAIT_SECONDS = 3.0
 # One module per command family; each has `async def setup(bot)`. New families (watch, sources) add a line.
 COG_MODULES: list[str] = [
     "bot.cogs.trade",
+    "bot.cogs.compare",
     "bot.cogs.hs",
     "bot.cogs.entity",
     "bot.cogs.help",

@@ -49,6 +49,13 @@ COMMANDS: dict[str, CommandSpec] = {
             "Top 10 goods (HS-4) traded with a partner, with shares and growth.",
         ),
         CommandSpec(
+            "compare",
+            "commands.compare",
+            "/compare <commodity> <country>, <country>, ... [FROM-TO] [reporter=CN | partner=..] [vs=YEAR] "
+            "[months=FROM-TO]",
+            "Several partners (or reporters) side by side: values, multiples of a base year, both reports.",
+        ),
+        CommandSpec(
             "hs", "commands.hs", "/hs <words or code>", "HS codes, descriptions, aliases and CHPL tiers."
         ),
         CommandSpec(
