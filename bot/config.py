@@ -92,6 +92,29 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class ScreenConfig:
+    """`/screen` and `tradewatch screen` (commands/screen.py): the scores for a `match` and a `possible`.
+
+    Unset, they are /entity's: a card's strong match and its lowest shown match.
+    """
+
+    match_score: float | None = None
+    possible_score: float | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("match_score", "possible_score"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+                raise ConfigError(f"[screen] {key} must be a number from 0 to 100, got {value!r}")
+            object.__setattr__(self, key, float(value))
+        if self.match_score is not None and self.possible_score is not None:
+            if self.possible_score > self.match_score:
+                raise ConfigError("[screen] possible_score must not be above match_score")
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = DatabaseConfig()
     data: DataConfig = DataConfig()
@@ -99,6 +122,7 @@ class Config:
     discord: DiscordConfig = DiscordConfig()
     sync: SyncConfig = SyncConfig()
     alerts: AlertsConfig = AlertsConfig()
+    screen: ScreenConfig = ScreenConfig()
 
     @property
     def database_url(self) -> str:
@@ -142,6 +166,7 @@ _SECTIONS: dict[str, type] = {
     "discord": DiscordConfig,
     "sync": SyncConfig,
     "alerts": AlertsConfig,
+    "screen": ScreenConfig,
 }
 
 # Environment variable -> (section, key). Secrets are only ever read from here.

@@ -21,6 +21,11 @@ EXAMPLES: dict[str, list[str]] = {
     "top goods": ["/top goods RU 2023", "/top goods Kazakhstan 2022"],
     "hs": ["/hs chips", "/hs 8542", "/hs aluminium oxide"],
     "entity": ["/entity Poly Group", "/entity Сибирь country=RU", "/entity 华为 list=ofac_sdn"],
+    "screen": [
+        "/screen file:consignees.xlsx",
+        "/screen file:suppliers.csv name_column:Supplier country_column:Country",
+        "tradewatch screen consignees.csv --out results.csv",
+    ],
     "sources": ["/sources"],
     "help": ["/help", "/help exports"],
 }

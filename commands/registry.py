@@ -64,6 +64,12 @@ COMMANDS: dict[str, CommandSpec] = {
             "/entity <name> [country=..] [list=..] [type=..]",
             "Fuzzy, cross-script lookup of a listed or curated entity.",
         ),
+        CommandSpec(
+            "screen",
+            "commands.screen",
+            "/screen file:<CSV or XLSX> [name_column:..] [country_column:..] [all_candidates:True]",
+            "Every name of a sheet against the lists: a results CSV with a verdict per row.",
+        ),
         CommandSpec("sources", "commands.sources", "/sources", "Freshness of every data source."),
         CommandSpec("help", "commands.help", "/help", "What each command does."),
     ]

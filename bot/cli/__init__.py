@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "db": "bot.cli.database:db_group",
     "demo": "bot.cli.demo:demo",
     "import": "bot.cli.imports:import_group",
+    "screen": "bot.cli.screen:screen",
     "serve": "bot.serve:serve",
     "sync": "bot.cli.sync:sync",
     "sync-commands": "bot.serve:sync_commands",

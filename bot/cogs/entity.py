@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import discord
 from discord import Interaction, app_commands
 from discord.ext import commands
 
@@ -165,6 +166,63 @@ class EntityCog(commands.Cog):
             entity_type=entity_type.value if entity_type else None,
         )
         await answer(interaction, run_entity, params)
+
+    @app_commands.command(name="screen")
+    @app_commands.describe(
+        file="A CSV or XLSX sheet with one name per row (up to 5,000 rows, 8 MB).",
+        name_column="The column of names (default: name).",
+        country_column="A column of countries to compare with the lists' (default: country, if there is one).",
+        all_candidates="One result row per candidate that reaches a possible match, not only the best.",
+    )
+    @app_commands.guild_only()
+    async def screen(
+        self,
+        interaction: Interaction[TradewatchBot],
+        file: discord.Attachment,
+        name_column: str | None = None,
+        country_column: str | None = None,
+        all_candidates: bool = False,
+    ) -> None:
+        """Screen every name of a sheet against the lists; the verdicts come back as a CSV."""
+        from commands.screen import MAX_ROWS, ScreenParams, check_size, run_screen, thresholds_from
+
+        check_size(file.size, file.filename)  # refused before anything is downloaded
+
+        async def read() -> bytes:
+            return await download(file)
+
+        settings = self.bot.config.screen
+        params = ScreenParams(
+            file.filename,
+            read,
+            name_column,
+            country_column,
+            all_candidates,
+            thresholds_from(settings.match_score, settings.possible_score),
+            MAX_ROWS,
+        )
+        await answer(interaction, run_screen, params)
+
+
+async def download(file: discord.Attachment) -> bytes:
+    """The attachment's bytes, at most the size Discord announced (checked against the limit before).
+
+    Raises:
+        TemporarilyUnavailable: Discord's file server failed; sending the file again may work.
+        InvalidInput: the download is larger than announced and over the limit.
+    """
+    from commands.errors import TemporarilyUnavailable
+    from commands.screen import check_size
+
+    try:
+        data = await file.read()
+    except discord.HTTPException as exc:
+        event(log, "attachment_download_failed", logging.WARNING, status=exc.status)
+        raise TemporarilyUnavailable(
+            "Could not download the file from Discord.", "Send it again in a minute."
+        ) from exc
+    check_size(len(data), file.filename)
+    return data
 
 
 async def setup(bot: TradewatchBot) -> None:

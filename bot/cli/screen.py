@@ -1,0 +1,97 @@
+"""`tradewatch screen FILE.csv|FILE.xlsx --out results.csv`: every name of a sheet against the loaded lists."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from bot.config import Config
+from bot.runtime import open_app
+from commands.context import Context
+from commands.errors import CommandError
+from commands.replies import Reply
+from commands.screen import CLI_MAX_ROWS, ScreenParams, check_size, run_screen, thresholds_from
+
+CLI_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+async def screen_file(config: Config, params: ScreenParams, show_progress: bool) -> Reply:
+    """Open the database, screen the file with a progress bar on stderr, close."""
+    from tqdm import tqdm
+
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not show_progress:
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="row", desc="screening")
+        bar.update(done - bar.n)
+
+    try:
+        async with open_app(config) as app, app.sessions() as session:
+            return await run_screen(Context(session=session, lookups=app.lookups), params, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name-column", default=None, help="Column of names to screen (default: name).")
+@click.option(
+    "--country-column", default=None, help="Column of countries, compared with the lists' (default: country)."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the results CSV (the input columns plus verdict, score, matched_name, ...).",
+)
+@click.option(
+    "--all-candidates",
+    is_flag=True,
+    help="One output row per candidate at or above the possible score, not only the best.",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+@click.pass_obj
+def screen(
+    config: Config,
+    file: Path,
+    name_column: str | None,
+    country_column: str | None,
+    out: Path,
+    all_candidates: bool,
+    no_progress: bool,
+) -> None:
+    """Screen every name of FILE (CSV or XLSX) against the loaded lists; write the verdicts to --out."""
+    try:
+        check_size(file.stat().st_size, file.name, CLI_MAX_FILE_BYTES)
+
+        async def read() -> bytes:
+            return file.read_bytes()
+
+        params = ScreenParams(
+            file.name,
+            read,
+            name_column,
+            country_column,
+            all_candidates,
+            thresholds_from(config.screen.match_score, config.screen.possible_score),
+            CLI_MAX_ROWS,
+            option_style="--name-column",
+        )
+        reply = asyncio.run(screen_file(config, params, not no_progress))
+    except CommandError as exc:
+        click.echo(f"error: {exc.user_text()}".replace("\n", " "), err=True)
+        raise SystemExit(2) from None
+    [results] = reply.attachments
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(results.data)
+    click.echo("\n".join(reply.summary))
+    for field in reply.fields:
+        click.echo(f"\n{field.name}:\n{field.value}")
+    click.echo(f"\nwrote {out}")

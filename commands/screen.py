@@ -1,0 +1,389 @@
+"""`/screen` and `tradewatch screen`: every name of a CSV or XLSX sheet (consignees, suppliers) against the lists.
+
+Each row's name goes through the same search as /entity (`db.search.service.search_entities`); the best
+candidate (or, with all_candidates, every candidate at or above the `possible` score) is written back next to
+the row's own columns with a verdict:
+
+- `match`: score >= thresholds.match, and the row's country (when it has one) is among the entity's;
+- `possible`: score >= thresholds.possible, or a match-level name whose countries disagree with the row's;
+- `none`: nothing scores `possible` (the score column still gives the closest score);
+- `skipped`: the row's name is empty or cannot be a name (the explanation says why).
+
+The thresholds default to /entity's (commands.entity.MIN_SCORE, commands.entity_card.STRONG_SCORE) and are
+set in config.toml's [screen] section. Repeated names (same name and country) are searched once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands.context import Context
+from commands.entity import MIN_SCORE, check_name
+from commands.entity_card import STRONG_SCORE
+from commands.errors import CommandError, InvalidInput, NoData
+from commands.parse import CommandLine
+from commands.replies import Attachment, Field, Reply
+from commands.screen_table import DEFAULT_COUNTRY_COLUMN, Table, name_column, pick_column, read_table
+from commands.tables import csv_bytes
+from db.queries.entities import EntityRecord, load_records
+from db.queries.list_dates import CURATED_KEY, list_dates
+from db.search.index import EntityHit
+from db.search.service import search_entities
+
+MAX_ROWS = 5_000  # Discord's limit (config [screen] max_rows); the CLI allows CLI_MAX_ROWS
+CLI_MAX_ROWS = 200_000
+MAX_FILE_BYTES = 8 * 1024 * 1024  # an attachment larger than this is refused before it is downloaded
+CANDIDATES_PER_ROW = 5  # searched per name; written out with all_candidates when they reach `possible`
+RECORDS_PER_READ = 500
+SHOW_ROWS = 10  # rows listed per verdict in the reply (all of them are in the CSV)
+RESULT_COLUMNS = ("verdict", "score", "matched_name", "list", "entity_id", "explanation")
+VERDICTS = ("match", "possible", "none", "skipped")
+
+Progress = Callable[[int, int], None]  # called with (rows screened so far, rows in all)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Scores (0-100) at which a row is a `match` and a `possible` match."""
+
+    match: float = STRONG_SCORE
+    possible: float = MIN_SCORE
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.possible <= self.match <= 100:
+            raise ValueError(
+                f"screen thresholds need 0 <= possible ({self.possible}) <= match ({self.match}) <= 100"
+            )
+
+
+def thresholds_from(match: float | None = None, possible: float | None = None) -> Thresholds:
+    """Thresholds from config.toml's [screen] (None: /entity's); a lone low `match` pulls `possible` down."""
+    m = STRONG_SCORE if match is None else match
+    return Thresholds(m, min(MIN_SCORE, m) if possible is None else possible)
+
+
+@dataclass(frozen=True)
+class ScreenParams:
+    """A file to screen and how: which columns, how many candidates, the thresholds and the row limit.
+
+    `read` fetches the file's bytes (the Discord attachment is downloaded only after its size is checked).
+    """
+
+    filename: str
+    read: Callable[[], Awaitable[bytes]] = field(repr=False)
+    name_column: str | None = None
+    country_column: str | None = None
+    all_candidates: bool = False
+    thresholds: Thresholds = Thresholds()
+    max_rows: int = MAX_ROWS
+    option_style: str = "name_column:"  # how the reply names the column options (`--name-column` on the CLI)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One output row's screening columns."""
+
+    verdict: str
+    score: float | None = None
+    matched_name: str = ""
+    list: str = ""
+    entity_id: int | None = None
+    explanation: str = ""
+
+    def cells(self) -> list[object]:
+        score = round(self.score, 1) if self.score is not None else None
+        return [self.verdict, score, self.matched_name, self.list, self.entity_id, self.explanation]
+
+
+@dataclass
+class Screened:
+    """The table with one or more verdicts per row, and what the screening used."""
+
+    table: Table
+    name_column: str
+    country_column: str | None
+    verdicts: list[list[Verdict]]
+    thresholds: Thresholds
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(VERDICTS, 0)
+        for row in self.verdicts:
+            counts[row[0].verdict] += 1
+        return counts
+
+
+def list_label(record: EntityRecord) -> str:
+    """`SDN List (RUSSIA-EO14024)`; curated designations marked; else the source, as not listed."""
+    labels = [lst.label for lst in record.listings]
+    if record.source.key == CURATED_KEY:
+        labels = [f"{label} [curated, cited]" for label in labels]
+    text = "; ".join(dict.fromkeys(labels))
+    if not text:
+        return f"not listed ({record.source.title})"
+    return text if record.active else f"no longer listed: {text}"
+
+
+def _country_note(row_country: str | None, record: EntityRecord) -> tuple[bool, str]:
+    """Whether the row's country disagrees with the entity's, and the words for the explanation."""
+    if row_country is None:
+        return False, ""
+    listed = [c.upper() for c in record.countries]
+    if not listed:
+        return False, f"; the list gives no country to compare with {row_country.upper()}"
+    if row_country in record.countries:
+        return False, f"; country {row_country.upper()} agrees"
+    return True, f"; country differs: row {row_country.upper()}, list {', '.join(listed)}"
+
+
+def judge(hit: EntityHit, record: EntityRecord, row_country: str | None, thresholds: Thresholds) -> Verdict:
+    """The verdict for one candidate: its score against the thresholds, then the country check."""
+    matched = next(
+        (n for n in record.names if n.name_id == hit.name_id),
+        None,
+    )
+    name = matched.name if matched else record.name
+    kind = f" ({matched.kind})" if matched and matched.kind != "primary" else ""
+    differs, country = _country_note(row_country, record)
+    if hit.score >= thresholds.match and not differs:
+        verdict = "match"
+    elif hit.score >= thresholds.possible:
+        verdict = "possible"
+    else:
+        verdict = "none"
+    via = f" via {name!r}{kind}" if name != record.name else ""
+    explanation = f"{record.schema} {record.name!r}{via}: name score {hit.score:.0f}/100{country}"
+    if verdict == "none":
+        return Verdict("none", hit.score, explanation=f"closest: {explanation}")
+    return Verdict(verdict, hit.score, name, list_label(record), record.entity_id, explanation)
+
+
+def _row_country(value: str, ctx: Context, cache: dict[str, str | None]) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    if text not in cache:
+        country = ctx.lookups.country(text)
+        cache[text] = country.iso2.lower() if country and country.iso2 else None
+    return cache[text]
+
+
+async def _search_all(
+    ctx: Context, wanted: dict[str, int], progress: Progress | None, done: int, total: int
+) -> dict[str, list[EntityHit]]:
+    """The candidates of each distinct name (`wanted`: name -> rows carrying it), searched once each."""
+    found: dict[str, list[EntityHit]] = {}
+    for name, rows in wanted.items():
+        result = await search_entities(ctx.session, name, limit=CANDIDATES_PER_ROW)
+        if result.names_indexed == 0:
+            raise NoData(
+                "No sanctions lists or curated entities are loaded yet.",
+                "Load one, e.g. `tradewatch import ofac PATH` (or csl, opensanctions, curated).",
+            )
+        found[name] = result.hits
+        done += rows
+        if progress is not None:
+            progress(done, total)
+    return found
+
+
+async def _records(ctx: Context, ids: set[int]) -> dict[int, EntityRecord]:
+    ordered, records = sorted(ids), {}
+    for start in range(0, len(ordered), RECORDS_PER_READ):
+        records.update(await load_records(ctx.session, ordered[start : start + RECORDS_PER_READ]))
+    return records
+
+
+def _name_problem(name: str) -> str | None:
+    try:
+        check_name(" ".join(name.split()))
+    except CommandError as exc:
+        return exc.message
+    return None
+
+
+async def screen_table(
+    ctx: Context, table: Table, params: ScreenParams, progress: Progress | None = None
+) -> Screened:
+    """Screen every row of `table` (see the module docstring for the verdicts).
+
+    Raises:
+        InvalidInput: a named column that is not in the table.
+        NoData: no list is loaded.
+    """
+    name_option, country_option = _option_names(params.option_style)
+    names_col = name_column(table, params.name_column, name_option)
+    country_col = pick_column(table, params.country_column, DEFAULT_COUNTRY_COLUMN, country_option)
+    names = table.frame[names_col].tolist()
+    countries = table.frame[country_col].tolist() if country_col else [""] * len(names)
+    problems = {n: _name_problem(n) for n in dict.fromkeys(names)}
+    wanted: dict[str, int] = {}
+    for name in names:
+        if problems[name] is None:
+            wanted[name] = wanted.get(name, 0) + 1
+    skipped = len(names) - sum(wanted.values())  # rows without a usable name count as done at once
+    if progress is not None:
+        progress(skipped, len(names))
+    hits = await _search_all(ctx, wanted, progress, skipped, len(names))
+    keep = params.thresholds.possible
+    ids = {h.entity_id for found in hits.values() for h in _kept(found, keep)}
+    records = await _records(ctx, ids)
+    cache: dict[str, str | None] = {}
+    verdicts = []
+    for name, country_text in zip(names, countries, strict=True):
+        problem = problems[name]
+        if problem is not None:
+            verdicts.append([Verdict("skipped", explanation=f"not screened: {problem}")])
+            continue
+        row_country = _row_country(country_text, ctx, cache)
+        note = (
+            f" (country {country_text.strip()!r} not recognised)"
+            if country_text.strip() and row_country is None
+            else ""
+        )
+        row = [
+            _with_note(judge(h, records[h.entity_id], row_country, params.thresholds), note)
+            for h in _kept(hits[name], keep)
+            if h.entity_id in records
+        ]
+        row.sort(key=lambda v: (VERDICTS.index(v.verdict), -(v.score or 0)))
+        verdicts.append(row or [Verdict("none", None, explanation="no similar name in the loaded lists")])
+    return Screened(table, names_col, country_col, verdicts, params.thresholds)
+
+
+def _kept(found: list[EntityHit], keep: float) -> list[EntityHit]:
+    """The hits judged: the best, and every other from `keep` up (a same-score namesake whose country
+    agrees with the row's is the better answer)."""
+    return found[:1] + [h for h in found[1:] if h.score >= keep]
+
+
+def _with_note(verdict: Verdict, note: str) -> Verdict:
+    if not note:
+        return verdict
+    return Verdict(
+        verdict.verdict,
+        verdict.score,
+        verdict.matched_name,
+        verdict.list,
+        verdict.entity_id,
+        verdict.explanation + note,
+    )
+
+
+def result_csv(screened: Screened, *, all_candidates: bool) -> bytes:
+    """The input columns, then the verdict columns (and `candidate` rank with all_candidates)."""
+    inputs = screened.table.columns
+    taken = {c.casefold() for c in inputs}
+    added = [f"screen_{c}" if c in taken else c for c in RESULT_COLUMNS]
+    header = [*inputs, *added] + (["candidate"] if all_candidates else [])
+    rows: list[list[object]] = []
+    for values, verdicts in zip(screened.table.frame.itertuples(index=False), screened.verdicts, strict=True):
+        for rank, verdict in enumerate(verdicts if all_candidates else verdicts[:1], start=1):
+            rows.append([*values, *verdict.cells()] + ([rank] if all_candidates else []))
+    return csv_bytes(header, rows)
+
+
+def _row_line(number: int, name: str, verdict: Verdict) -> str:
+    return f"• row {number}: {' '.join(name.split())[:60]} → {verdict.matched_name} ({verdict.list}) {verdict.score:.0f}"
+
+
+async def run_screen(ctx: Context, params: ScreenParams, progress: Progress | None = None) -> Reply:
+    """Read the file, screen it, answer with a summary and the results as a CSV attachment.
+
+    Args:
+        ctx: the session and lookups.
+        params: the file and the options.
+        progress: called with (rows screened so far, rows in all) as the search advances (the CLI's
+            progress bar).
+    Raises:
+        InvalidInput: not a table, too many rows or columns, an unknown column.
+        NoData: no list is loaded.
+    """
+    table = read_table(await params.read(), params.filename, max_rows=params.max_rows)
+    screened = await screen_table(ctx, table, params, progress)
+    return build_reply(params, screened, await list_dates(ctx.session))
+
+
+def _option_names(style: str) -> tuple[str, str]:
+    if style.startswith("--"):
+        return ("--name-column", "--country-column")
+    return ("name_column:", "country_column:")
+
+
+def build_reply(params: ScreenParams, screened: Screened, lists: Sequence[Any]) -> Reply:
+    """Counts per verdict, the thresholds, each list's data date, the first matches and possibles, the CSV."""
+    counts = screened.counts()
+    rows = len(screened.verdicts)
+    t = screened.thresholds
+    summary = [
+        f"{rows:,} rows screened by the column {screened.name_column!r}"
+        + (f" (country from {screened.country_column!r})" if screened.country_column else "")
+        + ": "
+        + ", ".join(f"{counts[v]:,} {v}" for v in VERDICTS if counts[v] or v != "skipped"),
+        f"match: score ≥ {t.match:g} and no country disagreement; possible: score ≥ {t.possible:g}. "
+        "A possible match needs a human check.",
+    ]
+    as_of = "; ".join(d.text() for d in lists if d.key != CURATED_KEY)
+    if as_of:
+        summary.append(f"Lists as of: {as_of}.")
+    fields = []
+    names = screened.table.frame[screened.name_column].tolist()
+    for verdict in ("match", "possible"):
+        lines = [
+            _row_line(i + 1, names[i], row[0])
+            for i, row in enumerate(screened.verdicts)
+            if row[0].verdict == verdict
+        ]
+        if lines:
+            more = f"\n… and {len(lines) - SHOW_ROWS} more in the CSV" if len(lines) > SHOW_ROWS else ""
+            fields.append(
+                Field(f"{verdict.capitalize()} ({len(lines):,})", "\n".join(lines[:SHOW_ROWS]) + more)
+            )
+    stem = params.filename.rsplit(".", 1)[0] or "names"
+    attachment = Attachment(
+        f"screened-{stem}.csv",
+        result_csv(screened, all_candidates=params.all_candidates),
+        "Every row with its verdict, score, matched name, list, entity id and explanation",
+    )
+    return Reply(
+        title=f"Screening of {params.filename}",
+        summary=summary,
+        fields=fields,
+        attachments=[attachment],
+        numbers={
+            "rows": rows,
+            "counts": counts,
+            "thresholds": {"match": t.match, "possible": t.possible},
+            "name_column": screened.name_column,
+            "country_column": screened.country_column,
+            "as_of": [{"source": d.key, "data_date": d.data_date} for d in lists],
+        },
+    )
+
+
+def parse_screen(line: CommandLine, lookups: object) -> ScreenParams:
+    """Typed as text (`tradewatch ask "/screen"`) there is no file to read: say where screening runs.
+
+    Raises:
+        InvalidInput: always, with the two ways to screen a file.
+    """
+    raise InvalidInput(
+        "/screen needs a file, which a typed command cannot carry.",
+        "In Discord attach a CSV or XLSX to /screen; here run `tradewatch screen FILE --out results.csv`.",
+    )
+
+
+def check_size(size: int, filename: str, limit: int = MAX_FILE_BYTES) -> None:
+    """Refuse a file over `limit` bytes before reading it.
+
+    Raises:
+        InvalidInput: too large, or an empty file.
+    """
+    if size > limit:
+        raise InvalidInput(
+            f"{filename} is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
+            "Send only the name and country columns, or split the file.",
+        )
+    if size == 0:
+        raise InvalidInput(f"{filename} is empty.", "Send a CSV or XLSX file with one name per row.")
