@@ -79,6 +79,46 @@ def apply_endpoints(config: DiscordConfig) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
 
 
+# What decoding or parsing one gateway frame raises when the frame itself is bad: orjson's JSONDecodeError
+# (a lone UTF-16 surrogate, truncated or non-JSON text) and UnicodeDecodeError are ValueErrors; a payload
+# without the fields its event needs raises KeyError/TypeError/AttributeError in discord.py's parser.
+# discord.py's own control flow (ReconnectWebSocket, ConnectionClosed) is none of these.
+MALFORMED_FRAME_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
+
+
+def drop_malformed_gateway_frames() -> None:
+    """Make a malformed gateway frame cost that frame only: logged (`gateway_frame_dropped`), then dropped.
+
+    discord.py decodes each frame (with orjson when it is installed, which refuses a lone surrogate that the
+    standard json module accepts) and parses its event inside `DiscordWebSocket.received_message`; anything
+    raised there ends `Client.connect` and so the process: one `/entity name:\ud800` from anyone in any guild
+    stopped the bot. discord.py offers no public hook between the socket and the parser (`on_socket_raw_receive`
+    sees the frame but cannot stop it), so this wraps that one method, once per process, and lets everything
+    else it raises through unchanged. The session goes on with the next frame (tests/reliability/
+    test_gateway_frames.py sends such frames through the Discord stand-in, then a command that is answered).
+    """
+    websocket = discord.gateway.DiscordWebSocket
+    original = websocket.received_message
+    if getattr(original, "tradewatch_guard", False):
+        return
+
+    @functools.wraps(original)
+    async def received_message(self: discord.gateway.DiscordWebSocket, msg: Any, /) -> None:
+        try:
+            await original(self, msg)
+        except MALFORMED_FRAME_ERRORS as exc:
+            event(
+                log,
+                "gateway_frame_dropped",
+                logging.WARNING,
+                error=repr(exc)[:300],
+                frame_bytes=len(msg) if isinstance(msg, str | bytes) else None,
+            )
+
+    received_message.tradewatch_guard = True  # type: ignore[attr-defined]
+    websocket.received_message = received_message  # type: ignore[method-assign]
+
+
 def least_intents() -> discord.Intents:
     """Only `guilds` (not privileged): guild and role names for access and the health line.
 
@@ -145,6 +185,7 @@ class TradewatchBot(commands.Bot):
         cog_modules: Sequence[str] | None = None,
         **options: Any,
     ) -> None:
+        drop_malformed_gateway_frames()
         # The bot never joins voice: skip discord.py's warnings about missing voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(

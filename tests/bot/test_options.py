@@ -58,7 +58,7 @@ def test_a_wrong_value_is_refused_naming_the_option(
 ) -> None:
     text = option_problem(command, data(command.name, **options))
     assert text is not None and problem in text
-    assert f"`{next(iter(options))}`" in text and f"/{command.name}" in text
+    assert f'"{next(iter(options))}"' in text and f"/{command.name}" in text
 
 
 def test_good_values_pass() -> None:

@@ -29,6 +29,14 @@ APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
 __all__ = ["BotExited", "Driver", "FileOption", "InteractionHandle", "StandInTimeout", "UsageError"]
 
 
+def _leaves(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The options holding values, inside any subcommand group and subcommand."""
+    out: list[dict[str, Any]] = []
+    for option in options:
+        out.extend(_leaves(option["options"]) if option.get("type") in (1, 2) else [option])
+    return out
+
+
 class BotExited(AssertionError):
     """A watched bot process ended while a test was waiting for it."""
 
@@ -275,15 +283,20 @@ class Driver:
         channel: str | int | Channel = "general",
         roles: Iterable[str | Role] | None = None,
         locale: str = "en-US",
+        forged: dict[str, Any] | None = None,
     ) -> InteractionHandle:
         """Run a slash command as `user` would: `invoke("top partners", {"commodity": "chips"})`.
 
         Options are checked against the synced definition (names, types, choices, ranges, required). `roles`
         replaces the member's roles for this interaction only. Raises UsageError for what Discord would prevent.
+        `forged` then replaces option values unchecked (a modified client: 2^53, a list for a text option).
         """
         target = self.standin.world.guild(guild)
         member = self._member(target, user, roles)
         data = self._data(command, dict(options or {}), target, member, None)
+        for option in _leaves(data.get("options", [])):
+            if forged and option["name"] in forged:
+                option["value"] = forged[option["name"]]
         record = self.standin.create_interaction(
             target, self.channel(channel, target), member, APPLICATION_COMMAND, data, locale
         )
@@ -388,6 +401,15 @@ class Driver:
     def reconnect(self) -> int:
         """Send op 7 RECONNECT on every connected session; returns how many got it."""
         return self.standin.gateway.send_reconnect()
+
+    def send_raw_frame(self, data: bytes) -> int:
+        """Send one frame of exactly these bytes on every connection (compressed like the others when the
+        connection asked for it); returns how many got it. For frames Discord should never send."""
+        return self.standin.gateway.send_raw(data)
+
+    def dispatch_raw(self, event: str, data: Any, guild: str | int | Guild | None = None) -> int:
+        """Dispatch an event with any `d` (e.g. an INTERACTION_CREATE missing its fields), in sequence."""
+        return self.standin.gateway.dispatch_guild(self.standin.world.guild(guild).id, event, data)
 
     def invalid_session(self, resumable: bool) -> int:
         """Send op 9 INVALID_SESSION; when not resumable the session is also discarded server-side."""

@@ -55,7 +55,7 @@ class Connection:
         self, ws: web.WebSocketResponse, request: web.Request, compress: str | None, path: str
     ) -> None:
         self.ws, self.request, self.compress, self.path = ws, request, compress, path
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[dict[str, Any] | bytes | None] = asyncio.Queue()
         self.session: Session | None = None
         self.heartbeats = 0
         self.server_close_code: int | None = None  # set when the stand-in, not the client, closed it
@@ -65,8 +65,8 @@ class Connection:
             self._zstd = zstandard.ZstdCompressor().compressobj()
         self.writer = asyncio.create_task(self._write())
 
-    def encode(self, frame: dict[str, Any]) -> bytes:
-        data = json.dumps(frame, separators=(",", ":")).encode()
+    def encode(self, frame: dict[str, Any] | bytes) -> bytes:
+        data = frame if isinstance(frame, bytes) else json.dumps(frame, separators=(",", ":")).encode()
         if self.compress == "zlib-stream":
             return self._zlib.compress(data) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
         return self._zstd.compress(data) + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
@@ -76,7 +76,9 @@ class Connection:
             try:
                 if self.ws.closed:
                     return
-                if self.compress is None:
+                if self.compress is None and isinstance(frame, bytes):  # raw: as a text frame, bytes as given
+                    await self.ws.send_frame(frame, WSMsgType.TEXT)
+                elif self.compress is None:
                     await self.ws.send_str(json.dumps(frame))
                 else:
                     await self.ws.send_bytes(self.encode(frame))
@@ -85,7 +87,8 @@ class Connection:
             finally:
                 self.queue.task_done()
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: dict[str, Any] | bytes) -> None:
+        """Queue a frame; `bytes` go out exactly as given (a malformed frame, for fault tests)."""
         self.queue.put_nowait(frame)
 
     async def close(self, code: int, reason: str = "") -> None:
@@ -334,6 +337,14 @@ class Gateway:
             conn.send({"op": RECONNECT, "d": None, "s": None, "t": None})
             self._log("reconnect_sent", conn.session)
         return len(self.connected())
+
+    def send_raw(self, data: bytes) -> int:
+        """Send `data` as one frame, unchecked and outside the sequence (not JSON, cut short, bad UTF-8 ...)."""
+        targets = self.connected()
+        for conn in targets:
+            conn.send(data)
+            self._log("raw_sent", conn.session, {"bytes": len(data)})
+        return len(targets)
 
     def send_invalid_session(self, resumable: bool) -> int:
         targets = self.connected()
