@@ -119,7 +119,7 @@ def option_problem(command: Any, data: Any, *, autocomplete: bool = False) -> st
             problem = value_problem(value, parameter)
         if problem is not None:
             return (
-                f"The option \"{parameter.display_name}\" of /{command.qualified_name} {problem}. "
+                f'The option "{parameter.display_name}" of /{command.qualified_name} {problem}. '
                 "Pick or type a value Discord offers for it and try again."
             )
     return None
