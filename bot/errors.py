@@ -107,7 +107,7 @@ def user_message(error: BaseException) -> str | None:
     """The text for an expected error, or None when the error is a bug."""
     for kind, handler in HANDLERS:
         if isinstance(error, kind):
-            return handler(error)  # type: ignore[arg-type]
+            return handler(error)
     return None
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SCHEMATA = ("Company", "Organization", "LegalEntity", "Person", "PublicBody", "Vessel", "Airplane")
-RELATION_KINDS = ("ownership", "directorship", "family", "associate", "linked_to", "supplier", "same_as")
+Schema = Literal["Company", "Organization", "LegalEntity", "Person", "PublicBody", "Vessel", "Airplane"]
+RelationKind = Literal["ownership", "directorship", "family", "associate", "linked_to", "supplier", "same_as"]
+SCHEMATA: tuple[str, ...] = get_args(Schema)
+RELATION_KINDS: tuple[str, ...] = get_args(RelationKind)
 QUALIFIED_KEY = re.compile(r"^[a-z][a-z0-9_]*(:[A-Za-z0-9_.-]+)?:[^\s:]+$")
 # A hand-written file expands (every alias followed) to a few thousand nodes; a YAML alias "bomb" of ten lines
 # expands to billions, and validating it would exhaust the machine's memory.
@@ -84,7 +86,7 @@ class Designation(Cited):
 class Entity(Cited):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1)
-    type: Literal[SCHEMATA]  # type: ignore[valid-type]
+    type: Schema
     countries: list[str] = []
     aliases: list[str | Alias] = []
     identifiers: list[Identifier] = []
@@ -114,7 +116,7 @@ class Entity(Cited):
 class Relation(Cited):
     from_: str = Field(alias="from")
     to: str
-    kind: Literal[RELATION_KINDS]  # type: ignore[valid-type]
+    kind: RelationKind
     to_name: str | None = None
     details: dict[str, Any] = {}
 

@@ -20,17 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.ingest.base import progress
 from db.ingest.entity_records import EntityRecord
-from db.models import Designation, Entity, EntityName, Relation, Snapshot, Source
+from db.models import Base, Designation, Entity, EntityName, Relation, Snapshot, Source
 from db.names import detect_script, normalize_name
 
 log = logging.getLogger(__name__)
 
 _ASCII_LETTER = re.compile("[A-Za-z]")
 CHUNK = 2000  # rows per bulk statement / IN list (SQLite's bound-parameter limit is 32k)
-ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
-NAMES: Table = EntityName.__table__  # type: ignore[assignment]
-DESIGNATIONS: Table = Designation.__table__  # type: ignore[assignment]
-RELATIONS: Table = Relation.__table__  # type: ignore[assignment]
+ENTITIES: Table = Base.metadata.tables[Entity.__tablename__]
+NAMES: Table = Base.metadata.tables[EntityName.__tablename__]
+DESIGNATIONS: Table = Base.metadata.tables[Designation.__tablename__]
+RELATIONS: Table = Base.metadata.tables[Relation.__tablename__]
 
 
 @dataclass

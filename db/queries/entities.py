@@ -256,8 +256,8 @@ def group_records(
         if x in parent and y in parent:
             parent[find(y)] = find(x)
 
-    for a, b in same_as:
-        union(a, b)
+    for first_id, second_id in same_as:
+        union(first_id, second_id)
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:
             if find(a.entity_id) != find(b.entity_id) and _same_entity(a, b):

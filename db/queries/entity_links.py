@@ -61,7 +61,8 @@ def citation_items(citation: dict[str, Any] | None) -> list[dict[str, Any]]:
     """
     if not citation:
         return []
-    items = citation.get("citations") if isinstance(citation.get("citations"), list) else [citation]
+    nested = citation.get("citations")
+    items = nested if isinstance(nested, list) else [citation]
     return [i for i in items if isinstance(i, dict) and (i.get("title") or i.get("url"))]
 
 

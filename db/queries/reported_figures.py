@@ -64,7 +64,13 @@ async def trade_figures(session: AsyncSession, first: int, last: int) -> list[Fi
             flow=r.flow,
             period_from=int(r.period_from or 0),
             period_to=int(r.period_to or 0),
-            citations=list((r.citation or {}).get("citations") or []),  # type: ignore[call-overload]
+            citations=_citations(r.citation),
         )
         for r in rows
     ]
+
+
+def _citations(citation: dict[str, object] | None) -> list[dict[str, Any]]:
+    """The bibliographic citations a curated figure keeps under `citations`."""
+    items = (citation or {}).get("citations")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []

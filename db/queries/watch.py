@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Select, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -247,7 +247,7 @@ def nonce_for(leader_id: int, is_digest: bool) -> str:
     return f"{'twd' if is_digest else 'tw'}{leader_id}"
 
 
-def _claimable(now: dt.datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     return or_(
         and_(
             AlertOutbox.status == "pending",
@@ -257,7 +257,9 @@ def _claimable(now: dt.datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def _leaders_stmt(now: dt.datetime, digest_threshold: int, limit: int, postgres: bool):  # type: ignore[no-untyped-def]
+def _leaders_stmt(
+    now: dt.datetime, digest_threshold: int, limit: int, postgres: bool
+) -> Select[tuple[AlertOutbox, int, int, int]]:
     open_groups = select(AlertOutbox.group_key).where(AlertOutbox.status.in_(CLAIMABLE_STATUSES))
     groups = (
         select(

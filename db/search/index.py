@@ -114,7 +114,7 @@ class NameIndex:
     @property
     def nbytes(self) -> int:
         """Approximate memory held by the index arrays."""
-        arrays = [
+        arrays: list[npt.NDArray[np.generic]] = [
             self.key_blob,
             self.key_offsets,
             self.name_ids,
