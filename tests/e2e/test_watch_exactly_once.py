@@ -107,7 +107,8 @@ def write_variants(base: Path, out: Path, plan: Plan) -> list[Path]:
             csv.writer(buffer, lineterminator="\r\n").writerows(
                 r for r in rows if r[0].strip() not in removed
             )
-            (folder / name).write_text(buffer.getvalue(), encoding="utf-8")
+            # OFAC's format: CRLF rows and a final 0x1A byte (the importer refuses a file without it as cut).
+            (folder / name).write_text(buffer.getvalue() + "\x1a", encoding="utf-8")
         folders.append(folder)
     return folders
 
