@@ -2,7 +2,9 @@
 
 `event(log, "ready", guilds=2)` logs `event=ready guilds=2`; plain `log.info("text %s", x)` calls work too.
 A filter on the handler replaces every configured secret (the Discord token, the database password) with
-`[redacted]` in messages, fields and tracebacks, so a library that prints one by mistake cannot leak it.
+`[redacted]` in messages, fields of any type (a token typed into an option sits in a dict) and tracebacks, so
+a library that prints one by mistake cannot leak it. Interaction tokens (each lets anyone post as the bot for
+15 minutes) are redacted by their shape: discord.py's debug log prints every gateway payload and webhook URL.
 """
 
 from __future__ import annotations
@@ -10,12 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 REDACTED = "[redacted]"
 _FIELDS = "tw_fields"
+# Interaction tokens: a payload's "token" key (as JSON or a Python dict's repr) and the token part of the
+# interaction callback and webhook URLs.
+INTERACTION_TOKENS = [
+    (re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[A-Za-z0-9_.\-]{16,}"), rf"\g<1>{REDACTED}"),
+]
 
 
 def event(
@@ -36,20 +45,29 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
+        for pattern, replacement in INTERACTION_TOKENS:
+            text = pattern.sub(replacement, text)
         return text
 
+    def redact_value(self, value: Any) -> Any:
+        """A field value with secrets redacted, whatever its type: containers are walked, and any other value
+        whose text holds a secret is replaced by that text redacted."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_value(k): self.redact_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.redact_value(v) for v in value]
+        text = str(value)  # a number, an exception, any object: the text the formatter would print
+        redacted = self.redact(text)
+        return value if redacted == text else redacted
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         record.msg = self.redact(record.getMessage())
         record.args = None
         fields = getattr(record, _FIELDS, None)
         if fields:
-            setattr(
-                record,
-                _FIELDS,
-                {k: self.redact(str(v)) if isinstance(v, str) else v for k, v in fields.items()},
-            )
+            setattr(record, _FIELDS, {k: self.redact_value(v) for k, v in fields.items()})
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -89,8 +107,11 @@ class StructuredFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = self.record_fields(record)
         if self.as_json:
-            return json.dumps(fields, default=str, ensure_ascii=False)
-        return " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
+            line = json.dumps(fields, default=str, ensure_ascii=False)
+        else:
+            line = " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
+        # A lone surrogate (undecodable input) cannot be written as UTF-8: show it escaped, keep the line.
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def setup_logging(

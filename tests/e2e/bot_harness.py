@@ -116,6 +116,7 @@ class ServeProcess:
     env: dict[str, str]
     log: Path
     proc: asyncio.subprocess.Process | None = None
+    args: tuple[str, ...] = ()  # after `serve`, e.g. ("--log-level", "debug")
 
     async def start(self) -> None:
         with self.log.open("wb") as handle:
@@ -126,6 +127,7 @@ class ServeProcess:
                 "--config",
                 str(self.config),
                 "serve",
+                *self.args,
                 cwd=REPO,
                 env=self.env,
                 stdout=handle,

@@ -134,6 +134,7 @@ async def running_stack(
     config: Callable[[Driver, Path], Sequence[str]] | None = None,
     env_extra: dict[str, str] | None = None,
     ready_timeout: float = 120.0,
+    serve_args: Sequence[str] = (),
 ) -> AsyncIterator[Stack]:
     """Start the stand-in and `tradewatch serve` on `url`; stop both at the end (SIGTERM, then kill).
 
@@ -151,7 +152,7 @@ async def running_stack(
         config_file = folder / "config.toml"
         config_file.write_text("\n".join([*lines, *config_extra]) + "\n", encoding="utf-8")
         env = process_env(discord.env() | {"TRADEWATCH_DATABASE_URL": url} | (env_extra or {}))
-        serve = ServeProcess(config_file, env, folder / "serve.log")
+        serve = ServeProcess(config_file, env, folder / "serve.log", args=tuple(serve_args))
         await serve.start()
         assert serve.proc is not None
         discord.watch_process(serve.proc)
