@@ -15,8 +15,8 @@ set in config.toml's [screen] section. Repeated names (same name and country) ar
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from commands.context import Context
@@ -25,16 +25,20 @@ from commands.entity_card import STRONG_SCORE
 from commands.errors import CommandError, InvalidInput, NoData
 from commands.parse import CommandLine
 from commands.replies import Attachment, Field, Reply
-from commands.screen_table import DEFAULT_COUNTRY_COLUMN, Table, name_column, pick_column, read_table
+from commands.screen_table import (
+    DEFAULT_COUNTRY_COLUMN,
+    ScreenParams,
+    Table,
+    name_column,
+    pick_column,
+    read_table,
+)
 from commands.tables import csv_bytes
 from db.queries.entities import EntityRecord, load_records
 from db.queries.list_dates import CURATED_KEY, list_dates
 from db.search.index import EntityHit
 from db.search.service import search_entities
 
-MAX_ROWS = 5_000  # Discord's limit (config [screen] max_rows); the CLI allows CLI_MAX_ROWS
-CLI_MAX_ROWS = 200_000
-MAX_FILE_BYTES = 8 * 1024 * 1024  # an attachment larger than this is refused before it is downloaded
 CANDIDATES_PER_ROW = 5  # searched per name; written out with all_candidates when they reach `possible`
 RECORDS_PER_READ = 500
 SHOW_ROWS = 10  # rows listed per verdict in the reply (all of them are in the CSV)
@@ -62,23 +66,6 @@ def thresholds_from(match: float | None = None, possible: float | None = None) -
     """Thresholds from config.toml's [screen] (None: /entity's); a lone low `match` pulls `possible` down."""
     m = STRONG_SCORE if match is None else match
     return Thresholds(m, min(MIN_SCORE, m) if possible is None else possible)
-
-
-@dataclass(frozen=True)
-class ScreenParams:
-    """A file to screen and how: which columns, how many candidates, the thresholds and the row limit.
-
-    `read` fetches the file's bytes (the Discord attachment is downloaded only after its size is checked).
-    """
-
-    filename: str
-    read: Callable[[], Awaitable[bytes]] = field(repr=False)
-    name_column: str | None = None
-    country_column: str | None = None
-    all_candidates: bool = False
-    thresholds: Thresholds = Thresholds()
-    max_rows: int = MAX_ROWS
-    option_style: str = "name_column:"  # how the reply names the column options (`--name-column` on the CLI)
 
 
 @dataclass(frozen=True)
@@ -222,11 +209,12 @@ async def screen_table(
     for name in names:
         if problems[name] is None:
             wanted[name] = wanted.get(name, 0) + 1
+    thresholds = thresholds_from(params.match_score, params.possible_score)
     skipped = len(names) - sum(wanted.values())  # rows without a usable name count as done at once
     if progress is not None:
         progress(skipped, len(names))
     hits = await _search_all(ctx, wanted, progress, skipped, len(names))
-    keep = params.thresholds.possible
+    keep = thresholds.possible
     ids = {h.entity_id for found in hits.values() for h in _kept(found, keep)}
     records = await _records(ctx, ids)
     cache: dict[str, str | None] = {}
@@ -243,13 +231,13 @@ async def screen_table(
             else ""
         )
         row = [
-            _with_note(judge(h, records[h.entity_id], row_country, params.thresholds), note)
+            _with_note(judge(h, records[h.entity_id], row_country, thresholds), note)
             for h in _kept(hits[name], keep)
             if h.entity_id in records
         ]
         row.sort(key=lambda v: (VERDICTS.index(v.verdict), -(v.score or 0)))
         verdicts.append(row or [Verdict("none", None, explanation="no similar name in the loaded lists")])
-    return Screened(table, names_col, country_col, verdicts, params.thresholds)
+    return Screened(table, names_col, country_col, verdicts, thresholds)
 
 
 def _kept(found: list[EntityHit], keep: float) -> list[EntityHit]:
@@ -372,18 +360,3 @@ def parse_screen(line: CommandLine, lookups: object) -> ScreenParams:
         "/screen needs a file, which a typed command cannot carry.",
         "In Discord attach a CSV or XLSX to /screen; here run `tradewatch screen FILE --out results.csv`.",
     )
-
-
-def check_size(size: int, filename: str, limit: int = MAX_FILE_BYTES) -> None:
-    """Refuse a file over `limit` bytes before reading it.
-
-    Raises:
-        InvalidInput: too large, or an empty file.
-    """
-    if size > limit:
-        raise InvalidInput(
-            f"{filename} is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
-            "Send only the name and country columns, or split the file.",
-        )
-    if size == 0:
-        raise InvalidInput(f"{filename} is empty.", "Send a CSV or XLSX file with one name per row.")

@@ -11,7 +11,8 @@ import csv
 import io
 import warnings
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from commands.errors import InvalidInput
@@ -19,6 +20,9 @@ from commands.errors import InvalidInput
 if TYPE_CHECKING:
     import pandas as pd
 
+MAX_ROWS = 5_000  # per /screen in Discord; the CLI allows CLI_MAX_ROWS
+CLI_MAX_ROWS = 200_000
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a Discord attachment larger than this is refused before it is downloaded
 MAX_COLUMNS = 200
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -27,6 +31,41 @@ DEFAULT_COUNTRY_COLUMN = "country"
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and .doc) container
 FORMATS = "a CSV file (comma, semicolon or tab separated, UTF-8) or an Excel .xlsx file"
+
+
+@dataclass(frozen=True)
+class ScreenParams:
+    """A file to screen and how: which columns, how many candidates, the thresholds and the row limit.
+
+    `read` fetches the file's bytes (the Discord attachment is downloaded only after its size is checked).
+    Scores left None are /entity's (commands.screen.thresholds_from). This module stays light to import:
+    the bot builds these before it acknowledges the interaction.
+    """
+
+    filename: str
+    read: Callable[[], Awaitable[bytes]] = field(repr=False)
+    name_column: str | None = None
+    country_column: str | None = None
+    all_candidates: bool = False
+    match_score: float | None = None
+    possible_score: float | None = None
+    max_rows: int = MAX_ROWS
+    option_style: str = "name_column:"  # how errors name the column options (`--name-column` on the CLI)
+
+
+def check_size(size: int, filename: str, limit: int = MAX_FILE_BYTES) -> None:
+    """Refuse a file over `limit` bytes before reading it.
+
+    Raises:
+        InvalidInput: too large, or an empty file.
+    """
+    if size > limit:
+        raise InvalidInput(
+            f"{filename} is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
+            "Send only the name and country columns, or split the file.",
+        )
+    if size == 0:
+        raise InvalidInput(f"{filename} is empty.", "Send a CSV or XLSX file with one name per row.")
 
 
 @dataclass(frozen=True)

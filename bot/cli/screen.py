@@ -12,7 +12,8 @@ from bot.runtime import open_app
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import Reply
-from commands.screen import CLI_MAX_ROWS, ScreenParams, check_size, run_screen, thresholds_from
+from commands.screen import run_screen
+from commands.screen_table import CLI_MAX_ROWS, ScreenParams, check_size
 
 CLI_MAX_FILE_BYTES = 200 * 1024 * 1024
 
@@ -80,7 +81,8 @@ def screen(
             name_column,
             country_column,
             all_candidates,
-            thresholds_from(config.screen.match_score, config.screen.possible_score),
+            config.screen.match_score,
+            config.screen.possible_score,
             CLI_MAX_ROWS,
             option_style="--name-column",
         )

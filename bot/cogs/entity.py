@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import Interaction, app_commands
@@ -18,10 +19,15 @@ from bot.client import TradewatchBot
 from bot.cogs import answer, country_choices
 from bot.errors import database_outage
 from bot.logs import event
+from commands.context import Context
+from commands.replies import Reply
+
+if TYPE_CHECKING:
+    from commands.screen_table import ScreenParams
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ("commands.entity", "db.search.cache", "db.search.service")
+PRELOAD = ("commands.entity", "commands.screen", "db.search.cache", "db.search.service")
 
 # Autocomplete must answer within Discord's 3 seconds; past this the user just gets no suggestions.
 SUGGEST_SECONDS = 1.5
@@ -184,7 +190,7 @@ class EntityCog(commands.Cog):
         all_candidates: bool = False,
     ) -> None:
         """Screen every name of a sheet against the lists; the verdicts come back as a CSV."""
-        from commands.screen import MAX_ROWS, ScreenParams, check_size, run_screen, thresholds_from
+        from commands.screen_table import MAX_ROWS, ScreenParams, check_size  # light: pandas comes later
 
         check_size(file.size, file.filename)  # refused before anything is downloaded
 
@@ -198,10 +204,18 @@ class EntityCog(commands.Cog):
             name_column,
             country_column,
             all_candidates,
-            thresholds_from(settings.match_score, settings.possible_score),
+            settings.match_score,
+            settings.possible_score,
             MAX_ROWS,
         )
-        await answer(interaction, run_screen, params)
+        await answer(interaction, _run_screen, params)
+
+
+async def _run_screen(ctx: Context, params: ScreenParams) -> Reply:
+    """Imported after the interaction is acknowledged: the first import (pandas, the search) takes a moment."""
+    from commands.screen import run_screen
+
+    return await run_screen(ctx, params)
 
 
 async def download(file: discord.Attachment) -> bytes:
@@ -212,7 +226,7 @@ async def download(file: discord.Attachment) -> bytes:
         InvalidInput: the download is larger than announced and over the limit.
     """
     from commands.errors import TemporarilyUnavailable
-    from commands.screen import check_size
+    from commands.screen_table import check_size
 
     try:
         data = await file.read()

@@ -14,15 +14,8 @@ from commands.context import Context
 from commands.errors import InvalidInput, NoData
 from commands.registry import run_text
 from commands.replies import Reply
-from commands.screen import (
-    RESULT_COLUMNS,
-    ScreenParams,
-    Thresholds,
-    check_size,
-    run_screen,
-    thresholds_from,
-)
-from commands.screen_table import MAX_COLUMNS, read_table
+from commands.screen import RESULT_COLUMNS, Thresholds, run_screen, thresholds_from
+from commands.screen_table import MAX_COLUMNS, ScreenParams, check_size, read_table
 from db.lookups import Lookups
 from tests.commands.test_entity import story  # noqa: F401  (a fixture: real OFAC lines + curated file)
 

@@ -369,6 +369,11 @@ class Driver:
         return [r for r in self.standin.store.requests if route is None or r.route == route]
 
     @property
+    def downloads(self) -> list[int]:
+        """Ids of the attachments the bot downloaded from the stand-in CDN, in order."""
+        return self.standin.store.downloads
+
+    @property
     def rejections(self) -> list[Rejection]:
         return self.standin.store.rejections
 

@@ -185,6 +185,7 @@ class StandIn:
         attachment = self.store.attachments.get(int(request.match_info["attachment_id"]))
         if attachment is None or attachment.filename != request.match_info["filename"]:
             return web.Response(status=404, text="stand-in CDN: no such attachment")
+        self.store.downloads.append(attachment.id)
         return web.Response(body=attachment.data, content_type=attachment.content_type)
 
     # -- events -----------------------------------------------------------------------------------------------

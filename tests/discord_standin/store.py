@@ -268,6 +268,7 @@ class Store:
         self.rejections: list[Rejection] = []
         self.messages: dict[int, Message] = {}
         self.attachments: dict[int, Attachment] = {}
+        self.downloads: list[int] = []  # attachment ids fetched from the stand-in CDN, in order
         self.interactions: dict[int, Interaction] = {}
         self.global_commands: dict[str, dict[str, Any]] = {}
         self.guild_commands: dict[int, dict[str, dict[str, Any]]] = {}

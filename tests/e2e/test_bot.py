@@ -22,7 +22,7 @@ import pytest_asyncio
 from commands.trade_common import fmt_usd
 from db.lookups import Lookups
 from tests.conftest import PG_ADMIN_URL
-from tests.discord_standin import Driver
+from tests.discord_standin import Driver, FileOption
 from tests.discord_standin.store import Message
 from tests.e2e.bot_harness import (
     CHINA_TABLE,
@@ -36,7 +36,7 @@ from tests.e2e.bot_harness import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-CORE = {"exports", "top", "hs", "entity", "help"}
+CORE = {"exports", "top", "hs", "entity", "screen", "help"}
 PNG = b"\x89PNG\r\n\x1a\n"
 EPHEMERAL = 1 << 6
 
@@ -239,6 +239,45 @@ async def test_over_long_answer_is_cut_within_limits_with_the_full_text_attached
     rows = list(csv.reader(io.StringIO(reply.attachment("full-answer.csv").data.decode("utf-8-sig"))))
     kept = [row[1] for row in rows if row[0].startswith("Subheadings")]
     assert len(kept) == 25 and kept[-1].startswith("8425")  # the full 25-line table, not the cut one
+
+
+async def test_screen_a_sheet_attached_to_the_command(stack: Stack) -> None:
+    sheet = b"Consignee,Country\nSinno Electronics,HK\nRadioavtomatika,RU\nAcme Widgets,US\n"
+    reply = await public_reply(
+        stack, "screen", {"file": FileOption("consignees.csv", sheet), "name_column": "Consignee"}
+    )
+    embed = reply.embeds[0]
+    assert embed["title"] == "Screening of consignees.csv"
+    assert "3 rows screened by the column 'Consignee'" in embed["description"]
+    rows = list(csv.DictReader(io.StringIO(reply.attachment("screened-consignees.csv").data.decode("utf-8"))))
+    assert [(r["Consignee"], r["verdict"]) for r in rows] == [
+        ("Sinno Electronics", "match"),
+        ("Radioavtomatika", "match"),
+        ("Acme Widgets", "none"),
+    ]
+    assert rows[0]["list"].startswith("SDN List") and rows[0]["entity_id"]
+
+
+@pytest.mark.parametrize(
+    ("file", "options", "expected"),
+    [
+        (FileOption("photo.png", PNG + b"\x00" * 64), {}, "is not a table I can read: it is a binary file"),
+        (FileOption("list.csv", b"company\nAcme\n"), {}, "There is no column 'name'"),
+        (FileOption("list.csv", b"company\nAcme\n"), {"name_column": "firma"}, "Columns: 'company'"),
+    ],
+    ids=["not-a-table", "no-name-column", "unknown-column"],
+)
+async def test_screen_errors_are_private(
+    stack: Stack, file: FileOption, options: dict[str, object], expected: str
+) -> None:
+    assert expected in await private_answer(stack, "screen", {"file": file, **options})
+
+
+async def test_screen_refuses_a_large_file_before_downloading_it(stack: Stack) -> None:
+    before = len(stack.discord.downloads)
+    big = FileOption("huge.csv", b"name\n" + b"x" * (9 * 2**20))
+    assert "the limit is 8 MB" in await private_answer(stack, "screen", {"file": big})
+    assert len(stack.discord.downloads) == before
 
 
 async def test_access_is_refused_privately_to_members_without_the_role(stack: Stack) -> None:
