@@ -171,9 +171,9 @@ async def measure(
                 scope = TradeScope(q.reporter, q.flow, (q.hs4,), q.partner)
                 return await tq.series_by_code(session, scope, source_id, "M", {q.hs4: 6}, q.periods)
 
-            async def partners(q: Question) -> list[tq.PartnerValue]:
+            async def partners(q: Question) -> list[tq.KeyAmount]:
                 scope = TradeScope(q.reporter, q.flow, (q.hs4,))
-                return await tq.partner_values(session, scope, source_id, "M", {q.hs4: 6}, q.periods)
+                return await tq.partner_amounts(session, scope, source_id, "M", {q.hs4: 6}, q.periods)
 
             async def all_exports_queries(q: Question) -> Any:
                 scope = TradeScope(q.reporter, q.flow, (q.hs4,), q.partner)
@@ -196,7 +196,7 @@ async def measure(
             from_timings("/exports all queries (source choice, levels, series, citations)", "trade", backend, t_all,
                          baseline=baselines.timings.get("exports")),
             from_timings("/top partners query (one reporter, all partners)", "trade", backend, t_partners,
-                         baseline=baselines.timings.get("top"), note="db.queries.trade.partner_values"),
+                         baseline=baselines.timings.get("top"), note="db.queries.trade.partner_amounts"),
         ]  # fmt: skip
         for key, name in (("exports.duckdb", "/exports query"), ("top.duckdb", "/top partners query")):
             if key in baselines.timings:

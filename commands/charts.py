@@ -35,17 +35,18 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 @dataclass(frozen=True)
 class Unit:
-    """A display unit for US$ values: divisor, axis label and suffix."""
+    """A display unit: divisor, axis label, prefix and suffix (US$ by default; tonnes, $/kg... by measure)."""
 
     divisor: float
     axis: str
     suffix: str
+    prefix: str = "$"
 
     def fmt(self, value: float) -> str:
-        """`$8.41M`, `$25.3M`, `$253M`: about three significant digits."""
+        """`$8.41M`, `$25.3M`, `$253M`, `1,234 t`: about three significant digits."""
         scaled = value / self.divisor
         decimals = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
-        return f"${scaled:,.{decimals}f}{self.suffix}"
+        return f"{self.prefix}{scaled:,.{decimals}f}{self.suffix}"
 
 
 def pick_unit(values: Sequence[float | None]) -> Unit:
@@ -56,6 +57,23 @@ def pick_unit(values: Sequence[float | None]) -> Unit:
     if top >= 1e6 or top == 0:
         return Unit(1e6, "US$ million", "M")
     return Unit(1e3, "US$ thousand", "K")
+
+
+def measure_unit(measure: str, values: Sequence[float | None], qty_unit: str | None = None) -> Unit:
+    """The display unit of a measure (`commands.measures` keys): US$, tonnes or kg, a quantity, $/kg."""
+    if measure == "weight":
+        top = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+        return (
+            Unit(1000, "net weight, tonnes", " t", "")
+            if top >= 1000
+            else Unit(1, "net weight, kg", " kg", "")
+        )
+    if measure == "quantity":
+        name = qty_unit or "unit not stated"
+        return Unit(1, f"quantity, {name}", f" {qty_unit}" if qty_unit else "", "")
+    if measure == "unit-value":
+        return Unit(1, "unit value, US$ per kg", "/kg")
+    return pick_unit(values)
 
 
 def _figure() -> Figure:
@@ -151,8 +169,10 @@ class _MonthlyFigure:
         previous: Sequence[float | None],
         labels: tuple[str, str],
         previous_average: float | None,
+        unit: Unit | None = None,
+        average_label: str | None = None,
     ) -> bytes:
-        unit = pick_unit([*current, *previous])
+        unit = unit or pick_unit([*current, *previous])
         for bars, marks, values in zip(self.bars, self.missing, (previous, current), strict=True):
             for bar, mark, value in zip(bars, marks, values, strict=True):
                 bar.set_height(0.0 if value is None else value / unit.divisor)
@@ -177,7 +197,7 @@ class _MonthlyFigure:
             legend.set_visible(n == shown)
         for text, label in zip(
             self.legends[shown].get_texts(),
-            (previous_label, current_label, f"{previous_label} monthly average"),
+            (previous_label, current_label, average_label or f"{previous_label} monthly average"),
             strict=False,
         ):
             text.set_text(label)
@@ -219,25 +239,37 @@ def monthly_comparison_chart(
     current_label: str,
     previous_label: str,
     previous_average: float | None = None,
+    unit: Unit | None = None,
+    average_label: str | None = None,
 ) -> bytes:
     """Grouped monthly bars: this year against the previous one, months with no data marked as such.
 
     Args:
         current, previous: 12 values each (Jan..Dec), None where the source has no data.
         previous_average: drawn as a dashed line (the base of the "x times" multiple), if given.
+        unit: the display unit (default US$, scaled to the data; see `measure_unit`).
+        average_label: the legend of the dashed line.
     Returns:
         PNG bytes.
     """
     with _MONTHLY.take() as chart:
         chart.frame.fill(title, subtitle, source)
-        return chart.draw(current, previous, (previous_label, current_label), previous_average)
+        return chart.draw(
+            current, previous, (previous_label, current_label), previous_average, unit, average_label
+        )
 
 
 def annual_comparison_chart(
-    *, title: str, subtitle: str, source: str, labels: Sequence[str], values: Sequence[float | None]
+    *,
+    title: str,
+    subtitle: str,
+    source: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    unit: Unit | None = None,
 ) -> bytes:
     """Bars for annual totals (when a source holds only annual data), missing years marked."""
-    unit = pick_unit(values)
+    unit = unit or pick_unit(values)
     frame = _Frame.build()
     frame.fill(title, subtitle, source)
     ax = frame.ax
@@ -294,8 +326,10 @@ class _RankingFigure:
             self.bars.append(bar)
             self.texts.append(ax.text(0, 0, "", va="center", fontsize=8.5, color="#202020"))
 
-    def draw(self, labels: Sequence[str], values: Sequence[float], notes: Sequence[str]) -> bytes:
-        unit = pick_unit(values)
+    def draw(
+        self, labels: Sequence[str], values: Sequence[float], notes: Sequence[str], unit: Unit | None = None
+    ) -> bytes:
+        unit = unit or pick_unit(values)
         ax = self.frame.ax
         n = len(values)
         ys = list(range(n))[::-1]
@@ -335,6 +369,7 @@ def ranking_chart(
     labels: Sequence[str],
     values: Sequence[float],
     notes: Sequence[str],
+    unit: Unit | None = None,
 ) -> bytes:
     """Horizontal bars, largest on top, each labelled with its value and a note (share, growth).
 
@@ -347,4 +382,4 @@ def ranking_chart(
     longest = max((len(label) for label in labels), default=10)
     with _RANKING.take() as chart:
         chart.frame.fill(title, subtitle, source, left=min(0.42, 0.03 + 0.0125 * longest))
-        return chart.draw(labels, values, notes)
+        return chart.draw(labels, values, notes, unit)

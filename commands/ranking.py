@@ -1,5 +1,7 @@
-"""Rankings for /top: the year and source compared (`Window`), values per item (partner or HS group) this
-year and last, shares and growth, and the reply: monospace table, bar chart, CSV and machine-readable numbers.
+"""Rankings for /top: the basis and source compared (`Window`), each item's (partner or HS group) figure over
+the span in the measure asked for, its share, and its change against the base under the one missing-months
+rule of commands.basis (so /top and /exports give the same change for the same flow), and the reply:
+monospace table, bar chart, CSV and machine-readable numbers.
 """
 
 from __future__ import annotations
@@ -8,48 +10,60 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from commands.charts import ranking_chart
+from commands.basis import MISSING_MONTHS_RULE, Basis, Comparison, Peak, compare, make_basis, peak
+from commands.charts import measure_unit, ranking_chart
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
+from commands.measures import Measure
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.tables import csv_bytes, monospace_table
 from commands.trade_common import (
     chart_source_line,
     fetch_if_possible,
     fmt_pct,
-    fmt_usd,
     no_data_error,
-    pct_change,
     period_label,
 )
 from db.queries import trade as tq
-from db.queries.trade import SourceCoverage, TradeScope
+from db.queries.trade import Amount, KeyAmount, SourceCoverage, TradeScope
 
 TOP_N = 10
 
 
 @dataclass(frozen=True)
 class RankedItem:
-    """One line of a ranking."""
+    """One line of a ranking: the span's figure, its share, and the comparison with the base (one rule)."""
 
     rank: int
     key: str  # partner code or HS code, as text
     name: str
-    value_usd: float
-    previous_value_usd: float | None
+    figure: float
     share_pct: float | None
-    growth_pct: float | None
+    comparison: Comparison
+
+    @property
+    def base_figure(self) -> float | None:
+        return self.comparison.base_total
+
+    @property
+    def growth_pct(self) -> float | None:
+        return self.comparison.change_pct
+
+    @property
+    def partial(self) -> bool:
+        """True when the growth rests on fewer months than the span (the rule left some out)."""
+        return not self.comparison.all_months_compared
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """A full ranking with its totals; `total_basis` says what shares are shares of."""
+    """A full ranking with its total series; `total_basis` says what shares are shares of."""
 
     items: list[RankedItem]
-    total_usd: float
-    previous_total_usd: float | None
+    total: Comparison
     total_basis: str
-    dropped: list[tuple[str, str, float]]  # (key, name, previous value) for items with no value this year
+    dropped: list[tuple[str, str, float]]  # (key, name, base figure) for items with no figure this span
+    peak: Peak | None = None
 
     @property
     def top(self) -> list[RankedItem]:
@@ -58,97 +72,134 @@ class Ranking:
     def to_numbers(self) -> dict[str, object]:
         """Top 10, totals and counts (the CSV has the full ranking)."""
         return {
-            "total_usd": self.total_usd,
-            "previous_total_usd": self.previous_total_usd,
-            "total_change_pct": pct_change(self.total_usd, self.previous_total_usd),
+            "measure": self.total.measure.key,
+            "unit": self.total.measure.unit,
+            "total": self.total.total,
+            "base_total": self.total.base_total,
+            "total_comparison": self.total.to_numbers(),
             "total_basis": self.total_basis,
+            "peak": self.peak.to_numbers() if self.peak else None,
             "count": len(self.items),
             "top": [
                 {
                     "rank": i.rank,
                     "code": i.key,
                     "name": i.name,
-                    "value_usd": i.value_usd,
+                    "figure": i.figure,
                     "share_pct": i.share_pct,
-                    "previous_value_usd": i.previous_value_usd,
+                    "base_figure": i.base_figure,
                     "growth_pct": i.growth_pct,
+                    "months_compared": list(i.comparison.compared),
                 }
                 for i in self.top
             ],
         }
 
 
+def by_key(rows: Iterable[KeyAmount]) -> dict[str, dict[int, Amount]]:
+    """Per key, per period: the amounts added up (several snapshots of one period are one figure)."""
+    out: dict[str, dict[int, Amount]] = {}
+    for row in rows:
+        periods = out.setdefault(row.key, {})
+        periods[row.period] = periods[row.period] + row.amount if row.period in periods else row.amount
+    return out
+
+
+def sum_keys(series: Mapping[str, Mapping[int, Amount]]) -> dict[int, Amount]:
+    """The total series: per period, every key's amount added."""
+    out: dict[int, Amount] = {}
+    for periods in series.values():
+        for period, amount in periods.items():
+            out[period] = out[period] + amount if period in out else amount
+    return out
+
+
 def rank(
-    current: Mapping[str, float | None],
-    previous: Mapping[str, float | None],
+    series: Mapping[str, Mapping[int, Amount]],
     names: Mapping[str, str],
+    basis: Basis,
+    measure: Measure,
+    freq: str,
     *,
-    total: float | None = None,
-    previous_total: float | None = None,
+    total_series: Mapping[int, Amount] | None = None,
     total_basis: str,
 ) -> Ranking:
-    """Rank items by this year's value (largest first; ties by key so the order is stable).
+    """Rank items by their figure over the span (largest first; ties by key so the order is stable).
 
     Args:
-        current, previous: values per item key; None or absent = no data (never treated as zero).
+        series: per item key, its amounts per period; an absent period is no data (never zero).
         names: display names per key.
-        total: the denominator of shares when the source has one (e.g. an all-goods TOTAL row);
-            default the sum of the items.
+        total_series: the denominator of shares when the source has one (a World or all-goods TOTAL row);
+            default the items added up.
     """
-    present = {k: v for k, v in current.items() if v is not None and v > 0}
+    comparisons = {k: compare(v, basis, measure, freq) for k, v in series.items()}
+    present = {k: c.total for k, c in comparisons.items() if c.total is not None and c.total > 0}
     ordered = sorted(present.items(), key=lambda kv: (-kv[1], kv[0]))
-    denominator = total if total else sum(present.values())
-    prev_sum = [v for k, v in previous.items() if v is not None]
-    prev_denominator = previous_total if previous_total else (sum(prev_sum) if prev_sum else None)
+    totals = dict(total_series) if total_series else sum_keys(series)
+    total = compare(totals, basis, measure, freq)
+    denominator = total.total if measure.additive else None
     items = [
         RankedItem(
-            rank=i + 1,
-            key=key,
-            name=names.get(key, key),
-            value_usd=value,
-            previous_value_usd=previous.get(key),
-            share_pct=value / denominator * 100 if denominator else None,
-            growth_pct=pct_change(value, previous.get(key)),
+            i + 1,
+            key,
+            names.get(key, key),
+            figure,
+            figure / denominator * 100 if denominator else None,
+            comparisons[key],
         )
-        for i, (key, value) in enumerate(ordered)
+        for i, (key, figure) in enumerate(ordered)
     ]
     dropped = sorted(
-        ((k, names.get(k, k), v) for k, v in previous.items() if v and k not in present), key=lambda t: -t[2]
+        (
+            (k, names.get(k, k), c.base_total)
+            for k, c in comparisons.items()
+            if c.base_total and k not in present
+        ),
+        key=lambda t: -t[2],
     )
-    return Ranking(items, denominator, prev_denominator, total_basis, dropped)
+    top = peak(totals, basis, measure) if freq == "M" else None
+    return Ranking(items, total, total_basis, dropped, top)
 
 
 def growth_text(item: RankedItem) -> str:
-    return "new" if item.previous_value_usd in (None, 0) else fmt_pct(item.growth_pct)
+    if item.comparison.base_compared in (None, 0):
+        return "new" if not item.base_figure else "n/a"
+    return fmt_pct(item.growth_pct) + ("*" if item.partial else "")
 
 
-def ranking_table(ranking: Ranking, year: int, label: str, name_width: int = 22) -> str:
-    """Top 10 as a monospace table: rank, name, value, share, previous value, growth."""
+def ranking_table(ranking: Ranking, basis: Basis, label: str, name_width: int = 22) -> str:
+    """Top 10 as a monospace table: rank, name, figure, share, base figure, growth (* = fewer months)."""
+    measure = ranking.total.measure
     rows = [
         [
             str(i.rank),
             i.name if len(i.name) <= name_width else i.name[: name_width - 1] + "…",
-            fmt_usd(i.value_usd),
+            measure.fmt(i.figure),
             f"{i.share_pct:.1f}%" if i.share_pct is not None else "n/a",
-            fmt_usd(i.previous_value_usd),
+            measure.fmt(i.base_figure),
             growth_text(i),
         ]
         for i in ranking.top
     ]
-    header = ["#", label, str(year), "Share", str(year - 1), "Growth"]
-    return monospace_table(header, rows, right=[True, False, True, True, True, True])
+    header = ["#", label, str(basis.year), "Share", str(basis.base_year), "Growth"]
+    table = monospace_table(header, rows, right=[True, False, True, True, True, True])
+    if any(i.partial for i in ranking.top):
+        table += "\n* over the months with data in both years only (the comparison rule)"
+    return table
 
 
-def ranking_csv(ranking: Ranking, year: int, key_name: str, extra: Mapping[str, object]) -> bytes:
-    """The full ranking (and items that had value only last year), with constant context columns."""
+def ranking_csv(ranking: Ranking, basis: Basis, key_name: str, extra: Mapping[str, object]) -> bytes:
+    """The full ranking (and items that had a figure only in the base year), with constant context columns."""
+    column = ranking.total.measure.column
     header = [
         "rank",
         key_name,
         "name",
-        f"value_usd_{year}",
+        f"{column}_{basis.year}",
         "share_pct",
-        f"value_usd_{year - 1}",
+        f"{column}_{basis.base_year}",
         "growth_pct",
+        "months_compared",
         *extra,
     ]
     rows: list[list[object]] = [
@@ -156,15 +207,18 @@ def ranking_csv(ranking: Ranking, year: int, key_name: str, extra: Mapping[str, 
             i.rank,
             i.key,
             i.name,
-            i.value_usd,
+            i.figure,
             _round(i.share_pct),
-            i.previous_value_usd,
+            i.base_figure,
             _round(i.growth_pct),
+            " ".join(str(m) for m in i.comparison.compared),
             *extra.values(),
         ]
         for i in ranking.items
     ]
-    rows += [["", key, name, None, None, prev, None, *extra.values()] for key, name, prev in ranking.dropped]
+    rows += [
+        ["", key, name, None, None, base, None, "", *extra.values()] for key, name, base in ranking.dropped
+    ]
     return csv_bytes(header, rows)
 
 
@@ -178,16 +232,17 @@ def chart(
     """The top-10 bar chart (CPU-bound; run in a thread)."""
     top = ranking.top
     names = list(labels) if labels is not None else [i.name for i in top]
-    notes = [
-        (f"{i.share_pct:.1f}%" if i.share_pct is not None else "") + f" · {growth_text(i)} y/y" for i in top
-    ]
+    notes = [(f"{i.share_pct:.1f}%" if i.share_pct is not None else "") + f" · {growth_text(i)}" for i in top]
+    measure = ranking.total.measure
+    values = [i.figure for i in top]
     return ranking_chart(
         title=title,
         subtitle=subtitle,
         source=source,
         labels=names,
-        values=[i.value_usd for i in top],
+        values=values,
         notes=notes,
+        unit=measure_unit(measure.key, values, measure.unit),
     )
 
 
@@ -198,34 +253,42 @@ def short(name: str, width: int = 40) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """What a ranking compares: the year, the one source, the other candidates and the periods used."""
+    """What a ranking compares: the basis, the one source, the other candidates and the periods read."""
 
-    year: int
+    basis: Basis
     chosen: SourceCoverage
     coverage: list[SourceCoverage]
-    periods: list[int]  # the year's periods with data, and the same periods a year earlier
+
+    @property
+    def year(self) -> int:
+        return self.basis.year
+
+    @property
+    def periods(self) -> list[int]:
+        return self.basis.periods(self.chosen.freq)
 
     def text(self) -> str:
-        """`full year 2023 vs 2022`, or which months were compared when the year is incomplete."""
-        year = self.year
-        if self.chosen.freq == "A":
-            return f"annual totals, {year} vs {year - 1}"
-        months = sorted(p for p in self.periods if p // 100 == year)
-        if len(months) == 12:
-            return f"full year {year} vs {year - 1}"
-        listed = ", ".join(period_label(p)[5:] for p in months) or "none"
-        return (
-            f"the {len(months)} months of {year} with data (months {listed}) vs the same months of {year - 1}"
-        )
+        """`2023 vs 2022, annual totals` / `Jan–May 2023 vs Jan–May 2021, monthly`."""
+        b = self.basis
+        kind = "annual totals" if self.chosen.freq == "A" else "monthly data"
+        return f"{b.span()} vs {b.span(b.base_year)}, {kind}"
 
 
 async def pick_window(
-    ctx: Context, scope: TradeScope, what: str, requested: int | None, *, fetch: bool
+    ctx: Context,
+    scope: TradeScope,
+    what: str,
+    requested: int | None,
+    *,
+    fetch: bool,
+    vs: int | None = None,
+    months: tuple[int, int] | None = None,
 ) -> Window:
-    """Pick the year (default: the latest with data), the one source (a complete year first), and the periods.
+    """Pick the year (default: the latest with data), the basis and the one source (a complete year first).
 
     Raises:
-        InvalidInput: a future year. NoData: nothing loaded (after asking the fetcher, if `fetch`).
+        InvalidInput: a future year, or a base equal to the year. NoData: nothing loaded (after asking the
+            fetcher, if `fetch`), or months asked of a source with annual totals only.
     """
     year = requested
     if year is not None and year > ctx.now().year:
@@ -235,18 +298,21 @@ async def pick_window(
         if latest is None:
             raise await no_data_error(ctx, scope, what)
         year = latest // 100
+    basis = make_basis(year, vs, months)
     coverage = await tq.source_coverage(ctx.session, scope, year)
     note = None
     if not coverage and fetch:
-        loaded, note = await fetch_if_possible(ctx, scope, [year - 1, year])
+        loaded, note = await fetch_if_possible(ctx, scope, sorted({basis.base_year, year}))
         coverage = await tq.source_coverage(ctx.session, scope, year) if loaded else []
     chosen = tq.choose_source(coverage, prefer_monthly=False)
     if chosen is None:
         raise await no_data_error(ctx, scope, what, year=year, fetch_note=note)
-    if chosen.freq == "A":
-        return Window(year, chosen, coverage, [year * 100, (year - 1) * 100])
-    months = await tq.periods_present(ctx.session, scope, chosen.source_id, chosen.freq, year)
-    return Window(year, chosen, coverage, [*months, *(p - 100 for p in months)])
+    if chosen.freq == "A" and months is not None:
+        raise NoData(
+            f"{chosen.source_title} holds only annual totals for {what}: months= cannot be answered from it.",
+            "Ask for the whole year (leave out months=), or load monthly data.",
+        )
+    return Window(basis, chosen, coverage)
 
 
 @dataclass(frozen=True)
@@ -263,17 +329,26 @@ class ReplySpec:
 
 
 def summary_lines(ranking: Ranking, window: Window) -> list[str]:
-    """Totals, what was compared, the top 3, and caveats about shares and dropped items."""
-    year, top = window.year, ranking.top
-    change = fmt_pct(pct_change(ranking.total_usd, ranking.previous_total_usd))
+    """Totals and the quotable multiple, the peak month, the top 3, and caveats about shares and dropped items."""
+    basis, total, top = window.basis, ranking.total, ranking.top
+    measure = total.measure
     lines = [
-        f"{year} total: {fmt_usd(ranking.total_usd)} ({ranking.total_basis}); {year - 1}: "
-        f"{fmt_usd(ranking.previous_total_usd)} ({change}).",
-        f"Compared: {window.text()}.",
-        "Top 3: "
-        + "; ".join(f"{short(i.name)} {fmt_usd(i.value_usd)} ({i.share_pct or 0:.1f}%)" for i in top[:3])
-        + ".",
+        f"{basis.span()} total: {measure.fmt(total.total)} ({ranking.total_basis}); "
+        f"{basis.span(basis.base_year)}: {measure.fmt(total.base_total)}.",
+        f"{basis.span()} = {total.quote()}"
+        + (f", {fmt_pct(total.change_pct)}." if total.change_pct is not None else "."),
     ]
+    if ranking.peak is not None:
+        lines.append(ranking.peak.words(measure))
+    lines.append(
+        "Top 3: "
+        + "; ".join(
+            f"{short(i.name)} {measure.fmt(i.figure)}"
+            + (f" ({i.share_pct:.1f}%)" if i.share_pct is not None else "")
+            for i in top[:3]
+        )
+        + "."
+    )
     if ranking.total_basis.startswith("sum of the goods"):
         lines.append(
             f"This source holds only {len(ranking.items)} HS codes for this pair: shares are of those, "
@@ -285,7 +360,10 @@ def summary_lines(ranking: Ranking, window: Window) -> list[str]:
             "(it has no World total)."
         )
     if ranking.dropped:
-        lines.append(f"{len(ranking.dropped)} with value in {year - 1} but none in {year} (in the CSV).")
+        lines.append(
+            f"{len(ranking.dropped)} with a figure in {basis.span(basis.base_year)} but none in {basis.span()} "
+            "(in the CSV)."
+        )
     return lines
 
 
@@ -297,9 +375,9 @@ async def ranking_reply(
     Raises:
         NoData: no item has a positive value in the year.
     """
-    chosen, year = window.chosen, window.year
+    chosen, year, basis = window.chosen, window.year, window.basis
     if not ranking.items:
-        raise NoData(f"No positive values for {year} in {chosen.source_title}.")
+        raise NoData(f"No positive figures for {basis.span()} in {chosen.source_title}.")
     source_line = chart_source_line(citations, chosen.source_title)
     png = await asyncio.to_thread(
         chart, ranking, title=spec.title, subtitle=spec.subtitle, source=source_line, labels=spec.labels
@@ -307,6 +385,8 @@ async def ranking_reply(
     numbers = {
         **spec.numbers,
         "year": year,
+        "base_year": basis.base_year,
+        "months": [basis.first, basis.last],
         **ranking.to_numbers(),
         "source": {
             "key": chosen.source_key,
@@ -316,16 +396,16 @@ async def ranking_reply(
         },
         "periods": [period_label(p) for p in sorted(window.periods)],
     }
-    table = ranking_csv(ranking, year, spec.key_name, {"source": chosen.source_title, "freq": chosen.freq})
+    table = ranking_csv(ranking, basis, spec.key_name, {"source": chosen.source_title, "freq": chosen.freq})
     stem = spec.stem.lower()
     return Reply(
         title=spec.title,
         summary=summary_lines(ranking, window),
-        fields=spec.fields,
+        fields=[*spec.fields, Field("Comparison rule", MISSING_MONTHS_RULE)],
         citations=citations,
         numbers=numbers,
         attachments=[
-            Attachment(f"{stem}.png", png, f"Top {len(ranking.top)}, {year}"),
+            Attachment(f"{stem}.png", png, f"Top {len(ranking.top)}, {basis.span()}"),
             Attachment(f"{stem}.csv", table, "The full ranking"),
         ],
     )

@@ -21,6 +21,7 @@ from commands.parse import CommandLine
 from db.lookups import Country, Lookups, fold
 from db.queries import hs as hsq
 from db.queries.hs import HsEntry
+from db.queries.trade import ALL_GOODS_CODE
 
 YEAR_MIN = 1988  # the Harmonized System starts in 1988; no HS-coded trade data exists before it
 YEAR_MAX = 2100
@@ -29,6 +30,9 @@ STOPWORDS = frozenset("a an and by for from in its of on or the their thereof to
 TOKEN_MATCH = 85  # rapidfuzz ratio for one typed word to count as one description word (typos, plurals)
 ALIAS_TYPO = 85  # ratio for a whole phrase to be read as a misspelt alias
 HS_CODE = re.compile(r"^(?:hs\s*)?(\d[\d.\s]*)$", re.I)
+# Words meaning all goods: they reach a source's all-goods TOTAL rows, never a sum of HS codes.
+TOTAL_WORDS = frozenset({"total", "all goods", "all", "total trade", "all commodities", "all products"})
+CHPL_TIER = re.compile(r"^(?:chpl|common high priority list)(?:\s*(?:tier\s*)?([0-9][a-z]?))?$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,17 @@ class ResolvedCommodity:
     corrected_from: str | None = None
     alternatives: tuple[str, ...] = ()
     descriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """What titles call it: the alias's label (which says what its codes cover), or `HS 8542`."""
+        if self.kind in ("alias", "total", "chpl"):
+            return self.label
+        return f"HS {self.codes[0]}" if len(self.codes) == 1 else "HS " + ", ".join(self.codes)
+
+    @property
+    def is_total(self) -> bool:
+        return self.codes == (ALL_GOODS_CODE,)
 
 
 def parse_year(value: object) -> int:
@@ -107,9 +122,52 @@ def is_country(lookups: Lookups, words: Sequence[str]) -> bool:
 
 
 def is_commodity_token(lookups: Lookups, words: Sequence[str]) -> bool:
-    """True if the words are exactly an alias or an HS code (used to split a trailing reporter off)."""
+    """True if the words are exactly an alias, an HS code, `total` or a CHPL tier (to split a country off)."""
     text = " ".join(words)
-    return bool(words) and (lookups.commodity(text) is not None or code_digits(text) is not None)
+    return bool(words) and (
+        lookups.commodity(text) is not None
+        or code_digits(text) is not None
+        or special_commodity(lookups, text) is not None
+    )
+
+
+def special_commodity(lookups: Lookups, text: str) -> ResolvedCommodity | None:
+    """`total` / `all goods` (the all-goods rows) or `CHPL tier 1` / `chpl` (the list's codes), else None.
+
+    Raises:
+        NotFound: a CHPL tier the list does not have (with the tiers it has).
+    """
+    folded = " ".join(fold(text).split())
+    if folded in TOTAL_WORDS:
+        return ResolvedCommodity(
+            text,
+            "all goods",
+            (ALL_GOODS_CODE,),
+            "total",
+            note="All goods: the source's all-goods total (TOTAL rows), never a sum of some HS codes.",
+        )
+    match = CHPL_TIER.match(folded)
+    if match is None:
+        return None
+    chpl = lookups.chpl
+    wanted = (match.group(1) or "").upper()
+    tiers = [t for t in chpl.tiers if not wanted or t.tier.upper() == wanted]
+    if not tiers:
+        raise NotFound(
+            f"The CHPL has no tier {wanted}.", [f"CHPL tier {t.tier} ({t.title})" for t in chpl.tiers]
+        )
+    codes = tuple(c for t in tiers for c in t.codes)
+    if wanted:
+        label = f"CHPL tier {tiers[0].tier} ({tiers[0].title})"
+    else:
+        label = f"the Common High Priority List (all {len(tiers)} tiers)"
+    return ResolvedCommodity(
+        text,
+        label,
+        codes,
+        "chpl",
+        note=f"{chpl.name}, version {chpl.version}: {len(codes)} HS-6 codes summed ({', '.join(codes)}).",
+    )
 
 
 def split_trailing_country(lookups: Lookups, words: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -257,6 +315,9 @@ async def resolve_commodity(session: AsyncSession, lookups: Lookups, text: str) 
     query = " ".join(text.split())
     if not query:
         raise InvalidInput("The commodity is missing.", "Name one, e.g. chips, graphite or HS 8542.")
+    special = special_commodity(lookups, query)
+    if special is not None:
+        return special
     commodity = lookups.commodity(query)
     if commodity is not None:
         return _from_alias(query, commodity.key, lookups)

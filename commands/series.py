@@ -1,150 +1,98 @@
-"""The arithmetic of /exports: a year's monthly values against the previous year's, with missing months kept
-missing (None), never filled with zeros. Pure functions on plain numbers, so tests can check every figure.
+"""One flow's series for /exports (and /compare): the source and levels chosen, the rows read, and the
+comparison (commands.basis) of the year's span against the base year in one measure.
+
+Missing months stay missing (no `Amount`, or an amount without the measure), never zeros.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from commands.trade_common import pct_change, period_label
-from db.queries.trade import CodeValue
-
-
-@dataclass(frozen=True)
-class MonthValue:
-    """One calendar month of the year and the same month a year earlier."""
-
-    month: int
-    period: int
-    value_usd: float | None
-    previous_value_usd: float | None
-    multiple_of_previous_monthly_average: float | None
+from commands.basis import Basis, Comparison, Peak, compare, make_basis, peak
+from commands.context import Context
+from commands.measures import VALUE, Measure
+from db.queries import trade as tq
+from db.queries.trade import Amount, CodeValue, SourceCoverage, TradeScope, add_amounts
 
 
-@dataclass(frozen=True)
-class SeriesStats:
-    """Totals, change, peak and the "x times" multiple for one year against the previous one."""
-
-    year: int
-    freq: str
-    months: list[MonthValue] = field(default_factory=list)
-    total_usd: float | None = None
-    previous_total_usd: float | None = None
-    months_with_data: int = 0
-    previous_months_with_data: int = 0
-    yoy_change_pct: float | None = None
-    yoy_basis: str = ""
-    peak_period: int | None = None
-    peak_value_usd: float | None = None
-    previous_monthly_average_usd: float | None = None
-    multiple_of_previous_monthly_average: float | None = None
-    multiple_of_previous_total: float | None = None
-
-    def to_numbers(self) -> dict[str, object]:
-        """The machine-readable part of the reply (`--json`)."""
-        return {
-            "freq": self.freq,
-            "months": [
-                {
-                    "period": period_label(m.period),
-                    "value_usd": m.value_usd,
-                    "previous_value_usd": m.previous_value_usd,
-                    "multiple_of_previous_monthly_average": m.multiple_of_previous_monthly_average,
-                }
-                for m in self.months
-            ],
-            "total_usd": self.total_usd,
-            "previous_total_usd": self.previous_total_usd,
-            "months_with_data": self.months_with_data,
-            "previous_months_with_data": self.previous_months_with_data,
-            "yoy_change_pct": self.yoy_change_pct,
-            "yoy_basis": self.yoy_basis,
-            "peak": None
-            if self.peak_period is None
-            else {
-                "period": period_label(self.peak_period),
-                "value_usd": self.peak_value_usd,
-            },
-            "previous_monthly_average_usd": self.previous_monthly_average_usd,
-            "multiple_of_previous_monthly_average": self.multiple_of_previous_monthly_average,
-            "multiple_of_previous_total": self.multiple_of_previous_total,
-        }
-
-
-def sum_by_period(rows: Iterable[CodeValue]) -> dict[int, float | None]:
-    """Add the codes of each period; a period whose values are all null stays None (no data)."""
-    out: dict[int, float | None] = {}
+def amounts_by_period(rows: Iterable[CodeValue]) -> dict[int, Amount]:
+    """Add the codes of each period (a period whose values are all null keeps a null value)."""
+    out: dict[int, list[Amount]] = {}
     for row in rows:
-        if row.value_usd is None:
-            out.setdefault(row.period, None)
-        else:
-            out[row.period] = (out.get(row.period) or 0.0) + row.value_usd
-    return out
+        out.setdefault(row.period, []).append(row.totals)
+    return {p: total for p, amounts in out.items() if (total := add_amounts(amounts)) is not None}
 
 
-def _sum(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
+@dataclass(frozen=True)
+class LoadedSeries:
+    """Everything an answer about one flow is built from."""
 
+    chosen: SourceCoverage
+    coverage: list[SourceCoverage]
+    levels_present: dict[str, list[int]]
+    levels: dict[str, int]
+    rows: list[CodeValue]
+    basis: Basis
+    measure: Measure
+    amounts: dict[int, Amount]
+    comparison: Comparison
+    peak: Peak | None
 
-def _ratio(value: float | None, base: float | None) -> float | None:
-    return None if value is None or not base else value / base
+    @property
+    def freq(self) -> str:
+        return self.chosen.freq
 
+    @property
+    def codes(self) -> list[str]:
+        return sorted({r.hs_code for r in self.rows})
 
-def monthly_stats(values: Mapping[int, float | None], year: int) -> SeriesStats:
-    """Stats for monthly data (periods YYYYMM).
+    def figure(self, period: int) -> float | None:
+        return self.measure.of(self.amounts.get(period))
 
-    Year-on-year change compares the full years when both have all 12 months; otherwise only the months
-    with data in both years (and `yoy_basis` says so), so a half-loaded year is not compared with a full one.
-    The previous year's monthly average is over the months with data.
-    """
-    cur = [values.get(year * 100 + m) for m in range(1, 13)]
-    prev = [values.get((year - 1) * 100 + m) for m in range(1, 13)]
-    n_cur, n_prev = sum(v is not None for v in cur), sum(v is not None for v in prev)
-    total, prev_total = _sum(cur), _sum(prev)
-    if n_cur == 12 and n_prev == 12:
-        yoy, basis = pct_change(total, prev_total), "full year"
-    else:
-        both = [m for m in range(12) if cur[m] is not None and prev[m] is not None]
-        yoy = pct_change(_sum(cur[m] for m in both), _sum(prev[m] for m in both)) if both else None
-        basis = (
-            f"the {len(both)} months with data in both years" if both else "no month with data in both years"
+    def lacking(self, year: int) -> tuple[list[int], list[int]]:
+        """Months of the span in `year`: (no rows at all, rows without the measure)."""
+        months = self.basis.months
+        absent = [m for m in months if year * 100 + m not in self.amounts]
+        without = [
+            m for m in months if year * 100 + m in self.amounts and self.figure(year * 100 + m) is None
+        ]
+        return absent, without
+
+    @property
+    def weight_from_qty(self) -> bool:
+        return self.measure.key in ("weight", "unit-value") and any(
+            a.weight_from_qty for a in self.amounts.values()
         )
-    average = prev_total / n_prev if prev_total is not None and n_prev else None
-    months = [
-        MonthValue(m + 1, year * 100 + m + 1, cur[m], prev[m], _ratio(cur[m], average)) for m in range(12)
-    ]
-    peak = max((m for m in months if m.value_usd is not None), key=lambda m: m.value_usd or 0.0, default=None)
-    return SeriesStats(
-        year=year,
-        freq="M",
-        months=months,
-        total_usd=total,
-        previous_total_usd=prev_total,
-        months_with_data=n_cur,
-        previous_months_with_data=n_prev,
-        yoy_change_pct=yoy,
-        yoy_basis=basis,
-        peak_period=peak.period if peak else None,
-        peak_value_usd=peak.value_usd if peak else None,
-        previous_monthly_average_usd=average,
-        multiple_of_previous_monthly_average=_ratio(peak.value_usd, average) if peak else None,
-        multiple_of_previous_total=_ratio(total, prev_total),
-    )
 
 
-def annual_stats(values: Mapping[int, float | None], year: int) -> SeriesStats:
-    """Stats for annual data (periods YYYY00): totals and change only; no months, no peak."""
-    total, prev_total = values.get(year * 100), values.get((year - 1) * 100)
-    return SeriesStats(
-        year=year,
-        freq="A",
-        total_usd=total,
-        previous_total_usd=prev_total,
-        months_with_data=0,
-        previous_months_with_data=0,
-        yoy_change_pct=pct_change(total, prev_total),
-        yoy_basis="annual totals",
-        multiple_of_previous_total=_ratio(total, prev_total),
+async def load_series(
+    ctx: Context,
+    scope: TradeScope,
+    basis: Basis | int,
+    coverage: list[SourceCoverage],
+    measure: Measure = VALUE,
+) -> LoadedSeries:
+    """Choose the source (monthly first), apply the level rule, read the rows and compare.
+
+    Args:
+        basis: the comparison basis, or a year (then against the year before, whole years).
+        coverage: what each source holds for the basis year (`db.queries.trade.source_coverage`).
+    Raises:
+        InvalidInput: quantities in several units (`Measure.with_unit`).
+    """
+    basis = make_basis(basis) if isinstance(basis, int) else basis
+    chosen = tq.choose_source(coverage, prefer_monthly=True)
+    if chosen is None:
+        raise ValueError("load_series needs the coverage of at least one source")
+    periods = basis.periods(chosen.freq)
+    present = await tq.levels_present(ctx.session, scope, chosen.source_id, chosen.freq, periods)
+    levels = tq.coarsest_levels(present)
+    rows = await tq.series_by_code(
+        ctx.session, scope, chosen.source_id, chosen.freq, levels, periods, volumes=measure.needs_volumes
     )
+    amounts = amounts_by_period(rows)
+    measure = measure.with_unit(amounts.values())
+    comparison = compare(amounts, basis, measure, chosen.freq)
+    top = peak(amounts, basis, measure) if chosen.freq == "M" else None
+    return LoadedSeries(chosen, coverage, present, levels, rows, basis, measure, amounts, comparison, top)

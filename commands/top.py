@@ -17,6 +17,7 @@ from commands import ranking as rk
 from commands.cited import no_data_reply, reported_figures_for, with_figures
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
+from commands.measures import Measure
 from commands.parse import CommandLine
 from commands.replies import Field, Reply
 from commands.resolve import (
@@ -32,6 +33,7 @@ from commands.resolve import (
 from commands.top_goods import TopGoodsParams, parse_top_goods, run_top_goods
 from commands.trade_common import (
     chpl_summary,
+    family_absent,
     flow_phrase,
     level_text,
     short_codes,
@@ -39,11 +41,18 @@ from commands.trade_common import (
     trade_citations,
     uniform_level,
 )
-from commands.trade_params import commodity_text, optional_year, reporter_country
+from commands.trade_params import (
+    BASIS_OPTIONS,
+    BASIS_USAGE,
+    BasisOptions,
+    commodity_text,
+    optional_year,
+    reporter_country,
+)
 from db.lookups import Country, Lookups
 from db.queries import trade as tq
 from db.queries import trade_sources
-from db.queries.trade import AGGREGATE_PARTNERS, PartnerValue, TradeScope
+from db.queries.trade import AGGREGATE_PARTNERS, KeyAmount, TradeScope
 
 __all__ = [
     "TopGoodsParams",
@@ -54,7 +63,7 @@ __all__ = [
     "run_top_partners",
 ]
 
-PARTNERS_USAGE = "/top partners <commodity> [year] [reporter=CN] [flow=exports|imports]"
+PARTNERS_USAGE = f"/top partners <commodity> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class TopPartnersParams:
     reporter: Country
     flow: str = "X"
     year: int | None = None
+    options: BasisOptions = BasisOptions()
 
     @classmethod
     def build(
@@ -75,23 +85,27 @@ class TopPartnersParams:
         year: int | str | None = None,
         reporter: str | None = None,
         flow: str | None = None,
+        measure: str | None = None,
+        vs: int | str | None = None,
+        months: str | None = None,
     ) -> TopPartnersParams:
         """Validate the arguments (the commodity is resolved later, against the database).
 
         Raises:
-            InvalidInput / NotFound: missing commodity, bad year or flow, unknown reporter.
+            InvalidInput / NotFound: missing commodity, bad year, flow, measure, base or months, unknown reporter.
         """
         return cls(
             commodity_text(commodity, PARTNERS_USAGE),
             reporter_country(lookups, reporter),
             parse_flow(flow),
             optional_year(year),
+            BasisOptions.build(measure, vs, months),
         )
 
 
 def parse_top_partners(line: CommandLine, lookups: Lookups) -> TopPartnersParams:
     """Parse `/top partners graphite 2023 [CN]` (words, quotes or key=value)."""
-    check_options(line, ("commodity", "year", "reporter", "flow"), PARTNERS_USAGE)
+    check_options(line, ("commodity", "year", "reporter", "flow", *BASIS_OPTIONS), PARTNERS_USAGE)
     opts = line.options
     head, year, tail = (
         split_on_year(list(line.words)) if "year" not in opts else (list(line.words), opts["year"], [])
@@ -107,25 +121,28 @@ def parse_top_partners(line: CommandLine, lookups: Lookups) -> TopPartnersParams
     if "commodity" in opts and head:
         raise InvalidInput(f"Unexpected words: {' '.join(head)}.", f"Usage: {PARTNERS_USAGE}")
     return TopPartnersParams.build(
-        commodity=commodity, year=year, reporter=reporter, flow=opts.get("flow"), lookups=lookups
+        commodity=commodity,
+        year=year,
+        reporter=reporter,
+        flow=opts.get("flow"),
+        lookups=lookups,
+        measure=opts.get("measure"),
+        vs=opts.get("vs"),
+        months=opts.get("months"),
     )
 
 
-def rank_partners(lookups: Lookups, rows: list[PartnerValue], year: int) -> rk.Ranking:
-    """Sum per partner and year; the World row (if any) is the denominator, aggregates are not ranked."""
-    current: dict[str, float | None] = {}
-    previous: dict[str, float | None] = {}
-    for row in rows:
-        target = current if row.year == year else previous
-        if row.value_usd is not None:
-            target[str(row.partner)] = (target.get(str(row.partner)) or 0.0) + row.value_usd
-    world_now, world_prev = current.pop("0", None), previous.pop("0", None)
+def rank_partners(lookups: Lookups, rows: list[KeyAmount], window: rk.Window, measure: Measure) -> rk.Ranking:
+    """Per partner and period; the World row (if any) is the denominator, aggregates are not ranked."""
+    series = rk.by_key(rows)
+    world = series.pop("0", None)
     for code in AGGREGATE_PARTNERS:
-        current.pop(str(code), None)
-        previous.pop(str(code), None)
-    names = {k: lookups.country_name(int(k)) for k in {*current, *previous}}
-    basis = "World total" if world_now else f"sum of the {len(current)} partners in the data"
-    return rk.rank(current, previous, names, total=world_now, previous_total=world_prev, total_basis=basis)
+        series.pop(str(code), None)
+    names = {k: lookups.country_name(int(k)) for k in series}
+    basis = "World total" if world else f"sum of the {len(series)} partners in the data"
+    return rk.rank(
+        series, names, window.basis, measure, window.chosen.freq, total_series=world, total_basis=basis
+    )
 
 
 async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
@@ -136,8 +153,10 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
     """
     commodity = await resolve_commodity(ctx.session, ctx.lookups, params.commodity)
     scope = TradeScope(params.reporter.code, params.flow, commodity.codes)
-    name = commodity.alias or f"HS {commodity.codes[0]}"
-    what = f"{name} (HS {', '.join(commodity.codes)}), {flow_phrase(params.reporter, params.flow)}"
+    name = commodity.name
+    codes_text = "all goods" if commodity.is_total else f"HS {', '.join(commodity.codes)}"
+    what = f"{commodity.alias or commodity.query} ({codes_text}), {flow_phrase(params.reporter, params.flow)}"
+    opts = params.options
     cited = functools.partial(
         reported_figures_for,
         ctx,
@@ -147,7 +166,9 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
         flow=params.flow,
     )
     try:
-        window = await rk.pick_window(ctx, scope, what, params.year, fetch=True)
+        window = await rk.pick_window(
+            ctx, scope, what, params.year, fetch=True, vs=opts.vs, months=opts.months
+        )
     except NoData as exc:  # what is reported elsewhere, in place of nothing
         first, last = (params.year - 1, params.year) if params.year else (YEAR_MIN, ctx.now().year)
         title = what + (f", {params.year}" if params.year else "")
@@ -155,15 +176,23 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
     source_id, freq = window.chosen.source_id, window.chosen.freq
     present = await tq.levels_present(ctx.session, scope, source_id, freq, window.periods)
     levels = tq.coarsest_levels(present)
-    rows = await tq.partner_values(ctx.session, scope, source_id, freq, levels, window.periods)
-    ranking = rank_partners(ctx.lookups, rows, window.year)
+    rows = await tq.partner_amounts(
+        ctx.session, scope, source_id, freq, levels, window.periods, volumes=opts.measure.needs_volumes
+    )
+    measure = opts.measure.with_unit(r.amount for r in rows)
+    ranking = rank_partners(ctx.lookups, rows, window, measure)
     codes = await tq.codes_summed(ctx.session, scope, source_id, freq, levels, window.periods)
     citations = trade_citations(
-        await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}), params.reporter, None
+        await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}),
+        params.reporter,
+        None,
+        year=window.year,
     )
-    spec = _partners_spec(ctx, params, commodity, name, window, ranking, codes, present, levels)
+    absent = await family_absent(ctx.session, source_id, scope, commodity, levels)
+    spec = _partners_spec(ctx, params, commodity, name, window, ranking, codes, present, levels, absent)
     reply = await rk.ranking_reply(ranking, window, citations, spec)
-    return with_figures(reply, await cited(first_year=window.year - 1, last_year=window.year), ctx.lookups)
+    first = min(window.year, window.basis.base_year)
+    return with_figures(reply, await cited(first_year=first, last_year=window.year), ctx.lookups)
 
 
 def _partners_spec(
@@ -176,9 +205,10 @@ def _partners_spec(
     codes: list[str],
     present: dict[str, list[int]],
     levels: dict[str, int],
+    absent: list[str],
 ) -> rk.ReplySpec:
-    year = window.year
-    chpl_text, tiers = chpl_summary(ctx.lookups, commodity.codes)
+    year, basis, measure = window.year, window.basis, ranking.total.measure
+    chpl_text, tiers = chpl_summary(ctx.lookups, commodity.codes) if not commodity.is_total else ("", {})
     share_of = "world total" if ranking.total_basis == "World total" else "partners in the data"
     numbers: dict[str, object] = {
         "commodity": {
@@ -189,20 +219,39 @@ def _partners_spec(
         "reporter": {"code": params.reporter.code, "name": params.reporter.name},
         "flow": params.flow,
         "codes": codes,
+        "codes_not_in_source": [a.split(" ")[0] for a in absent],
         "level": uniform_level(levels),
         "levels": levels,
         "chpl": {"tiers": tiers},
     }
+    fields = [
+        Field("Ranking", rk.ranking_table(ranking, basis, "Partner")),
+        Field(
+            "Codes summed",
+            "All goods: the source's all-goods TOTAL rows."
+            if commodity.is_total
+            else level_text(present, levels, codes),
+        ),
+    ]
+    if absent:
+        fields.append(
+            Field(
+                "Not in this source",
+                f"{window.chosen.source_title} holds no rows of " + "; ".join(absent[:12]) + ".",
+            )
+        )
+    if chpl_text:
+        fields.append(Field("CHPL", chpl_text))
+    fields.append(Field("Source", source_choice_text(window.chosen, window.coverage, year)))
+    by = "" if measure.key == "value" else f", {measure.by}"
+    code_text = "all goods" if commodity.is_total else f"HS {short_codes(codes)}"
+    codes_stem = "-".join(commodity.codes) if len(commodity.codes) <= 4 else f"{commodity.codes[0]}-etc"
     return rk.ReplySpec(
-        title=f"Top partners: {flow_phrase(params.reporter, params.flow)} of {name}, {year}",
-        subtitle=f"HS {short_codes(codes)}, {window.text()}; share of the {share_of}",
-        fields=[
-            Field("Ranking", rk.ranking_table(ranking, year, "Partner")),
-            Field("Codes summed", level_text(present, levels, codes)),
-            Field("CHPL", chpl_text),
-            Field("Source", source_choice_text(window.chosen, window.coverage, year)),
-        ],
+        title=f"Top partners: {flow_phrase(params.reporter, params.flow)} of {name}, {basis.span()}{by}",
+        subtitle=f"{code_text}, {window.text()}; share of the {share_of}",
+        fields=fields,
         numbers=numbers,
         key_name="partner_code",
-        stem=f"top-partners-{params.reporter.iso2 or params.reporter.code}-{'-'.join(commodity.codes)}-{year}",
+        stem=f"top-partners-{params.reporter.iso2 or params.reporter.code}-{codes_stem}-{year}"
+        + ("" if measure.key == "value" else f"-{measure.key}"),
     )

@@ -17,14 +17,20 @@ from commands.parse import CommandLine
 from commands.replies import Field, Reply
 from commands.resolve import check_options, is_country, parse_flow, split_on_year
 from commands.trade_common import LEVEL_NAMES, flow_phrase, source_choice_text, trade_citations
-from commands.trade_params import optional_year, partner_and_reporter
+from commands.trade_params import (
+    BASIS_OPTIONS,
+    BASIS_USAGE,
+    BasisOptions,
+    optional_year,
+    partner_and_reporter,
+)
 from db.lookups import Country, Lookups
 from db.queries import hs as hsq
 from db.queries import trade as tq
 from db.queries import trade_sources
-from db.queries.trade import GoodsValue, TradeScope
+from db.queries.trade import Amount, KeyAmount, TradeScope
 
-GOODS_USAGE = "/top goods <partner> [year] [reporter=CN] [flow=exports|imports]"
+GOODS_USAGE = f"/top goods <partner> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class TopGoodsParams:
     reporter: Country
     flow: str = "X"
     year: int | None = None
+    options: BasisOptions = BasisOptions()
 
     @classmethod
     def build(
@@ -45,6 +52,9 @@ class TopGoodsParams:
         year: int | str | None = None,
         reporter: str | None = None,
         flow: str | None = None,
+        measure: str | None = None,
+        vs: int | str | None = None,
+        months: str | None = None,
     ) -> TopGoodsParams:
         """Validate and resolve the arguments.
 
@@ -54,12 +64,13 @@ class TopGoodsParams:
         partner_country, reporter_c = partner_and_reporter(
             lookups, partner, reporter, usage=GOODS_USAGE, same_hint=f"Usage: {GOODS_USAGE}"
         )
-        return cls(partner_country, reporter_c, parse_flow(flow), optional_year(year))
+        options = BasisOptions.build(measure, vs, months)
+        return cls(partner_country, reporter_c, parse_flow(flow), optional_year(year), options)
 
 
 def parse_top_goods(line: CommandLine, lookups: Lookups) -> TopGoodsParams:
     """Parse `/top goods RU 2023 [CN]` or `/top goods Hong Kong China`."""
-    check_options(line, ("partner", "year", "reporter", "flow"), GOODS_USAGE)
+    check_options(line, ("partner", "year", "reporter", "flow", *BASIS_OPTIONS), GOODS_USAGE)
     opts = line.options
     words = list(line.words)
     head, year, tail = split_on_year(words) if "year" not in opts else (words, opts["year"], [])
@@ -75,7 +86,14 @@ def parse_top_goods(line: CommandLine, lookups: Lookups) -> TopGoodsParams:
     if "partner" in opts and head:
         raise InvalidInput(f"Unexpected words: {' '.join(head)}.", f"Usage: {GOODS_USAGE}")
     return TopGoodsParams.build(
-        partner=partner, year=year, reporter=reporter, flow=opts.get("flow"), lookups=lookups
+        partner=partner,
+        year=year,
+        reporter=reporter,
+        flow=opts.get("flow"),
+        lookups=lookups,
+        measure=opts.get("measure"),
+        vs=opts.get("vs"),
+        months=opts.get("months"),
     )
 
 
@@ -88,21 +106,14 @@ def _group_length(levels: list[int]) -> int | None:
     return 2 if 2 in real else None
 
 
-def coarsest_per_group(
-    rows: list[GoodsValue], year: int
-) -> tuple[dict[str, float | None], dict[str, float | None]]:
-    """Per HS group, this year's and last year's value from the group's coarsest level only."""
+def coarsest_per_group(rows: list[KeyAmount]) -> dict[str, dict[int, Amount]]:
+    """Per HS group, per period: the amount from the group's coarsest level only."""
     coarsest: dict[str, int] = {}
     for row in rows:
-        coarsest[row.group] = min(coarsest.get(row.group, row.level), row.level)
-    current: dict[str, float | None] = {}
-    previous: dict[str, float | None] = {}
-    for row in rows:
-        if row.level != coarsest[row.group] or row.value_usd is None:
-            continue  # a heading's own row is used; its subheadings are not added again
-        target = current if row.year == year else previous
-        target[row.group] = (target.get(row.group) or 0.0) + row.value_usd
-    return current, previous
+        coarsest[row.key] = min(coarsest.get(row.key, row.level), row.level)
+    return rk.by_key(
+        r for r in rows if r.level == coarsest[r.key]
+    )  # a heading's own row, never again its subheadings
 
 
 async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
@@ -113,7 +124,8 @@ async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
     """
     scope = TradeScope(params.reporter.code, params.flow, (), params.partner.code)
     what = flow_phrase(params.reporter, params.flow, params.partner)
-    window = await rk.pick_window(ctx, scope, what, params.year, fetch=False)
+    opts = params.options
+    window = await rk.pick_window(ctx, scope, what, params.year, fetch=False, vs=opts.vs, months=opts.months)
     source_id, freq, year = window.chosen.source_id, window.chosen.freq, window.year
     levels = await tq.goods_levels(ctx.session, scope, source_id, freq, window.periods)
     group_len = _group_length(levels)
@@ -121,32 +133,40 @@ async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
         raise NoData(
             f"{window.chosen.source_title} holds only all-goods totals for {what}; no breakdown by HS code."
         )
-    rows = await tq.goods_values(ctx.session, scope, source_id, freq, group_len, window.periods)
-    current, previous = coarsest_per_group(rows, year)
-    totals = await tq.all_goods_totals(ctx.session, scope, source_id, freq, window.periods)
-    descriptions = await hsq.get_codes(ctx.session, {*current, *previous})
-    names = {
-        c: f"{c} {descriptions[c].description}" if c in descriptions else c for c in {*current, *previous}
-    }
-    basis = "all-goods TOTAL of the source" if totals.get(year) else "sum of the goods in the data"
+    measure = params.options.measure
+    volumes = measure.needs_volumes
+    rows = await tq.goods_amounts(
+        ctx.session, scope, source_id, freq, group_len, window.periods, volumes=volumes
+    )
+    measure = measure.with_unit(r.amount for r in rows)
+    series = coarsest_per_group(rows)
+    totals = await tq.all_goods_amounts(ctx.session, scope, source_id, freq, window.periods, volumes=volumes)
+    descriptions = await hsq.get_codes(ctx.session, set(series))
+    names = {c: f"{c} {descriptions[c].description}" if c in descriptions else c for c in series}
+    has_total = any(measure.of(totals.get(p)) is not None for p in window.basis.month_periods(year))
+    if freq == "A":
+        has_total = measure.of(totals.get(year * 100)) is not None
+    basis = "all-goods TOTAL of the source" if has_total else "sum of the goods in the data"
     ranking = rk.rank(
-        current,
-        previous,
+        series,
         names,
-        total=totals.get(year),
-        previous_total=totals.get(year - 1),
+        window.basis,
+        measure,
+        freq,
+        total_series=totals if has_total else None,
         total_basis=basis,
     )
     citations = trade_citations(
         await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in rows}),
         params.reporter,
         params.partner,
+        year=year,
     )
     spec = _goods_spec(ctx, params, window, ranking, levels, group_len, rows)
     return await rk.ranking_reply(ranking, window, citations, spec)
 
 
-def _level_note(levels: list[int], group_len: int, rows: list[GoodsValue]) -> str:
+def _level_note(levels: list[int], group_len: int, rows: list[KeyAmount]) -> str:
     rolled = sorted({r.level for r in rows if r.level > group_len})
     note = f"Ranked at {LEVEL_NAMES[group_len]}"
     if group_len == 6 and 4 not in levels:
@@ -167,11 +187,11 @@ def _goods_spec(
     ranking: rk.Ranking,
     levels: list[int],
     group_len: int,
-    rows: list[GoodsValue],
+    rows: list[KeyAmount],
 ) -> rk.ReplySpec:
-    year = window.year
+    year, basis, measure = window.year, window.basis, ranking.total.measure
     fields = [
-        Field("Ranking", rk.ranking_table(ranking, year, f"HS-{group_len}", name_width=26)),
+        Field("Ranking", rk.ranking_table(ranking, basis, f"HS-{group_len}", name_width=26)),
         Field("Level", _level_note(levels, group_len, rows)),
         Field("Source", source_choice_text(window.chosen, window.coverage, year)),
     ]
@@ -180,7 +200,8 @@ def _goods_spec(
         fields.append(Field("CHPL", "; ".join(f"{k}: tier {', '.join(v)}" for k, v in chpl.items())))
     reporter, partner = params.reporter, params.partner
     return rk.ReplySpec(
-        title=f"Top goods: {flow_phrase(reporter, params.flow, partner)}, {year}",
+        title=f"Top goods: {flow_phrase(reporter, params.flow, partner)}, {basis.span()}"
+        + ("" if measure.key == "value" else f", {measure.by}"),
         subtitle=f"HS-{group_len}, {window.text()}; share of the {ranking.total_basis}",
         fields=fields,
         numbers={
@@ -192,5 +213,6 @@ def _goods_spec(
         },
         key_name="hs_code",
         labels=[rk.short(i.name, 34) for i in ranking.top],
-        stem=f"top-goods-{reporter.iso2 or reporter.code}-{partner.iso2 or partner.code}-{year}",
+        stem=f"top-goods-{reporter.iso2 or reporter.code}-{partner.iso2 or partner.code}-{year}"
+        + ("" if measure.key == "value" else f"-{measure.key}"),
     )

@@ -1,5 +1,5 @@
 """Pieces shared by /exports and /top: number formats, citations, CHPL notes, source and level explanations,
-on-demand fetching and the honest "no data" answer.
+the codes a source does not hold, on-demand fetching and the honest "no data" answer.
 """
 
 from __future__ import annotations
@@ -7,10 +7,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from commands.context import Context
 from commands.errors import NoData
+from commands.measures import fmt_usd as fmt_usd  # re-exported: other commands format dollars from here
 from commands.replies import Citation
+from commands.resolve import ResolvedCommodity
 from db.lookups import Country, Lookups
+from db.queries import hs as hsq
 from db.queries import trade as tq
 from db.queries import trade_sources
 from db.queries.trade import SourceCoverage, TradeScope
@@ -28,22 +33,9 @@ LEVEL_NAMES = {
     10: "national 10-digit lines",
 }
 RUSSIA = 643
+RUSSIA_STOPPED = 2022  # the year Russia stopped publishing detailed customs statistics
 # Keys of catalogue sources that hold trade flows; a source key outside the catalogue is a custom trade table.
 TRADE_SOURCE_KEYS = ("comtrade", "china_customs_derived", "trade_csv", "imf_imts")
-
-
-def fmt_usd(value: float | None) -> str:
-    """`$8.41M`, `$512.3K`, `$1.23B`; `no data` for None."""
-    if value is None:
-        return "no data"
-    size = abs(value)
-    if size >= 1e9:
-        return f"${value / 1e9:,.2f}B"
-    if size >= 1e6:
-        return f"${value / 1e6:,.2f}M"
-    if size >= 1e3:
-        return f"${value / 1e3:,.1f}K"
-    return f"${value:,.0f}"
 
 
 def fmt_pct(value: float | None) -> str:
@@ -124,15 +116,27 @@ def source_is_trade(source: LoadedSource) -> bool:
     return source.key in TRADE_SOURCE_KEYS or source.trade_csv
 
 
-def trade_citations(
-    infos: Sequence[SnapshotInfo], reporter: Country, partner: Country | None
-) -> list[Citation]:
-    """One citation per source used: title, publisher, data date of its newest snapshot, mirror-data note."""
+def reported_by(reporter: Country, year: int | None = None) -> str:
+    """Who reported the figures: the reporter named in the flow (never "mirror": that is the partner's report
+    of the same flow, and answers name that reporter instead)."""
     note = f"reported by {reporter.name}"
-    if partner is not None:
-        note += f": partner-reported mirror data for {partner.name}"
-        if partner.code == RUSSIA:
-            note += " (Russia has not published customs statistics since 2022)"
+    if reporter.code == RUSSIA and (year is None or year >= RUSSIA_STOPPED):
+        note += (
+            f" (Russia stopped publishing detailed customs statistics in {RUSSIA_STOPPED}; "
+            "check the publisher's notes on how later years were compiled)"
+        )
+    return note
+
+
+def trade_citations(
+    infos: Sequence[SnapshotInfo],
+    reporter: Country,
+    partner: Country | None = None,
+    *,
+    year: int | None = None,
+) -> list[Citation]:
+    """One citation per source used: title, publisher, data date of its newest snapshot, who reported it."""
+    note = reported_by(reporter, year)
     out: dict[str, Citation] = {}
     for info in infos:  # newest first
         if info.source_key in out:
@@ -140,6 +144,36 @@ def trade_citations(
         date = info.data_date or f"loaded {info.fetched_at}"
         out[info.source_key] = Citation(info.source_title, info.publisher, date, info.url, note)
     return list(out.values())
+
+
+async def family_absent(
+    session: AsyncSession,
+    source_id: int,
+    scope: TradeScope,
+    commodity: ResolvedCommodity,
+    levels: dict[str, int],
+) -> list[str]:
+    """HS-6 codes of the commodity's family that the source holds no row of for the reporter and flow.
+
+    A requested HS-6 code, or a heading answered from its subheadings (not its own row), is checked; a
+    heading the source holds as a row of its own covers its whole family. E.g. graphite (2504 + 380110) in
+    the China HS-6 table: `250490 Natural graphite; other than in powder or in flakes`.
+    """
+    if commodity.is_total:
+        return []
+    candidates: list[str] = []
+    for prefix in commodity.codes:
+        if len(prefix) >= 6:
+            candidates.append(prefix[:6])
+        elif levels.get(prefix, 99) > len(prefix):
+            entries = await hsq.codes_with_prefix(session, prefix, limit=80)
+            candidates += [e.code for e in entries if e.level == 6]
+    if not candidates:
+        return []
+    held = await tq.codes_held(session, source_id, scope.reporter, scope.flow, candidates)
+    absent = [c for c in dict.fromkeys(candidates) if c not in held]
+    names = await hsq.get_codes(session, absent)
+    return [f"{c} {names[c].description}" if c in names else c for c in absent]
 
 
 def coverage_words(c: SourceCoverage, year: int) -> str:

@@ -6,12 +6,39 @@ or raises `InvalidInput` / `NotFound` with a message saying what was wrong and w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from commands.basis import parse_months
 from commands.errors import InvalidInput
+from commands.measures import VALUE, Measure, parse_measure
 from commands.resolve import parse_year, resolve_country
 from db.lookups import Country, Lookups
 
 MAX_COMMODITY_CHARS = 100
 DEFAULT_REPORTER = "CN"
+# The options every trade answer takes for its measure and comparison basis (commands.basis).
+BASIS_OPTIONS = ("measure", "vs", "months")
+BASIS_USAGE = "[measure=value|weight|quantity|unit-value] [vs=YEAR] [months=FROM-TO]"
+
+
+@dataclass(frozen=True)
+class BasisOptions:
+    """What to measure and what to compare with: `vs` None = the year before, `months` None = the whole year."""
+
+    measure: Measure = VALUE
+    vs: int | None = None
+    months: tuple[int, int] | None = None
+
+    @classmethod
+    def build(
+        cls, measure: str | None = None, vs: int | str | None = None, months: str | None = None
+    ) -> BasisOptions:
+        """Validate the typed options.
+
+        Raises:
+            InvalidInput: unknown measure, a base that is not a year, or a span of months that is not one.
+        """
+        return cls(parse_measure(measure), optional_year(vs), parse_months(months))
 
 
 def commodity_text(value: str | None, usage: str) -> str:

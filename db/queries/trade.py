@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Source, TradeFlow
 from db.queries.hs import prefix_upper_bound
 
-# Row caps: far above what one question returns (24 months x a few hundred codes), low enough to bound memory.
+# Row caps: far above what one question returns (36 months x a few hundred codes or 1,300 headings), low
+# enough to bound memory.
 MAX_SERIES_ROWS = 50_000
-MAX_RANKING_ROWS = 50_000
+MAX_RANKING_ROWS = 200_000
 # Which source answers when several hold the same flows and cover the year equally well: the publisher's
 # own data first, then derived tables built from it, then generic tables; unknown keys last.
 SOURCE_PREFERENCE = ("comtrade", "china_customs_derived", "trade_csv", "imf_imts")
@@ -39,7 +40,8 @@ Periods = tuple[int, int] | list[int]
 class TradeScope:
     """What a question asks about: reporter, flow ("X"/"M"), HS prefixes and optionally one partner.
 
-    An empty `prefixes` tuple means every HS code (the all-goods `TOTAL` rows excluded).
+    An empty `prefixes` tuple means every HS code (the all-goods `TOTAL` rows excluded); the prefix
+    `ALL_GOODS_CODE` ("TOTAL") means the all-goods rows themselves.
     """
 
     reporter: int
@@ -65,33 +67,70 @@ class SourceCoverage:
 
 
 @dataclass(frozen=True)
+class Amount:
+    """What the rows of one period (and one key) add up to, for every measure.
+
+    `weight_kg` is None unless every row has a weight (net weight, or a quantity in kg); `qty` is None unless
+    every row has a quantity and all share one unit. A partial sum is never passed off as the period's figure.
+    """
+
+    value_usd: float | None
+    weight_kg: float | None = None
+    qty: float | None = None
+    qty_unit: str | None = None
+    weight_from_qty: bool = False  # some weights are quantities in kg (no net weight reported)
+
+    def __add__(self, other: Amount) -> Amount:
+        value = (
+            None
+            if self.value_usd is None and other.value_usd is None
+            else (self.value_usd or 0.0) + (other.value_usd or 0.0)
+        )
+        weight = (
+            None if self.weight_kg is None or other.weight_kg is None else self.weight_kg + other.weight_kg
+        )
+        same_unit = self.qty_unit == other.qty_unit
+        qty = None if self.qty is None or other.qty is None or not same_unit else self.qty + other.qty
+        return Amount(
+            value,
+            weight,
+            qty,
+            self.qty_unit if qty is not None else None,
+            self.weight_from_qty or other.weight_from_qty,
+        )
+
+
+def add_amounts(amounts: Iterable[Amount]) -> Amount | None:
+    """The sum of several amounts (None for none)."""
+    total: Amount | None = None
+    for amount in amounts:
+        total = amount if total is None else total + amount
+    return total
+
+
+@dataclass(frozen=True)
 class CodeValue:
-    """The value of one HS code in one period (one snapshot)."""
+    """The value of one HS code in one period (one snapshot), with its weight and quantity in `amount`."""
 
     hs_code: str
     period: int
     value_usd: float | None
     snapshot_id: int
+    amount: Amount | None = None
+
+    @property
+    def totals(self) -> Amount:
+        return self.amount or Amount(self.value_usd)
 
 
 @dataclass(frozen=True)
-class PartnerValue:
-    """One partner's value in one year (summed over the chosen codes and periods)."""
+class KeyAmount:
+    """One key's (a partner, or an HS group at one level) amount in one period, from one snapshot."""
 
-    partner: int
-    year: int
-    value_usd: float | None
-    snapshot_id: int
-
-
-@dataclass(frozen=True)
-class GoodsValue:
-    """One HS group's value in one year, from rows of one level."""
-
-    group: str
+    key: str
     level: int
-    year: int
-    value_usd: float | None
+    period: int
+    amount: Amount
     snapshot_id: int
 
 
@@ -101,6 +140,8 @@ def year_bounds(year: int) -> tuple[int, int]:
 
 
 def _prefix_range(prefix: str) -> ColumnElement[bool]:
+    if prefix == ALL_GOODS_CODE:  # the all-goods rows are asked for by name ("total"), never by a digit range
+        return TradeFlow.hs_code == ALL_GOODS_CODE
     return and_(TradeFlow.hs_code >= prefix, TradeFlow.hs_code < prefix_upper_bound(prefix))
 
 
@@ -157,6 +198,46 @@ def _period_filter(periods: Periods) -> ColumnElement[bool]:
     if len(runs) == len(set(periods)):
         return TradeFlow.period.in_(sorted(set(periods)))
     return or_(*(TradeFlow.period.between(a, b) if a != b else TradeFlow.period == a for a, b in runs))
+
+
+def _weight_expr() -> ColumnElement[float]:
+    """Net weight, else the quantity when its unit is kilograms (see commands.measures)."""
+    return func.coalesce(TradeFlow.net_kg, case((TradeFlow.qty_unit == "kg", TradeFlow.qty)))
+
+
+def _amount_columns(volumes: bool) -> list[ColumnElement[object]]:
+    """Aggregates an `Amount` is built from; weights and quantities only when asked (they are not in the
+    covering index, so a value-only answer never reads them)."""
+    columns: list[ColumnElement[object]] = [func.sum(TradeFlow.value_usd), func.count()]
+    if volumes:
+        weight = _weight_expr()
+        columns += [
+            func.sum(weight),
+            func.count(weight),
+            func.count(TradeFlow.net_kg),
+            func.sum(TradeFlow.qty),
+            func.count(TradeFlow.qty),
+            func.min(TradeFlow.qty_unit),
+            func.max(TradeFlow.qty_unit),
+        ]
+    return columns
+
+
+def _amount(values: tuple[object, ...]) -> Amount:
+    """An `Amount` from the aggregates of `_amount_columns` (a partial weight or quantity is no figure)."""
+    value = _float(values[0])
+    if len(values) == 2:
+        return Amount(value)
+    rows, weight, weighed, net, qty, counted, unit_lo, unit_hi = values[1:]
+    complete_weight = weighed == rows
+    one_unit = counted == rows and unit_lo == unit_hi
+    return Amount(
+        value,
+        _float(weight) if complete_weight else None,
+        _float(qty) if one_unit else None,
+        str(unit_lo) if one_unit and unit_lo is not None else None,
+        complete_weight and net != rows,
+    )
 
 
 async def latest_period(session: AsyncSession, scope: TradeScope) -> int | None:
@@ -274,6 +355,8 @@ async def series_by_code(
     freq: str,
     levels: dict[str, int],
     periods: Periods,
+    *,
+    volumes: bool = False,
 ) -> list[CodeValue]:
     """Values per HS code and period for one pair, from the chosen source and only the chosen levels.
 
@@ -281,21 +364,25 @@ async def series_by_code(
         scope: must name a partner.
         levels: prefix -> the one level to sum under it (from `coarsest_levels`).
         periods: a (first, last) period range or an explicit list.
+        volumes: also read weights and quantities (into each row's `amount`).
     """
     if scope.partner is None:
         raise ValueError("series_by_code needs a partner")
     if not levels:
         return []
     stmt = (
-        select(TradeFlow.hs_code, TradeFlow.period, func.sum(TradeFlow.value_usd), TradeFlow.snapshot_id)
+        select(TradeFlow.hs_code, TradeFlow.period, TradeFlow.snapshot_id, *_amount_columns(volumes))
         .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
         .where(_period_filter(periods), _level_filters(levels))
         .group_by(TradeFlow.hs_code, TradeFlow.period, TradeFlow.snapshot_id)
         .order_by(TradeFlow.period, TradeFlow.hs_code)
         .limit(MAX_SERIES_ROWS)
     )
-    rows = (await session.execute(stmt)).all()
-    return [CodeValue(code, int(period), _float(value), int(snap)) for code, period, value, snap in rows]
+    out = []
+    for code, period, snap, *values in (await session.execute(stmt)).all():
+        amount = _amount(tuple(values))
+        out.append(CodeValue(code, int(period), amount.value_usd, int(snap), amount))
+    return out
 
 
 async def codes_summed(
@@ -319,32 +406,31 @@ async def codes_summed(
     return list((await session.execute(stmt)).scalars())
 
 
-def _year_expr() -> ColumnElement[int]:
-    # Integer division on both backends; the constant is inlined so SELECT and GROUP BY match on PostgreSQL.
-    return (TradeFlow.period // literal(100, literal_execute=True)).label("year")
-
-
-async def partner_values(
+async def partner_amounts(
     session: AsyncSession,
     scope: TradeScope,
     source_id: int,
     freq: str,
     levels: dict[str, int],
     periods: Periods,
-) -> list[PartnerValue]:
-    """Per partner and year: the value of the chosen codes (one level per prefix) from one source."""
+    *,
+    volumes: bool = False,
+) -> list[KeyAmount]:
+    """Per partner and period: the amount of the chosen codes (one level per prefix) from one source.
+
+    Per period, not per year, so the one missing-months rule (commands.basis) applies to each partner.
+    """
     if not levels:
         return []
-    year = _year_expr()
     stmt = (
-        select(TradeFlow.partner, year, func.sum(TradeFlow.value_usd), TradeFlow.snapshot_id)
+        select(TradeFlow.partner, TradeFlow.period, TradeFlow.snapshot_id, *_amount_columns(volumes))
         .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
         .where(_period_filter(periods), _level_filters(levels))
-        .group_by(TradeFlow.partner, year, TradeFlow.snapshot_id)
+        .group_by(TradeFlow.partner, TradeFlow.period, TradeFlow.snapshot_id)
         .limit(MAX_RANKING_ROWS)
     )
     rows = (await session.execute(stmt)).all()
-    return [PartnerValue(int(p), int(y), _float(v), int(s)) for p, y, v, s in rows]
+    return [KeyAmount(str(p), 0, int(per), _amount(tuple(v)), int(snap)) for p, per, snap, *v in rows]
 
 
 async def goods_levels(
@@ -364,46 +450,69 @@ async def goods_levels(
     return sorted(int(lv) for lv in (await session.execute(stmt)).scalars())
 
 
-async def goods_values(
+async def goods_amounts(
     session: AsyncSession,
     scope: TradeScope,
     source_id: int,
     freq: str,
     group_len: int,
     periods: Periods,
-) -> list[GoodsValue]:
-    """Per HS group (the first `group_len` digits), level and year: sums for one pair from one source.
+    *,
+    volumes: bool = False,
+) -> list[KeyAmount]:
+    """Per HS group (the first `group_len` digits), level and period: sums for one pair from one source.
 
     The caller keeps one level per group (the coarsest), so a heading and its subheadings are not both counted.
     """
     if group_len not in (2, 4, 6):
         raise ValueError(f"group length must be 2, 4 or 6, not {group_len}")
     group = func.substr(TradeFlow.hs_code, 1, literal(group_len, literal_execute=True)).label("grp")
-    year = _year_expr()
     stmt = (
-        select(group, TradeFlow.hs_level, year, func.sum(TradeFlow.value_usd), TradeFlow.snapshot_id)
+        select(group, TradeFlow.hs_level, TradeFlow.period, TradeFlow.snapshot_id, *_amount_columns(volumes))
         .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == freq)
         .where(_period_filter(periods), TradeFlow.hs_level >= group_len)
-        .group_by(group, TradeFlow.hs_level, year, TradeFlow.snapshot_id)
+        .group_by(group, TradeFlow.hs_level, TradeFlow.period, TradeFlow.snapshot_id)
         .limit(MAX_RANKING_ROWS)
     )
     rows = (await session.execute(stmt)).all()
-    return [GoodsValue(g, int(lv), int(y), _float(v), int(s)) for g, lv, y, v, s in rows]
+    return [KeyAmount(g, int(lv), int(p), _amount(tuple(v)), int(s)) for g, lv, p, s, *v in rows]
 
 
-async def all_goods_totals(
-    session: AsyncSession, scope: TradeScope, source_id: int, freq: str, periods: Periods
-) -> dict[int, float]:
-    """Per year: the source's all-goods TOTAL rows for a pair (the denominator of shares), if it has them."""
-    year = _year_expr()
+async def all_goods_amounts(
+    session: AsyncSession,
+    scope: TradeScope,
+    source_id: int,
+    freq: str,
+    periods: Periods,
+    *,
+    volumes: bool = False,
+) -> dict[int, Amount]:
+    """Per period: the source's all-goods TOTAL rows for a pair (the denominator of shares), if it has them."""
     stmt = (
-        select(year, func.sum(TradeFlow.value_usd))
+        select(TradeFlow.period, *_amount_columns(volumes))
         .where(*_base_filters(scope), TradeFlow.hs_code == ALL_GOODS_CODE, TradeFlow.source_id == source_id)
         .where(TradeFlow.freq == freq, _period_filter(periods))
-        .group_by(year)
-        .limit(100)
+        .group_by(TradeFlow.period)
+        .limit(1_000)
     )
-    return {int(y): float(v) for y, v in (await session.execute(stmt)).all() if v is not None}
+    return {int(p): _amount(tuple(v)) for p, *v in (await session.execute(stmt)).all()}
+
+
+async def codes_held(
+    session: AsyncSession, source_id: int, reporter: int, flow: str, codes: Iterable[str], *, limit: int = 60
+) -> set[str]:
+    """Which of these HS codes the source holds any row of for the reporter and flow (one index seek each)."""
+    held: set[str] = set()
+    for code in list(dict.fromkeys(codes))[:limit]:
+        stmt = (
+            select(TradeFlow.hs_code)
+            .where(TradeFlow.reporter == reporter, TradeFlow.flow == flow, _prefix_range(code))
+            .where(TradeFlow.source_id == source_id)
+            .limit(1)
+        )
+        if (await session.execute(stmt)).first() is not None:
+            held.add(code)
+    return held
 
 
 async def pair_holdings(

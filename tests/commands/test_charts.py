@@ -25,7 +25,6 @@ from commands.chart_canvas import (
     encode_png,
 )
 from commands.charts import annual_comparison_chart, monthly_comparison_chart, pick_unit, ranking_chart
-from commands.series import monthly_stats
 from commands.tables import csv_bytes, monospace_table
 from commands.trade_common import fmt_multiple, fmt_pct, fmt_usd
 
@@ -232,29 +231,20 @@ def test_monospace_table() -> None:
     assert lines[2] == " 1  Poland    $326M" and lines[3] == "10  Taiwan   $16.5M"
 
 
-def test_monthly_stats_arithmetic() -> None:
-    """Made-up numbers to pin the rules (not data): gaps, like-for-like change, the "x times" multiple."""
-    values = {202201 + m: 100.0 for m in range(12)} | {202301: 150.0, 202302: 400.0, 202303: None}
-    stats = monthly_stats(values, 2023)
-    assert stats.months_with_data == 2 and stats.previous_months_with_data == 12
-    assert stats.total_usd == 550.0 and stats.previous_total_usd == 1200.0
-    assert stats.yoy_basis == "the 2 months with data in both years"
-    assert stats.yoy_change_pct == pytest.approx((550 / 200 - 1) * 100)
-    assert stats.peak_period == 202302 and stats.multiple_of_previous_monthly_average == pytest.approx(4.0)
-    assert [m.value_usd for m in stats.months[:4]] == [150.0, 400.0, None, None]
-    empty = monthly_stats({}, 2023)
-    assert empty.total_usd is None and empty.yoy_change_pct is None and empty.peak_period is None
-
-
 def test_ranking_table_fits_one_discord_field() -> None:
     """Ten long HS names with large values and growth still fit the 1024-character field limit."""
+    from commands.basis import make_basis
+    from commands.measures import VALUE
     from commands.ranking import rank, ranking_table
+    from db.queries.trade import Amount
 
     names = {
         f"{8400 + i}": f"{8400 + i} Machinery; parts thereof, of a kind used with very long names"
         for i in range(12)
     }
-    current = {k: 1.23e9 * (i + 1) for i, k in enumerate(names)}
-    previous = {k: 1.0e6 for k in names}
-    table = ranking_table(rank(current, previous, names, total_basis="sum"), 2023, "HS-4", name_width=26)
+    series = {k: {202300: Amount(1.23e9 * (i + 1)), 202200: Amount(1.0e6)} for i, k in enumerate(names)}
+    basis = make_basis(2023)
+    table = ranking_table(
+        rank(series, names, basis, VALUE, "A", total_basis="sum"), basis, "HS-4", name_width=26
+    )
     assert len(table) <= 1024 and len(table.splitlines()) == 13

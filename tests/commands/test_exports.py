@@ -142,24 +142,32 @@ async def test_graphite_russia_2023_equals_pandas(
         monthly(frame, RUSSIA, ("2504", "380110"), 2022),
     )
     assert [m["value_usd"] for m in n["months"]] == pytest.approx([cur.get(m) for m in range(1, 13)])
-    assert [m["previous_value_usd"] for m in n["months"]] == pytest.approx(
-        [prev.get(m) for m in range(1, 13)]
-    )
+    assert [m["base_figure"] for m in n["months"]] == pytest.approx([prev.get(m) for m in range(1, 13)])
     assert [m["period"] for m in n["months"]] == [f"2023-{m:02d}" for m in range(1, 13)]
-    assert n["total_usd"] == pytest.approx(sum(cur.values()))
-    assert n["previous_total_usd"] == pytest.approx(sum(prev.values()))
-    assert n["yoy_change_pct"] == pytest.approx((sum(cur.values()) / sum(prev.values()) - 1) * 100)
+    assert n["total"] == pytest.approx(sum(cur.values()))
+    assert n["base_total"] == pytest.approx(sum(prev.values()))
+    assert n["change_pct"] == pytest.approx((sum(cur.values()) / sum(prev.values()) - 1) * 100)
     peak_month = max(cur, key=lambda m: cur[m])
-    assert n["peak"] == {"period": f"2023-{peak_month:02d}", "value_usd": pytest.approx(cur[peak_month])}
-    average = sum(prev.values()) / len(prev)
-    assert n["previous_monthly_average_usd"] == pytest.approx(average)
-    assert n["multiple_of_previous_monthly_average"] == pytest.approx(cur[peak_month] / average)
+    # the peak against the 12 months before it (Jul 2022 - May 2023 and so on), straight from the file
+    trailing = [
+        v
+        for p, v in {
+            **{2022 * 100 + k: x for k, x in prev.items()},
+            **{2023 * 100 + k: x for k, x in cur.items()},
+        }.items()
+        if 202300 + peak_month - 100 <= p < 202300 + peak_month
+    ]
+    assert n["peak"]["period"] == f"2023-{peak_month:02d}" and n["peak"]["figure"] == pytest.approx(
+        cur[peak_month]
+    )
+    assert n["peak"]["trailing_average"] == pytest.approx(sum(trailing) / len(trailing))
     assert n["codes"] == ["250410", "380110"] and n["level"] == 6
     assert n["source"]["key"] == "china_customs_derived"
     assert n["reporter"]["code"] == CHINA and n["partner"]["code"] == RUSSIA and n["flow"] == "X"
     text = reply.to_text()
-    assert "Year-on-year change: +35.1% (full year)" in text
-    assert "mirror data for Russia " in text and "reported by China" in text
+    assert "2023 = 1.4× 2022 by value (+35.1%), over all 12 months in both years." in text
+    assert "mirror" not in text and "reported by China" in text
+    assert "250490" in text  # the family's code the source does not hold is named
     assert reply.citations and reply.citations[0].data_date
     assert all(len(f.value) <= 1024 for f in reply.fields) and len(reply.title) <= 256
 
@@ -171,9 +179,12 @@ async def test_gallium_to_the_us_and_default_year(
     reply = await ask(sessions, lookups, "/exports gallium US")
     cur = monthly(frame, USA, ("811292",), 2024)
     assert reply.numbers["year"] == 2024 == int(frame.year.max())
-    assert reply.numbers["total_usd"] == pytest.approx(sum(cur.values()))
+    assert reply.numbers["total"] == pytest.approx(sum(cur.values()))
     assert "latest year with data" in reply.summary[0]
     assert "no HS-6 code isolates gallium" in reply.to_text()
+    assert reply.title.startswith(
+        "China's exports of gallium, germanium and 5 other minor metals (HS 811292)"
+    )
 
 
 @pytest.mark.usefixtures("seeded")
@@ -181,12 +192,11 @@ async def test_hs_code_and_words_as_commodity(
     sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
 ) -> None:
     by_code = await ask(sessions, lookups, "/exports 380110 RU 2023")
-    assert by_code.numbers["total_usd"] == pytest.approx(
-        sum(monthly(frame, RUSSIA, ("380110",), 2023).values())
-    )
+    assert by_code.numbers["total"] == pytest.approx(sum(monthly(frame, RUSSIA, ("380110",), 2023).values()))
     assert by_code.numbers["commodity"]["match"] == "code"
-    by_words = await ask(sessions, lookups, "/exports artificial graphite RU 2023")  # an alias
-    assert by_words.numbers["codes"] == ["250410", "380110"]
+    by_words = await ask(sessions, lookups, "/exports artificial graphite RU 2023")  # an alias: 380110 only
+    assert by_words.numbers["codes"] == ["380110"]
+    assert by_words.numbers["total"] == by_code.numbers["total"]
     described = await ask(
         sessions, lookups, '/exports "graphite; artificial" RU 2023'
     )  # HS description words
@@ -305,9 +315,7 @@ async def test_fetched_rows_are_used(
         return await seed_flows(sessions, subset[subset.year.isin(years)], source_key="comtrade")
 
     reply = await ask(sessions, lookups, "/exports gallium RU 2023", fetch_trade=fetch)
-    assert reply.numbers["total_usd"] == pytest.approx(
-        sum(monthly(frame, RUSSIA, ("811292",), 2023).values())
-    )
+    assert reply.numbers["total"] == pytest.approx(sum(monthly(frame, RUSSIA, ("811292",), 2023).values()))
     assert reply.numbers["source"]["key"] == "comtrade"
 
 
@@ -327,12 +335,12 @@ async def test_missing_months_stay_missing(
     assert reply.numbers["months_with_data"] == len(cur) < 12
     both = sorted(set(cur) & set(prev))
     expected = (sum(cur[m] for m in both) / sum(prev[m] for m in both) - 1) * 100
-    assert reply.numbers["yoy_change_pct"] == pytest.approx(expected)
-    assert reply.numbers["yoy_basis"] == f"the {len(both)} months with data in both years"
-    assert reply.numbers["previous_monthly_average_usd"] == pytest.approx(sum(prev.values()) / len(prev))
-    assert "No data for 2023:" in reply.to_text() and "no data" in reply.fields[0].value
+    assert reply.numbers["change_pct"] == pytest.approx(expected)
+    assert reply.numbers["comparison"]["months_compared"] == both
+    assert f"the {len(both)} of 12 months with data in both years" in reply.to_text()
+    assert "No data for " in reply.to_text() and "no data" in reply.fields[0].value
     rows = list(csv.DictReader(io.StringIO(reply.attachments[1].data.decode())))
-    missing = [r["period"] for r in rows if r["value_usd"] == ""]
+    missing = [r["period"] for r in rows if r["value_usd"] == ""]  # the measure's column (value here)
     assert missing == [f"2022-{m:02d}" for m in range(1, 13) if m not in prev] + [
         f"2023-{m:02d}" for m in range(1, 13) if m not in cur
     ]
@@ -349,11 +357,11 @@ async def test_heading_and_subheadings_are_not_both_counted(
     await seed_flows(sessions, russia.assign(hs6="25041010"), sha256="2" * 64, file_name="national lines")
     reply = await ask(sessions, lookups, "/exports graphite RU 2023")
     expected = monthly(frame, RUSSIA, ("250410",), 2023)
-    assert reply.numbers["total_usd"] == pytest.approx(sum(expected.values()))
+    assert reply.numbers["total"] == pytest.approx(sum(expected.values()))
     assert reply.numbers["codes"] == ["2504"] and reply.numbers["levels"] == {"2504": 4}
     assert "were not added again" in reply.to_text()
     natural = await ask(sessions, lookups, "/exports 250410 RU 2023")
-    assert natural.numbers["total_usd"] == pytest.approx(sum(expected.values()))
+    assert natural.numbers["total"] == pytest.approx(sum(expected.values()))
     assert natural.numbers["codes"] == ["250410"]
 
 
@@ -374,7 +382,7 @@ async def test_sources_are_never_added_together(
     )
     expected = sum(monthly(frame, RUSSIA, ("2504", "380110"), 2023).values())
     reply = await ask(sessions, lookups, "/exports graphite RU 2023")
-    assert reply.numbers["total_usd"] == pytest.approx(expected)
+    assert reply.numbers["total"] == pytest.approx(expected)
     assert reply.numbers["source"]["key"] == "comtrade"
     assert sorted(reply.numbers["source"]["candidates"]) == ["china_customs_derived", "comtrade"]
     assert "never added together" in reply.to_text()
@@ -388,7 +396,7 @@ async def test_sources_are_never_added_together(
         )
     partial = await ask(sessions, lookups, "/exports graphite RU 2023")
     assert partial.numbers["source"]["key"] == "china_customs_derived"
-    assert partial.numbers["total_usd"] == pytest.approx(expected)
+    assert partial.numbers["total"] == pytest.approx(expected)
     assert "most complete coverage" in partial.to_text()
 
 
@@ -407,8 +415,8 @@ async def test_annual_only_source(
     reply = await ask(sessions, lookups, "/exports 380110 RU 2023")
     totals = dict(zip(yearly.year, yearly.val, strict=True))
     assert reply.numbers["freq"] == "A" and reply.numbers["months"] == []
-    assert reply.numbers["total_usd"] == pytest.approx(totals[2023])
-    assert reply.numbers["yoy_change_pct"] == pytest.approx((totals[2023] / totals[2022] - 1) * 100)
+    assert reply.numbers["total"] == pytest.approx(totals[2023])
+    assert reply.numbers["change_pct"] == pytest.approx((totals[2023] / totals[2022] - 1) * 100)
     assert reply.attachments[0].data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -425,7 +433,7 @@ async def test_chart_and_csv(
     rows = list(csv.DictReader(io.StringIO(table.data.decode())))
     assert len(rows) == 24 and rows[0]["period"] == "2022-01" and rows[-1]["period"] == "2023-12"
     by_code = frame[(frame.partner == RUSSIA) & (frame.hs6 == "380110")].set_index("period")["val"]
-    assert float(rows[12]["hs_380110"]) == pytest.approx(by_code[202301])
+    assert float(rows[12]["value_usd_hs_380110"]) == pytest.approx(by_code[202301])
     assert float(rows[12]["value_usd"]) == pytest.approx(monthly(frame, RUSSIA, ("2504", "380110"), 2023)[1])
     assert {r["partner"] for r in rows} == {"Russia"}
 
@@ -455,6 +463,6 @@ async def test_run_exports_direct_call(
     params = ExportsParams.build(commodity="graphite", partner="Hong Kong", year=2022, lookups=lookups)
     async with sessions() as session:
         reply = await run_exports(ctx_for(session, lookups), params)
-    assert reply.numbers["total_usd"] == pytest.approx(
+    assert reply.numbers["total"] == pytest.approx(
         sum(monthly(frame, HONG_KONG, ("2504", "380110"), 2022).values())
     )

@@ -41,6 +41,14 @@ async def ask(sessions: async_sessionmaker[AsyncSession], lookups: Lookups, text
         return await run_text(Context(session=session, lookups=lookups, now=lambda: NOW), text)
 
 
+def like_for_like(rows: pd.DataFrame, year: int, base: int) -> pd.Series:
+    """Per partner: the change over the months with data in both years (the one rule), by pandas."""
+    monthly = rows.groupby(["partner", "year", rows.period % 100])["val"].sum().unstack("year")
+    both = monthly[[year, base]].dropna()
+    sums = both.groupby(level="partner").sum()
+    return (sums[year] / sums[base] - 1) * 100
+
+
 def expected_partners(frame: pd.DataFrame, prefixes: tuple[str, ...], year: int) -> pd.DataFrame:
     """Per partner: value in the year and the year before, ranked, with share and growth, by pandas."""
     rows = frame[frame.hs6.str.startswith(prefixes)]
@@ -49,7 +57,7 @@ def expected_partners(frame: pd.DataFrame, prefixes: tuple[str, ...], year: int)
     table = pd.DataFrame({"value": now, "previous": before.reindex(now.index)})
     table = table[table.value > 0].sort_values(["value"], ascending=False)
     table["share"] = table.value / table.value.sum() * 100
-    table["growth"] = (table.value / table.previous - 1) * 100
+    table["growth"] = like_for_like(rows, year, year - 1).reindex(table.index)
     return table
 
 
@@ -121,11 +129,11 @@ async def test_top_partners_graphite_2023_equals_pandas(
     expected = expected_partners(frame, ("2504", "380110"), 2023)
     top = reply.numbers["top"]
     assert [t["code"] for t in top] == [str(p) for p in expected.index[:10]]
-    assert [t["value_usd"] for t in top] == pytest.approx(list(expected.value[:10]))
+    assert [t["figure"] for t in top] == pytest.approx(list(expected.value[:10]))
     assert [t["share_pct"] for t in top] == pytest.approx(list(expected.share[:10]))
     assert [t["growth_pct"] for t in top] == pytest.approx(list(expected.growth[:10]))
-    assert [t["previous_value_usd"] for t in top] == pytest.approx(list(expected.previous[:10]))
-    assert reply.numbers["total_usd"] == pytest.approx(expected.value.sum())
+    assert [t["base_figure"] for t in top] == pytest.approx(list(expected.previous[:10]))
+    assert reply.numbers["total"] == pytest.approx(expected.value.sum())
     assert reply.numbers["count"] == len(expected)
     assert reply.numbers["codes"] == ["250410", "380110"] and reply.numbers["level"] == 6
     assert reply.numbers["total_basis"] == f"sum of the {len(expected)} partners in the data"
@@ -149,10 +157,11 @@ async def test_top_goods_russia_2023_equals_pandas(
     before = russia[russia.year == 2022].groupby("hs6")["val"].sum()
     top = reply.numbers["top"]
     assert [t["code"] for t in top] == list(now.index)
-    assert [t["value_usd"] for t in top] == pytest.approx(list(now))
-    assert [t["growth_pct"] for t in top] == pytest.approx(
-        [(now[c] / before[c] - 1) * 100 for c in now.index]
-    )
+    assert [t["figure"] for t in top] == pytest.approx(list(now))
+    by_code = russia.assign(partner=russia.hs6)  # the same like-for-like rule, per HS code
+    growth = like_for_like(by_code, 2023, 2022)
+    assert [t["growth_pct"] for t in top] == pytest.approx([growth[c] for c in now.index])
+    assert [t["base_figure"] for t in top] == pytest.approx([before[c] for c in now.index])
     assert reply.numbers["level"] == 6  # the source holds HS-6 only, and says so
     assert "this source holds no HS-4 headings" in reply.to_text()
     assert "shares are of those, not of all trade" in reply.to_text()
@@ -183,10 +192,10 @@ async def test_top_goods_ranks_headings_without_double_counting(
         "3801": year[year.hs6 == "380110"].val.sum(),
         "8112": year[year.hs6 == "811292"].val.sum(),
     }
-    top = {t["code"]: t["value_usd"] for t in reply.numbers["top"]}
+    top = {t["code"]: t["figure"] for t in reply.numbers["top"]}
     assert top == pytest.approx(expected)
     assert reply.numbers["level"] == 4
-    assert reply.numbers["total_usd"] == pytest.approx(year.val.sum())  # the TOTAL row is the denominator
+    assert reply.numbers["total"] == pytest.approx(year.val.sum())  # the TOTAL row is the denominator
     assert reply.numbers["total_basis"] == "all-goods TOTAL of the source"
     assert "summed from HS-6 subheadings" in reply.to_text()
 
@@ -194,7 +203,7 @@ async def test_top_goods_ranks_headings_without_double_counting(
 async def test_partial_year_compares_the_same_months(
     sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
 ) -> None:
-    """Only January to June 2024 loaded: 2023 is cut to the same six months."""
+    """Only January to June 2024 loaded: the change uses the six months with data in both years."""
     subset = frame[(frame.period <= 202406) & (frame.year >= 2023)]
     await seed_flows(sessions, subset)
     reply = await ask(sessions, lookups, "/top partners graphite 2024")
@@ -203,10 +212,30 @@ async def test_partial_year_compares_the_same_months(
     before = rows[(rows.year == 2023) & (rows.period % 100 <= 6)].groupby("partner")["val"].sum()
     first = reply.numbers["top"][0]
     code = int(first["code"])
-    assert first["value_usd"] == pytest.approx(now.max()) and code == now.idxmax()
-    assert first["previous_value_usd"] == pytest.approx(before[code])
-    assert reply.numbers["periods"][0] == "2023-01" and len(reply.numbers["periods"]) == 12
-    assert "the 6 months of 2024 with data" in reply.to_text()
+    assert first["figure"] == pytest.approx(now.max()) and code == now.idxmax()
+    assert first["growth_pct"] == pytest.approx(like_for_like(rows, 2024, 2023)[code])
+    assert first["months_compared"] == [
+        m for m in range(1, 7) if ((rows.partner == code) & (rows.period == 202300 + m)).any()
+    ]
+    total = reply.numbers["total_comparison"]
+    assert total["months_compared"] == [1, 2, 3, 4, 5, 6] and total["base_compared"] == pytest.approx(
+        before.sum()
+    )
+    assert "the 6 of 12 months with data in both years: Jan–Jun" in reply.to_text()
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_top_and_exports_give_the_same_change(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, frame: pd.DataFrame
+) -> None:
+    """Gallium to Hong Kong, 2023 (9 months of data against 5): one rule, one figure in both commands."""
+    ranking = await ask(sessions, lookups, "/top partners gallium 2023")
+    hong_kong = next(t for t in ranking.numbers["top"] if t["code"] == str(HONG_KONG))
+    exports = await ask(sessions, lookups, "/exports gallium HK 2023")
+    assert hong_kong["growth_pct"] == pytest.approx(exports.numbers["change_pct"])
+    rows = frame[(frame.hs6 == "811292") & (frame.partner == HONG_KONG)]
+    assert exports.numbers["change_pct"] == pytest.approx(like_for_like(rows, 2023, 2022)[HONG_KONG])
+    assert hong_kong["months_compared"] == exports.numbers["comparison"]["months_compared"]
 
 
 async def test_top_errors(sessions: async_sessionmaker[AsyncSession], lookups: Lookups) -> None:

@@ -68,8 +68,9 @@ async def seed_flows(
                 "period": int(r.period),
                 "value_usd": float(r.val),
                 "net_kg": None,
-                "qty": float(r.qty),
-                "qty_unit": "kg",
+                # As the shipped mapping loads the file: quantities in kg; a 0 next to a value is "not reported".
+                "qty": None if float(r.qty) == 0 and float(r.val) > 0 else float(r.qty),
+                "qty_unit": None if float(r.qty) == 0 and float(r.val) > 0 else "kg",
             }
             for r in frame.itertuples()
         ]

@@ -116,16 +116,16 @@ def test_month_runs() -> None:
 
 @pytest.mark.usefixtures("loaded")
 async def test_a_window_of_months_reads_the_same_rows_as_its_range(session: AsyncSession) -> None:
-    as_list = await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS)
-    as_range = await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, (202201, 202312))
+    as_list = await tq.partner_amounts(session, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS)
+    as_range = await tq.partner_amounts(session, ALL_PARTNERS, 1, "M", LEVELS, (202201, 202312))
     assert as_list and sorted(as_list, key=repr) == sorted(as_range, key=repr)
     some = [202301, 202302, 202306, 202201, 202202, 202206]  # runs and single months
-    rows = await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, some)
-    by_month: dict[tuple[int, int], float] = {}
+    rows = await tq.partner_amounts(session, ALL_PARTNERS, 1, "M", LEVELS, some)
+    by_month: dict[tuple[str, int], float | None] = {}
     for month in some:
-        for r in await tq.partner_values(session, ALL_PARTNERS, 1, "M", LEVELS, (month, month)):
-            by_month[(r.partner, r.year)] = by_month.get((r.partner, r.year), 0.0) + (r.value_usd or 0.0)
-    assert rows and {(r.partner, r.year): pytest.approx(r.value_usd) for r in rows} == by_month
+        for r in await tq.partner_amounts(session, ALL_PARTNERS, 1, "M", LEVELS, (month, month)):
+            by_month[(r.key, r.period)] = r.amount.value_usd
+    assert rows and {(r.key, r.period): pytest.approx(r.amount.value_usd) for r in rows} == by_month
 
 
 async def explained(engine: AsyncEngine, run: Callable[[], Awaitable[object]]) -> list[tuple[str, list[str]]]:
@@ -166,13 +166,13 @@ async def test_every_query_shape_uses_an_index(
             await tq.periods_present(s, ALL_PARTNERS, 1, "M", 2023)
             await tq.levels_present(s, PAIR, 1, "M", (202200, 202312))
             await tq.series_by_code(s, PAIR, 1, "M", LEVELS, (202200, 202312))
-            await tq.partner_values(s, ALL_PARTNERS, 1, "M", LEVELS, [202301, 202201])
+            await tq.partner_amounts(s, ALL_PARTNERS, 1, "M", LEVELS, [202301, 202201])
             await tq.codes_summed(s, ALL_PARTNERS, 1, "M", LEVELS, [202301, 202201])
-            await tq.partner_values(s, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS)
+            await tq.partner_amounts(s, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS)
             await tq.levels_present(s, ALL_PARTNERS, 1, "M", TWO_YEARS)
             await tq.goods_levels(s, GOODS, 1, "M", [202301, 202201])
-            await tq.goods_values(s, GOODS, 1, "M", 4, [202301, 202201])
-            await tq.all_goods_totals(s, GOODS, 1, "M", [202301, 202201])
+            await tq.goods_amounts(s, GOODS, 1, "M", 4, [202301, 202201])
+            await tq.all_goods_amounts(s, GOODS, 1, "M", [202301, 202201])
             await tq.pair_holdings(s, 156, 643, "X")
 
     plans = await explained(engine, run)
