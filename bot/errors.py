@@ -73,15 +73,31 @@ def database_down() -> TemporarilyUnavailable:
     )
 
 
+DATABASE_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+
+
+def _raised_in_database_driver(error: BaseException) -> bool:
+    """Whether the exception came up through the database layers (not, say, an HTTP fetch's timeout)."""
+    tb = error.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(DATABASE_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def database_outage(error: BaseException) -> bool:
     """True when the database could not be reached, written or waited for: the same request may work soon.
 
     A PostgreSQL restart cuts open connections (DBAPIError with `connection_invalidated`) and refuses new
     ones for a few seconds (ConnectionRefusedError or asyncpg's "starting up" raised by the connect); SQLite
     reports a full or read-only disk and a lock held too long as OperationalError; a pool with no free
-    connection raises sqlalchemy's TimeoutError.
+    connection raises sqlalchemy's TimeoutError. A silent network partition refuses nothing: the connect or
+    the statement times out (db.engine bounds both) with a plain TimeoutError from inside the driver.
     """
     if isinstance(error, sa_exc.TimeoutError):
+        return True
+    if isinstance(error, TimeoutError) and _raised_in_database_driver(error):
         return True
     if isinstance(error, sa_exc.DBAPIError):
         return error.connection_invalidated or isinstance(

@@ -22,9 +22,14 @@ class App:
 
 
 @contextlib.asynccontextmanager
-async def open_app(config: Config, *, upgrade: bool = True) -> AsyncIterator[App]:
-    """Open the database (upgrading an empty or SQLite one) and load the lookups; dispose on exit."""
-    engine = make_engine(config.database_url)
+async def open_app(
+    config: Config, *, upgrade: bool = True, statement_timeout: float | None = None
+) -> AsyncIterator[App]:
+    """Open the database (upgrading an empty or SQLite one) and load the lookups; dispose on exit.
+
+    `statement_timeout` bounds each PostgreSQL statement (see db.engine.make_engine).
+    """
+    engine = make_engine(config.database_url, statement_timeout=statement_timeout)
     try:
         if upgrade:
             await ensure_schema(engine)

@@ -67,12 +67,21 @@ def _sqlite_reopen_when_read_only(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+# PostgreSQL behind a silent network partition never refuses: without bounds a client waits for asyncpg's
+# 60-second connect timeout, or forever on a connection already open. Connecting and waiting for a pooled
+# connection are bounded for every process; single statements only where asked (the bot: `statement_timeout`),
+# since an import's bulk COPY may rightly run for minutes.
+CONNECT_TIMEOUT_SECONDS = 5.0
+POOL_TIMEOUT_SECONDS = 10.0
+
+
+def make_engine(url: str, *, echo: bool = False, statement_timeout: float | None = None) -> AsyncEngine:
     """Create an async engine for `url`; SQLite files get their parent folder and WAL pragmas.
 
     Args:
         url: the database URL (any driver suffix is replaced by the async one).
         echo: log SQL statements.
+        statement_timeout: PostgreSQL: seconds one statement may take before it fails with TimeoutError.
     Returns:
         An `AsyncEngine`.
     """
@@ -82,7 +91,16 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+        if statement_timeout is not None:
+            connect_args["command_timeout"] = statement_timeout
+        kwargs.update(
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            connect_args=connect_args,
+        )
     engine = create_async_engine(async_url(url), **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -57,6 +57,21 @@ def test_bugs_are_not_outages(case: str, error: BaseException) -> None:
     assert not database_outage(error), case
 
 
+async def test_a_timeout_inside_the_driver_is_an_outage_and_any_other_timeout_is_not() -> None:
+    """A silent partition: the server accepts nothing back, asyncpg's connect times out (a plain TimeoutError)."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)  # accepts, never answers
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(TimeoutError) as raised:
+            await asyncpg.connect(host="127.0.0.1", port=port, user="x", database="x", timeout=0.3)
+        assert database_outage(raised.value)
+    finally:
+        server.close()
+    with pytest.raises(TimeoutError) as elsewhere:
+        await asyncio.wait_for(asyncio.sleep(1), 0.01)  # e.g. an HTTP fetch: not the database
+    assert not database_outage(elsewhere.value)
+
+
 def test_the_user_is_told_to_try_again_privately_without_details() -> None:
     error = database_down()
     assert isinstance(error, TemporarilyUnavailable) and error.kind == "temporary"
