@@ -32,12 +32,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rigour.names import remove_org_types
+from anyascii import anyascii
+from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
 from rigour.text.normalize import Normalize, normalize
 from rigour.text.scripts import text_scripts
 
-NORMALIZER_VERSION = 2
+NORMALIZER_VERSION = 3
 
 # Case folding plus rigour's name tokenizer: punctuation and quotes split or vanish, spaces collapse.
 _NAME_FLAGS = Normalize.CASEFOLD | Normalize.NAME
@@ -73,6 +74,14 @@ _TRAILING_GENERIC = frozenset({"co", "company", "corp", "corporation", "inc", "i
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _DENSE_SCRIPTS = frozenset({"Han", "Hiragana", "Katakana", "Hangul"})
+
+# Scripts rigour romanises well (its keys are what stored names already hold). Any other script (Khmer,
+# Burmese, Thai, Lao, Tibetan, the Indic scripts, Ethiopic ...) goes through anyascii, which covers all of
+# Unicode: rigour returns nothing for Khmer and reads Devanagari letter by letter ("valadimira patina").
+_RIGOUR_SCRIPTS = frozenset(
+    {"Latin", "Cyrillic", "Greek", "Han", "Hiragana", "Katakana", "Hangul", "Arabic", "Hebrew", "Georgian",
+     "Armenian", "Common", "Inherited"}
+)  # fmt: skip
 
 # rigour reports these long script names; the short forms are what entity_names.script stores.
 _SCRIPT_NAMES = {"Han": "Han", "Hiragana": "Japanese", "Katakana": "Japanese", "Hangul": "Hangul"}
@@ -154,6 +163,9 @@ def normalize_name(text: str) -> str:
         The key, e.g. `ООО "Ромашка"` -> `romashka`, `KING PAI TECHNOLOGY CO., LTD.` ->
         `king pai technology`; an empty string when the text has no letters or digits.
     """
+    if not text.isascii() and text_scripts(text) - _RIGOUR_SCRIPTS:
+        # Before rigour's tokenizer, which drops the vowel signs these scripts write as combining marks.
+        text = anyascii(text)
     folded = normalize(text, _NAME_FLAGS) or ""
     if not folded:
         return ""
@@ -175,3 +187,35 @@ def normalize_name(text: str) -> str:
 def compact(normalized: str) -> str:
     """The key without spaces (`king pai` -> `kingpai`), to compare names whose word breaks differ."""
     return normalized.replace(" ", "")
+
+
+# Romanised titles that rigour's list (English, German, Italian) lacks, as they arrive from other scripts.
+_EXTRA_TITLES = frozenset({"prezident", "gospodin", "gospozha", "sheikh", "shaikh", "sheik", "shaykh"})
+
+
+def strip_titles(key: str) -> str:
+    """A query key without leading titles and honorifics (`president putin` -> `putin`), rigour's list first.
+
+    Query side only: a stored name such as `PRESIDENT HOTEL` keeps its words. At least one word stays.
+    """
+    words = key.split()
+    while len(words) > 1:
+        rest = remove_person_prefixes(" ".join(words)).split()
+        if rest and rest != words:
+            words = rest
+        elif words[0] in _EXTRA_TITLES:
+            words = words[1:]
+        else:
+            break
+    return " ".join(words)
+
+
+_IDENTIFIER_PREFIX = re.compile(r"^(IMO|MMSI|INN|OGRN|OGRNIP|KPP|USCC|UNSC|EIN|TIN|VAT|REG)(?=\d)")
+
+
+def identifier_key(text: str) -> str:
+    """A registration, tax, IMO ... number as compared: letters and digits only, upper case, a scheme word
+    (`IMO 9187629`) and leading zeros dropped. Empty when it has no digit or fewer than 4 characters."""
+    key = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    key = _IDENTIFIER_PREFIX.sub("", key).lstrip("0")
+    return key if len(key) >= 4 and any(ch.isdigit() for ch in key) else ""

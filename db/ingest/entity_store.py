@@ -19,8 +19,9 @@ from sqlalchemy import JSON, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.ingest.base import progress
+from db.ingest.entity_identity import identifier_rows, tied_countries
 from db.ingest.entity_records import EntityRecord
-from db.models import Base, Designation, Entity, EntityName, Relation, Snapshot, Source
+from db.models import Base, Designation, Entity, EntityIdentifier, EntityName, Relation, Snapshot, Source
 from db.names import detect_script, normalize_name
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ ENTITIES: Table = Base.metadata.tables[Entity.__tablename__]
 NAMES: Table = Base.metadata.tables[EntityName.__tablename__]
 DESIGNATIONS: Table = Base.metadata.tables[Designation.__tablename__]
 RELATIONS: Table = Base.metadata.tables[Relation.__tablename__]
+IDENTIFIERS: Table = Base.metadata.tables[EntityIdentifier.__tablename__]
 
 
 @dataclass
@@ -134,7 +136,7 @@ def entity_row(record: EntityRecord, source: Source, snapshot: Snapshot) -> dict
         "snapshot_id": snapshot.id,
         "schema": record.schema,
         "name": record.name[:1000],
-        "countries": sorted(set(record.countries)) or None,
+        "countries": tied_countries(record) or None,
         "properties": properties or None,
         "content_hash": record.content_hash(),
         "active": True,
@@ -254,10 +256,11 @@ async def update_entities(session: AsyncSession, rows: list[dict[str, Any]], ids
 
 
 async def delete_children(session: AsyncSession, entity_ids: list[int]) -> None:
-    """Drop the names, designations and outgoing relations of entities about to be rewritten."""
+    """Drop the names, designations, identifiers and outgoing relations of entities about to be rewritten."""
     for part in chunks(entity_ids):
         await session.execute(delete(NAMES).where(NAMES.c.entity_id.in_(part)))
         await session.execute(delete(DESIGNATIONS).where(DESIGNATIONS.c.entity_id.in_(part)))
+        await session.execute(delete(IDENTIFIERS).where(IDENTIFIERS.c.entity_id.in_(part)))
         await session.execute(delete(RELATIONS).where(RELATIONS.c.from_entity_id.in_(part)))
 
 
@@ -268,16 +271,24 @@ async def insert_children(
     source: Source,
     snapshot: Snapshot,
 ) -> None:
-    """Bulk-insert names, designations and relations of the written records."""
+    """Bulk-insert names, designations, relations and identifiers of the written records."""
     names: list[dict[str, Any]] = []
     designations: list[dict[str, Any]] = []
     relations: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
     for record in records:
         n, d, r = child_rows(record, ids[record.key], source, snapshot)
         names.extend(n)
         designations.extend(d)
         relations.extend(r)
-    for table, rows in ((NAMES, names), (DESIGNATIONS, designations), (RELATIONS, relations)):
+        identifiers.extend(identifier_rows(record, ids[record.key]))
+    tables = (
+        (NAMES, names),
+        (DESIGNATIONS, designations),
+        (RELATIONS, relations),
+        (IDENTIFIERS, identifiers),
+    )
+    for table, rows in tables:
         await insert_rows(session, table, rows)
 
 

@@ -1,7 +1,15 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table on `Base.metadata`."""
 
 from db.models.base import Base
-from db.models.entities import Designation, Entity, EntityName, Relation, ReportedFigure, Shipment
+from db.models.entities import (
+    Designation,
+    Entity,
+    EntityIdentifier,
+    EntityName,
+    Relation,
+    ReportedFigure,
+    Shipment,
+)
 from db.models.reference import HsCode
 from db.models.sources import ImportHold, Snapshot, Source
 from db.models.trade import TradeFlow
@@ -12,6 +20,7 @@ __all__ = [
     "Base",
     "Designation",
     "Entity",
+    "EntityIdentifier",
     "EntityName",
     "HsCode",
     "ImportHold",

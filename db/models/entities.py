@@ -57,6 +57,27 @@ class EntityName(Base):
     )
 
 
+class EntityIdentifier(Base):
+    """A number that identifies an entity (registration, tax, IMO, list entry ...), for exact lookups.
+
+    Derived at import from the record's identifiers and its natural key in the source; `normalized` is
+    `db.names.identifier_key` of the number (letters and digits, upper case, no leading zeros).
+    """
+
+    __tablename__ = "entity_identifiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    scheme: Mapped[str] = mapped_column(String(200))  # as the source labels it: "Registration Number" ...
+    number: Mapped[str] = mapped_column(String(500))  # as published
+    normalized: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_entity_identifiers_entity", "entity_id"),
+        Index("ix_entity_identifiers_normalized", "normalized"),
+    )
+
+
 class Designation(Base):
     """A listing of an entity: authority, list, program, date and reference."""
 

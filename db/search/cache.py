@@ -42,7 +42,7 @@ from db.search.trigrams import TrigramPostings
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KEEP = 2  # index folders kept per database (the current one and the one before, which may still be mapped)
 _ARRAYS = {
     "postings.offsets": ("postings", "offsets"),
@@ -59,6 +59,8 @@ _ARRAYS = {
     "countries.codes": ("countries", "codes"),
     "tags.owners": ("tags", "owners"),
     "tags.codes": ("tags", "codes"),
+    "ident_hashes": (None, "ident_hashes"),
+    "ident_entity": (None, "ident_entity"),
 }
 
 
@@ -141,6 +143,8 @@ def load_saved(folder: Path, fp: str, database: str) -> NameIndex | None:
         ),
         tags=Pairs(arrays["tags.owners"], arrays["tags.codes"], list(meta["tags_vocabulary"])),
         version=tuple(meta["version"]),
+        ident_hashes=arrays["ident_hashes"],
+        ident_entity=arrays["ident_entity"],
     )
 
 

@@ -57,6 +57,27 @@ class NameColumns:
         return len(self.name_ids)
 
 
+@dataclass
+class IdentifierColumns:
+    """Identifiers from `entity_identifiers`: entity id and comparable key (`db.names.identifier_key`)."""
+
+    entity_ids: array[int] = field(default_factory=lambda: array("q"))
+    keys: list[str] = field(default_factory=list)
+
+    def append(self, entity_id: int, key: str) -> None:
+        self.entity_ids.append(entity_id)
+        self.keys.append(key)
+
+    def extend(self, rows: Sequence[tuple[int, int, str]]) -> None:
+        """Add a page of (row id, entity id, key) rows."""
+        for _id, entity_id, key in rows:
+            if key:
+                self.append(entity_id, key)
+
+    def __len__(self) -> int:
+        return len(self.entity_ids)
+
+
 @dataclass(frozen=True)
 class EntityAttributes:
     """What the filters need to know about one entity: type, countries, lists (lower-case tags)."""

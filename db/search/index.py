@@ -7,13 +7,16 @@ ASCII blob, and per-name and per-entity attributes for the filters (country, typ
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from itertools import compress
 
 import numpy as np
 import numpy.typing as npt
 
-from db.search.columns import EntityColumns, NameColumns, Pairs
+from db.names import identifier_key
+from db.search.columns import EntityColumns, IdentifierColumns, NameColumns, Pairs
+from db.search.phonetics import PhoneticWords
 from db.search.scoring import score_candidates
 from db.search.trigrams import TrigramPostings, query_codes
 
@@ -21,6 +24,14 @@ from db.search.trigrams import TrigramPostings, query_codes
 _KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)  # by NAME_KINDS position
 _POOL_DICE = 150  # candidates kept by Dice similarity of trigram sets
 _POOL_CONTAINED = 100  # and by share of the query's trigrams found (short names first)
+_SOUND_ALIKE_KEYS = 2  # extra candidate searches with listed words that sound like unknown query words
+IDENTIFIER_SCORE = 100.0  # an exact identifier: ranked before every name
+
+
+def identifier_hashes(keys: list[str]) -> npt.NDArray[np.uint64]:
+    """64-bit hashes of identifier keys (stable across processes, unlike `hash`, so they can be saved)."""
+    digests = b"".join(hashlib.blake2b(k.encode(), digest_size=8).digest() for k in keys)
+    return np.frombuffer(digests, dtype=np.uint64).copy() if keys else np.zeros(0, np.uint64)
 
 
 @dataclass(frozen=True)
@@ -38,12 +49,16 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class EntityHit:
-    """An entity found by a search: its best name (which alias matched) and the score (0-100)."""
+    """An entity found by a search: its best name (which alias matched) and the score (0-100).
+
+    Found by an identifier, `identifier` is its key (`1401029`) and `name_id` the entity's first name.
+    """
 
     entity_id: int
     score: float
     name_id: int
     matched_key: str
+    identifier: str | None = None
 
 
 @dataclass
@@ -62,11 +77,18 @@ class NameIndex:
     countries: Pairs
     tags: Pairs
     version: tuple[object, ...] = ()
+    ident_hashes: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    ident_entity: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    _phonetic: PhoneticWords | None = field(default=None, repr=False)
     _mask_cache: dict[SearchFilters, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
-        cls, names: NameColumns, entities: EntityColumns, version: tuple[object, ...] = ()
+        cls,
+        names: NameColumns,
+        entities: EntityColumns,
+        version: tuple[object, ...] = (),
+        identifiers: IdentifierColumns | None = None,
     ) -> NameIndex:
         """Index `names`; names of entities missing from `entities` are left out.
 
@@ -74,6 +96,7 @@ class NameIndex:
             names: every name to index (normalised keys).
             entities: the entities they belong to, with their filter attributes.
             version: the database version stamp the rows were read at.
+            identifiers: the entities' identifier keys (registration, tax, IMO, list numbers ...).
         """
         entity_ids = np.frombuffer(entities.entity_ids, dtype=np.int64)
         order = np.argsort(entity_ids, kind="stable")
@@ -91,6 +114,7 @@ class NameIndex:
         np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
         schemata = sorted(set(entities.schemas))
         schema_code = {s: i for i, s in enumerate(schemata)}  # FtM has about 70 schemata: fits uint8
+        ident_hashes, ident_entity = _identifier_arrays(identifiers or IdentifierColumns(), entity_ids, order)
         return cls(
             postings=TrigramPostings.build(keys),
             key_blob=np.frombuffer(encoded, dtype=np.uint8),
@@ -104,6 +128,9 @@ class NameIndex:
             countries=Pairs.build(entities.countries),
             tags=Pairs.build(entities.tags),
             version=version,
+            ident_hashes=ident_hashes,
+            ident_entity=ident_entity,
+            _phonetic=PhoneticWords.build(" ".join(keys).split()),
         )
 
     @property
@@ -122,6 +149,8 @@ class NameIndex:
             self.name_kind,
             self.entity_ids,
             self.entity_schema,
+            self.ident_hashes,
+            self.ident_entity,
         ]
         return (
             self.postings.nbytes
@@ -179,10 +208,64 @@ class NameIndex:
         by_contained = found[np.argpartition(-contained, _POOL_CONTAINED)[:_POOL_CONTAINED]]
         return np.union1d(by_dice, by_contained)
 
+    @property
+    def phonetic(self) -> PhoneticWords:
+        """Listed words by sound; built on first use for an index read back from disk (db.search.cache)."""
+        if self._phonetic is None:
+            blob, ends = self.key_blob.tobytes().decode("ascii"), self.key_offsets.tolist()
+            keys = (blob[start:end] for start, end in zip(ends, ends[1:], strict=False))
+            self._phonetic = PhoneticWords.build(" ".join(keys).split())
+        return self._phonetic
+
+    def by_identifier(self, key: str, filters: SearchFilters | None = None) -> list[EntityHit]:
+        """Entities carrying an identifier written in the normalised query key (the whole key, or one word
+        with a digit: `registration number 1401029`); each scores IDENTIFIER_SCORE."""
+        if len(self.ident_hashes) == 0:
+            return []
+        whole = identifier_key(key)
+        hits = self._identifier_hits({whole} if whole else set(), filters)
+        if hits or " " not in key:
+            return hits
+        words = {identifier_key(w) for w in key.split() if any(c.isdigit() for c in w)} - {""}
+        return self._identifier_hits(words, filters)
+
+    def _identifier_hits(self, wanted: set[str], filters: SearchFilters | None) -> list[EntityHit]:
+        entity_ok = None if filters is None or filters.empty else self._entity_mask(filters)
+        hits = []
+        for ident in sorted(wanted):
+            code = identifier_hashes([ident])[0]
+            lo = int(np.searchsorted(self.ident_hashes, code, side="left"))
+            hi = int(np.searchsorted(self.ident_hashes, code, side="right"))
+            for entity in sorted(set(self.ident_entity[lo:hi].tolist())):
+                if entity_ok is not None and not entity_ok[entity]:
+                    continue
+                first = np.flatnonzero(self.name_entity == entity)
+                name_pos = int(first[0]) if len(first) else -1
+                name_id = int(self.name_ids[name_pos]) if name_pos >= 0 else -1
+                key_text = self.key(name_pos) if name_pos >= 0 else ""
+                hits.append(
+                    EntityHit(int(self.entity_ids[entity]), IDENTIFIER_SCORE, name_id, key_text, ident)
+                )
+        return hits
+
+    def _sound_alike_keys(self, key: str) -> list[str]:
+        """The query with an unknown word replaced by a listed word that sounds like it (`poetin` -> `putin`)."""
+        words = key.split()
+        out: list[str] = []
+        for i, word in enumerate(words):
+            if len(word) < 3 or any(c.isdigit() for c in word):
+                continue
+            for alt in self.phonetic.alternatives(word, limit=_SOUND_ALIKE_KEYS):
+                out.append(" ".join([*words[:i], alt, *words[i + 1 :]]))
+        return out[:_SOUND_ALIKE_KEYS]
+
     def search(
         self, key: str, *, limit: int = 10, filters: SearchFilters | None = None, prefix: bool = False
     ) -> list[EntityHit]:
         """The best-matching entities for a normalised query key, best first.
+
+        An exact identifier (`by_identifier`) comes before every name. Names are found by shared trigrams
+        (also of the query with an unknown word replaced by a listed word that sounds alike), then scored.
 
         Args:
             key: the query after `db.names.normalize_name`.
@@ -194,9 +277,14 @@ class NameIndex:
         """
         if not key or self.size == 0:
             return []
-        positions = self._candidates(key, self.name_mask(filters or SearchFilters()), prefix)
+        mask = self.name_mask(filters or SearchFilters())
+        positions = self._candidates(key, mask, prefix)
+        if not prefix:
+            for alike in self._sound_alike_keys(key):
+                positions = np.union1d(positions, self._candidates(alike, mask, prefix))
+        by_id = [] if prefix else self.by_identifier(key, filters)
         if len(positions) == 0:
-            return []
+            return by_id[:limit]
         keys = [self.key(int(p)) for p in positions]
         scores = (
             np.array(score_candidates(key, keys, prefix=prefix)) * _KIND_FACTOR[self.name_kind[positions]]
@@ -213,4 +301,23 @@ class NameIndex:
                 best[entity] = EntityHit(
                     int(self.entity_ids[entity]), round(score, 1), int(self.name_ids[pos]), name_key
                 )
-        return sorted(best.values(), key=lambda h: (-h.score, h.entity_id))[:limit]
+        exact = {h.entity_id for h in by_id}
+        names = sorted(
+            (h for h in best.values() if h.entity_id not in exact), key=lambda h: (-h.score, h.entity_id)
+        )
+        return (by_id + names)[:limit]
+
+
+def _identifier_arrays(
+    identifiers: IdentifierColumns, entity_ids: npt.NDArray[np.int64], order: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """Identifier hashes sorted, with the entity position of each (identifiers of unknown entities dropped)."""
+    if not len(identifiers) or not len(order):
+        return np.zeros(0, np.uint64), np.zeros(0, np.int32)
+    owners = np.frombuffer(identifiers.entity_ids, dtype=np.int64)
+    where = np.minimum(np.searchsorted(entity_ids, owners, sorter=order), len(order) - 1)
+    found = entity_ids[order[where]] == owners
+    hashes = identifier_hashes(list(compress(identifiers.keys, found.tolist())))
+    positions = order[where][found].astype(np.int32)
+    sort = np.argsort(hashes, kind="stable")
+    return hashes[sort], positions[sort]

@@ -10,6 +10,15 @@ The score (0-100) is the best of three views of the two normalised keys:
 - the keys without spaces (`ratio`): romanisations that break words differently (`baoli` / `bao li`).
 - a one-word query inside a longer word: part of a Chinese name, which romanises to one word.
 
+A query word also matches two adjacent name words written together (`kingpai` covers `king pai`), a
+name word that sounds alike (`db.search.phonetics`: `poetin` ~ `putin` at 88), and a one-letter query
+word is an initial of any name word it begins (`putin v v` ~ `putin vladimir vladimirovich`).
+
+A one-word query is weak evidence unless a name word (or two written together) is spelled exactly so:
+one letter off turns `smic` into `somic` and `adidas` into `dida`, and `window` sounds like `wendy`. Its score is
+then scaled by `ONE_WORD_FACTOR`, or by `SHORT_QUERY_FACTOR` for a query of at most `SHORT_QUERY` letters
+(an acronym), so that such near-spellings fall below commands.entity.MIN_SCORE.
+
 In prefix mode (autocomplete) the last query word also matches any name word it begins.
 """
 
@@ -22,22 +31,33 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import cdist
 
+from db.search.phonetics import PHONETIC_SCORE, sound_alike
+
 # A query word must be at least this similar to a name word to count as covering it.
 _COVER_THRESHOLD = 70.0
 _COVERAGE_FLOOR = 0.8
+# An uncovered patronymic (`vladimirovich`) does not count against coverage: it is routinely left out.
+_PATRONYMIC_ENDINGS = ("ovich", "evich", "ovna", "evna", "ichna", "ogly", "kyzy")
 # A one-word query inside a longer word scores 75 plus up to 20 for the share of the word it covers.
-_INSIDE_MIN, _INSIDE_BASE, _INSIDE_SPAN = 4, 75.0, 20.0
+# The query has at least _INSIDE_MIN letters and the word _INSIDE_EXTRA more (`intel` is not in `inteller`).
+_INSIDE_MIN, _INSIDE_EXTRA, _INSIDE_BASE, _INSIDE_SPAN = 5, 4, 75.0, 20.0
+SHORT_QUERY = 4  # letters: a query this short is an acronym or a short name, matched exactly
+SHORT_QUERY_FACTOR = 0.85
+ONE_WORD_FACTOR = 0.9
+
+Unit = tuple[int, int]  # (vocabulary position, first name word it covers); a pair unit covers two words
 
 
 def _word_alignment(
     q_words: list[str],
     n_words: list[str],
     rows: list[list[float]],
-    cols: list[int],
+    units: list[tuple[int, int, int]],
     prefix_hits: list[bool] | None,
 ) -> float:
     """Length-weighted best match of each query word, scaled by the share of the name covered.
 
+    `units` are (vocabulary position, first word, word count): the name's words and adjacent pairs.
     Plain Python on purpose: the matrices are a few words square, where numpy's per-call cost dominates.
     """
     explained = 0.0
@@ -45,18 +65,44 @@ def _word_alignment(
     last = len(q_words) - 1
     for i, word in enumerate(q_words):
         row = rows[i]
-        if i == last and prefix_hits is not None and any(prefix_hits[c] for c in cols):
-            best, best_at = 100.0, next(j for j, c in enumerate(cols) if prefix_hits[c])
+        if i == last and prefix_hits is not None and any(prefix_hits[u[0]] for u in units):
+            best, best_at = 100.0, next(u for u in units if prefix_hits[u[0]])
+        elif len(word) == 1:  # an initial: the first name word it begins that no other initial took
+            free = [u for u in units if u[2] == 1 and n_words[u[1]][0] == word and u[1] not in covered]
+            best, best_at = (100.0, free[0]) if free else (0.0, units[0])
         else:
-            best_at = max(range(len(cols)), key=lambda j: row[cols[j]])
-            best = row[cols[best_at]]
+            best_at = max(units, key=lambda u: row[u[0]])
+            best = row[best_at[0]]
         explained += best * len(word)
         if best >= _COVER_THRESHOLD:
-            covered.add(best_at)
+            covered.update(range(best_at[1], best_at[1] + best_at[2]))
     explained /= sum(len(w) for w in q_words)
-    name_len = sum(len(w) for w in n_words)
+    name_len = sum(
+        len(w) for j, w in enumerate(n_words) if j in covered or not w.endswith(_PATRONYMIC_ENDINGS)
+    )
     coverage = sum(len(n_words[j]) for j in covered) / name_len if name_len else 0.0
     return explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
+
+
+def _name_units(n_words: list[str]) -> list[tuple[str, int, int]]:
+    """The name's words, then each two adjacent words written together (`king pai` -> `kingpai`)."""
+    units = [(w, j, 1) for j, w in enumerate(n_words)]
+    units += [(n_words[j] + n_words[j + 1], j, 2) for j in range(len(n_words) - 1)]
+    return units
+
+
+def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> list[list[float]]:
+    """Word similarity: rapidfuzz ratio, raised to PHONETIC_SCORE for words that sound alike."""
+    rows = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
+    if short:
+        return rows
+    for q, row in zip(q_words, rows, strict=True):
+        if len(q) < 2:
+            continue
+        for j, score in enumerate(row):
+            if score < PHONETIC_SCORE and sound_alike(q, vocabulary[j]):
+                row[j] = PHONETIC_SCORE
+    return rows
 
 
 def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) -> list[float]:
@@ -72,25 +118,31 @@ def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) 
     q_words = query.split()
     if not q_words or not names:
         return [0.0] * len(names)
-    vocabulary = sorted({w for name in names for w in name.split()})
+    split = [name.split() for name in names]
+    unit_lists = [_name_units(n_words) for n_words in split]
+    vocabulary = sorted({u[0] for units in unit_lists for u in units})
     if not vocabulary:
         return [0.0] * len(names)
     where = {w: i for i, w in enumerate(vocabulary)}
-    rows = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
-    starts = [w.startswith(q_words[-1]) for w in vocabulary] if prefix else None
     q_compact = query.replace(" ", "")
+    short = len(q_compact) <= SHORT_QUERY and not prefix
+    rows = _rows(q_words, vocabulary, short)
+    starts = [w.startswith(q_words[-1]) for w in vocabulary] if prefix else None
     scores = []
-    for name in names:
-        n_words = name.split()
+    for name, n_words, units in zip(names, split, unit_lists, strict=True):
         if not n_words:
             scores.append(0.0)
             continue
-        cols = [where[w] for w in n_words]
-        aligned = _word_alignment(q_words, n_words, rows, cols, starts)
+        coded = [(where[w], j, k) for w, j, k in units]
+        aligned = _word_alignment(q_words, n_words, rows, coded, starts)
         whole = fuzz.token_sort_ratio(query, name)
         compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
         inside = _inside_a_word(q_words, n_words)
-        scores.append(round(max(aligned, whole, compact, inside), 1))
+        score = max(aligned, whole, compact)
+        if not prefix and len(q_words) == 1 and max(rows[0][u[0]] for u in coded) < 100.0:
+            score *= SHORT_QUERY_FACTOR if short else ONE_WORD_FACTOR
+        score = max(score, inside)
+        scores.append(round(score, 1))
     return scores
 
 
@@ -102,5 +154,5 @@ def _inside_a_word(q_words: list[str], n_words: list[str]) -> float:
     if len(q_words) != 1 or len(q_words[0]) < _INSIDE_MIN:
         return 0.0
     q = q_words[0]
-    lengths = [len(w) for w in n_words if q in w and len(w) > len(q)]
+    lengths = [len(w) for w in n_words if q in w and len(w) >= len(q) + _INSIDE_EXTRA]
     return _INSIDE_BASE + _INSIDE_SPAN * len(q) / min(lengths) if lengths else 0.0

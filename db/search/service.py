@@ -25,9 +25,9 @@ from sqlalchemy import Text, bindparam, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.gc_pause import gc_paused
-from db.models import Designation, Entity, EntityName, Snapshot, Source
-from db.names import normalize_name
-from db.search.columns import KIND_CODE, OTHER_KIND, EntityColumns, NameColumns
+from db.models import Designation, Entity, EntityIdentifier, EntityName, Snapshot, Source
+from db.names import normalize_name, strip_titles
+from db.search.columns import KIND_CODE, OTHER_KIND, EntityColumns, IdentifierColumns, NameColumns
 from db.search.index import EntityHit, NameIndex, SearchFilters
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,15 @@ async def _load_names(session: AsyncSession) -> NameColumns:
     return columns
 
 
+async def _load_identifiers(session: AsyncSession) -> IdentifierColumns:
+    """Every identifier key (registration, tax, IMO, list entry numbers ...) with its entity."""
+    columns = IdentifierColumns()
+    t = EntityIdentifier.__table__
+    async for rows in _pages(session, t, t.c.entity_id, t.c.normalized):
+        columns.extend(rows)
+    return columns
+
+
 Triple = tuple[str | None, str | None, str | None]
 TagKey = (
     int | frozenset[int] | None
@@ -232,9 +241,10 @@ async def load_index(session: AsyncSession) -> NameIndex:
         version = await read_version(session)
         names = await _load_names(session)
         entities = await _load_entities(session)
-        index = await asyncio.to_thread(NameIndex.build, names, entities, version)
+        identifiers = await _load_identifiers(session)
+        index = await asyncio.to_thread(NameIndex.build, names, entities, version, identifiers)
     n_entities = len(entities)
-    del names, entities
+    del names, entities, identifiers
     _return_memory()
     log.info(
         "name index built: names=%d entities=%d bytes=%d seconds=%.2f",
@@ -302,6 +312,22 @@ async def _in_search_thread(search: Callable[[], list[EntityHit]]) -> list[Entit
     return await asyncio.get_running_loop().run_in_executor(_SEARCH_THREADS, search)
 
 
+def search_key(
+    index: NameIndex, key: str, *, limit: int = 10, filters: SearchFilters | None = None
+) -> list[EntityHit]:
+    """Search a normalised query key; a query that starts with a title (`president putin`) is searched
+    without it as well, and each entity keeps its better score."""
+    hits = index.search(key, limit=limit, filters=filters)
+    bare = strip_titles(key)
+    if bare == key:
+        return hits
+    best = {h.entity_id: h for h in index.search(bare, limit=limit, filters=filters)}
+    for h in hits:
+        if h.entity_id not in best or h.score > best[h.entity_id].score:
+            best[h.entity_id] = h
+    return sorted(best.values(), key=lambda h: (h.identifier is None, -h.score, h.entity_id))[:limit]
+
+
 async def search_entities(
     session: AsyncSession, query: str, *, filters: SearchFilters | None = None, limit: int = 10
 ) -> SearchResult:
@@ -317,7 +343,9 @@ async def search_entities(
     """
     key = normalize_name(query)
     index, stale = await get_index(session)
-    hits = await _in_search_thread(lambda: index.search(key, limit=limit, filters=filters)) if key else []
+    hits = (
+        await _in_search_thread(lambda: search_key(index, key, limit=limit, filters=filters)) if key else []
+    )
     return SearchResult(query, key, hits, index.size, stale)
 
 

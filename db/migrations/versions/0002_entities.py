@@ -120,6 +120,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_entity_names_normalized", ["normalized"], unique=False)
 
     op.create_table(
+        "entity_identifiers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entity_id", sa.Integer(), nullable=False),
+        sa.Column("scheme", sa.String(length=200), nullable=False),
+        sa.Column("number", sa.String(length=500), nullable=False),
+        sa.Column("normalized", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entity_id"],
+            ["entities.id"],
+            name=op.f("fk_entity_identifiers_entity_id_entities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_entity_identifiers")),
+    )
+    with op.batch_alter_table("entity_identifiers", schema=None) as batch_op:
+        batch_op.create_index("ix_entity_identifiers_entity", ["entity_id"], unique=False)
+        batch_op.create_index("ix_entity_identifiers_normalized", ["normalized"], unique=False)
+
+    op.create_table(
         "relations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -219,6 +238,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_relations_from")
 
     op.drop_table("relations")
+    with op.batch_alter_table("entity_identifiers", schema=None) as batch_op:
+        batch_op.drop_index("ix_entity_identifiers_normalized")
+        batch_op.drop_index("ix_entity_identifiers_entity")
+
+    op.drop_table("entity_identifiers")
     with op.batch_alter_table("entity_names", schema=None) as batch_op:
         batch_op.drop_index("ix_entity_names_normalized")
         batch_op.drop_index("ix_entity_names_entity")

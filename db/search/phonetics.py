@@ -1,0 +1,97 @@
+"""Which name words sound alike: spellings of one sound (`poetin`, `poutine`, `putyin` -> `putin`).
+
+Two codes per word, both computed by table, not by hand-written spelling rules:
+- Metaphone (rigour's Rust implementation): English-style spelling variants (`poetin`/`putin`, `xi`/`hsi`).
+- The consonant skeleton: every letter mapped to its Soundex group (b f p v -> 1, c g j k q s x z -> 2,
+  d t -> 3, l -> 4, m n -> 5, r -> 6), vowels, h, w and y dropped, doubled letters written once, and
+  not cut to four characters as Soundex is. Arabic, Persian and Hebrew write few vowels, and their
+  romanisations (`bwtyn`, `pwtyn`) keep only the skeleton of `putin`.
+
+Scoring (`db.search.scoring`) counts a sound-alike word as `PHONETIC_SCORE`, below an exact spelling and
+above the typo-level ratio it would get otherwise (`poetin` ~ `putin` 73, ~ `potanin` 62). The index
+(`db.search.index`) also uses `PhoneticWords` to look up listed words that sound like an unknown query
+word, so those names reach the re-ranking at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rigour.text.phonetics import metaphone
+
+PHONETIC_SCORE = 84.0  # a word that sounds like the listed word, spelled otherwise
+_MIN_CODE = 3  # a code of one or two sounds (`nega` NK ~ `nokia` NK, `rcc` ~ `roche`) says too little
+_VOWELS = frozenset("aeiou")
+_DOUBLED = re.compile(r"(.)\1+")
+_GROUPS = str.maketrans(
+    "bfpvcgjkqsxzdtlmnr", "111122222222334556", "aeiouyhw0123456789"
+)  # Soundex's letter groups; vowels, h, w, y and digits dropped
+
+
+@lru_cache(maxsize=65_536)
+def skeleton(word: str) -> str:
+    """The consonant skeleton: `putin`, `pwtyn`, `bwtyn` -> `135`; `potanin` -> `1355`."""
+    return _DOUBLED.sub(r"\1", word).translate(_GROUPS)
+
+
+@lru_cache(maxsize=65_536)
+def codes(word: str) -> tuple[str, str]:
+    """(metaphone, skeleton) of a word; an empty code when it says too little (short or no consonant)."""
+    meta = metaphone(word) if len(word) >= 2 and word.isalpha() else ""
+    bones = skeleton(word) if word.isalpha() else ""
+    return (meta if len(meta) >= _MIN_CODE else "", bones if len(bones) >= _MIN_CODE else "")
+
+
+def _abjad_like(word: str) -> bool:
+    """No written vowel (`bwtyn`): how Arabic, Persian and Hebrew names romanise letter by letter."""
+    return not _VOWELS.intersection(word)
+
+
+def sound_alike(a: str, b: str) -> bool:
+    """Whether two words are spelled alike or share a phonetic code.
+
+    The skeleton alone is too loose between two spelled-out Latin words (`yakushev` / `yezhikov` both give
+    `221`), so it counts only when one of the words writes no vowel.
+    """
+    if a == b or not a or not b:
+        return a == b
+    (ma, sa), (mb, sb) = codes(a), codes(b)
+    if ma and ma == mb:
+        return True
+    return bool(sa and sa == sb and (_abjad_like(a) or _abjad_like(b)))
+
+
+@dataclass
+class PhoneticWords:
+    """Every distinct word of the indexed names by its two codes: `alternatives` finds listed spellings."""
+
+    by_code: dict[str, list[str]] = field(default_factory=dict)
+    words: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, words: Iterable[str]) -> PhoneticWords:
+        by_code: dict[str, list[str]] = {}
+        vocabulary = frozenset(words)
+        for word in vocabulary:
+            for prefix, code in zip(("m", "s"), codes(word), strict=True):
+                if code:
+                    by_code.setdefault(prefix + code, []).append(word)
+        return cls(by_code, vocabulary)
+
+    def alternatives(self, word: str, limit: int = 3) -> list[str]:
+        """Up to `limit` listed words that sound like `word` (which is not listed itself), closest first."""
+        if word in self.words:
+            return []
+        meta, bones = codes(word)
+        found: set[str] = set(self.by_code.get("m" + meta, ())) if meta else set()
+        if bones:
+            skeleton_words = self.by_code.get("s" + bones, ())
+            found.update(w for w in skeleton_words if _abjad_like(word) or _abjad_like(w))
+        if not found:
+            return []
+        best = process.extract(word, list(found), scorer=fuzz.ratio, limit=limit)
+        return [w for w, _score, _ in best]
