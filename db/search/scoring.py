@@ -93,7 +93,7 @@ def _name_units(n_words: list[str]) -> list[tuple[str, int, int]]:
 
 def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> list[list[float]]:
     """Word similarity: rapidfuzz ratio, raised to PHONETIC_SCORE for words that sound alike."""
-    rows = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
+    rows: list[list[float]] = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
     if short:
         return rows
     for q, row in zip(q_words, rows, strict=True):
