@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import compare as compare_bench
 from bench import entity as entity_bench
 from bench import imports as import_bench
 from bench import report
@@ -47,7 +48,7 @@ from bench.name_parts import load_parts
 from bench.stats import Figure
 from db.lookups import Lookups, load_lookups
 
-AREAS = ("trade", "entity", "import", "serve")
+AREAS = ("trade", "entity", "import", "serve", "compare")
 FULL_NAMES = 1_000_000
 SMALL_NAMES = 20_000
 GENERATOR_VERSION = 1
@@ -264,7 +265,7 @@ async def db_size(url: str) -> str:
 async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
     args = run.args
     areas = set(args.areas)
-    url = await load_main(run, backend) if areas & {"trade", "entity", "serve"} else None
+    url = await load_main(run, backend) if areas & {"trade", "entity", "serve", "compare"} else None
     try:
         if url:
             run.data[f"main database size ({backend})"] = await db_size(url)
@@ -274,6 +275,10 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
             run.figures += await trade_bench.measure(
                 url, backend, questions, run.lookups, await source_id_of(url), baselines, df
             )
+        if "compare" in areas and url:
+            step(f"{backend}: /compare figures")
+            asked = compare_bench.draw_questions(run.chunks, run.shape, args.queries)  # type: ignore[arg-type]
+            run.figures += await compare_bench.measure(url, backend, asked, run.lookups, df)
         if "entity" in areas and url and run.names:
             step(f"{backend}: entity figures ({run.names.count:,} names)")
             run.figures += await entity_bench.measure(
@@ -311,7 +316,7 @@ def prepare(run: Run) -> tuple[Any, Any]:
     args = run.args
     areas = set(args.areas)
     baselines = df = None
-    if areas & {"trade", "import", "serve"}:
+    if areas & {"trade", "import", "serve", "compare"}:
         step(f"generating trade flows at scale {args.scale:g}")
         run.shape = make_shape(run.lookups, args.shared_data, args.scale)
         run.chunks = list(generate(run.shape))
@@ -320,6 +325,8 @@ def prepare(run: Run) -> tuple[Any, Any]:
             f"x 2 flows x 48 months (2020-01..2023-12), HS-6 codes per pair and flow 1..{int(run.shape.codes_per_pair.max())} "
             f"(median {int(sorted(run.shape.codes_per_pair.ravel())[run.shape.codes_per_pair.size // 2])}) of {len(run.shape.codes):,}"
         )  # fmt: skip
+    if "compare" in areas and "trade" not in areas:
+        df = trade_bench.frame(run.chunks, run.shape)  # type: ignore[arg-type]
     if "trade" in areas:
         step("pandas / DuckDB baselines")
         df = trade_bench.frame(run.chunks, run.shape)  # type: ignore[arg-type]

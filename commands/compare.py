@@ -246,12 +246,13 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
     first = params.first_year or max(last - DEFAULT_YEARS + 1, YEAR_MIN)
     base = params.base_year or (first if first < last else first - 1)  # one year: against the year before
     lo, hi = min(first, base), max(last, base)
+    mirrors = [TradeScope(p.code, opposite, codes, r.code) for _, r, p in asked]
+    found = await cq.lines_series(ctx.session, [*scopes, *mirrors], lo, hi)
     lines: list[Line] = []
-    for (country, reporter, partner), scope in zip(asked, scopes, strict=True):
-        series = await cq.line_series(ctx.session, scope, lo, hi)
+    for (country, reporter, partner), scope, other in zip(asked, scopes, mirrors, strict=True):
+        series = found.get((scope.reporter, scope.partner or 0))
         lines.append(line_from_series(country, reporter, partner, flow, series, mirror=False))
-        other = TradeScope(partner.code, opposite, codes, reporter.code)
-        mirror = await cq.line_series(ctx.session, other, lo, hi)
+        mirror = found.get((other.reporter, other.partner or 0))
         if mirror is not None:
             lines.append(line_from_series(country, partner, reporter, opposite, mirror, mirror=True))
     if all(line.series is None for line in lines):

@@ -135,17 +135,18 @@ def _sources(lines: Sequence[Line], first: int, last: int) -> Field:
 
 async def _citations(ctx: Context, lines: Sequence[Line]) -> list[Citation]:
     """One citation per source and reporter: a line's figures are labelled by who reported them."""
+    snapshots = {r.snapshot_id for line in lines if line.series for r in line.series.rows}
+    infos = {i.snapshot_id: i for i in await trade_sources.snapshot_infos(ctx.session, snapshots)}
     out: dict[tuple[str, str], Citation] = {}
     for line in lines:
         if line.series is None:
             continue
-        infos = await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in line.series.rows})
-        for info in infos:
+        used = sorted({r.snapshot_id for r in line.series.rows}, reverse=True)
+        for info in (infos[s] for s in used if s in infos):
             key = (info.source_key, line.reporter.name)
             if key not in out:
                 date = info.data_date or f"loaded {info.fetched_at}"
-                noun = FLOW_WORDS[line.flow][0]
-                note = f"{line.reporter.name}'s report of its {noun}"
+                note = f"{line.reporter.name}'s report of its {FLOW_WORDS[line.flow][0]}"
                 out[key] = Citation(info.source_title, info.publisher, date, info.url, note)
     return list(out.values())
 
@@ -183,6 +184,7 @@ def _numbers(
             })  # fmt: skip
         return {
             "country": line.country.name, "reporter": line.reporter.name, "partner": line.partner.name,
+            "reporter_code": line.reporter.code, "partner_code": line.partner.code,
             "flow": line.flow, "other_side": line.mirror, "freq": line.freq,
             "source": line.series.chosen.source_key if line.series else None, "years": per_year,
         }  # fmt: skip

@@ -56,6 +56,9 @@ DEMO_QUESTIONS = [
     "/hs aluminium oxide",
     "/exports chips RU 2022",  # no HS 8542 data is loaded: answers honestly and says how to get it
     "/exports gallium US 2023",
+    # Several partners side by side, each year's multiple of 2021 (who reported each line is in its label).
+    "/compare graphite Russia, Kazakhstan, Kyrgyzstan, Turkey 2021-2023",
+    "/exports aluminium oxide RU 2023",  # no HS 281820 rows: the cited WSJ "400 times" figure and the fetch
     # Entities: the curated Poly Group file, and OFAC's SINNO grouped with the curated Entity List firm.
     "/entity Poly Group",
     "/entity sinno electronic",

@@ -1,25 +1,31 @@
-"""Queries for /compare: what each source holds for one flow over a span of years, and that flow's series.
+"""Queries for /compare: what each source holds for several flows over a span of years, and their series.
 
 A /compare line is one flow (reporter, partner, direction) over several years, answered by one source for the
-whole span (a line never switches source between years) and one HS level per requested code, as /exports does
-(`db.queries.trade`): sources are never added together and a heading is never summed with its subheadings.
+whole span (a line never switches source between years) and one HS level per requested code, the coarsest the
+source holds (`db.queries.trade.coarsest_levels`), as /exports is: sources are never added together and a
+heading is never summed with its subheadings. All the lines of a question, both sides, are read with two
+queries (what each source holds, then the chosen rows), each an OR of the lines' own index-friendly filters.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Source, TradeFlow
 from db.queries import trade as tq
 from db.queries.trade import CodeValue, SourceCoverage, TradeScope
 
+Pair = tuple[int, int]  # (reporter, partner)
+
 
 @dataclass(frozen=True)
 class LineSeries:
-    """One flow's values per period (summed over the codes kept) from its one source."""
+    """One flow's rows (the chosen codes and level) from its one source."""
 
     scope: TradeScope
     chosen: SourceCoverage
@@ -27,17 +33,26 @@ class LineSeries:
     rows: list[CodeValue]
 
 
-def _scope_filter(scope: TradeScope) -> list[ColumnElement[bool]]:
+def _line_filter(scope: TradeScope) -> ColumnElement[bool]:
     # The same reporter / flow / partner / HS-range filter as the /exports queries (index-friendly ranges).
-    return tq._scope_filters(scope)
+    return and_(*tq._scope_filters(scope))
+
+
+def _pair(scope: TradeScope) -> Pair:
+    assert scope.partner is not None, "a /compare line names its partner"
+    return scope.reporter, scope.partner
 
 
 async def span_coverage(
-    session: AsyncSession, scope: TradeScope, first_year: int, last_year: int
-) -> list[SourceCoverage]:
-    """Per source and frequency: how many periods of the span it holds for the flow (empty if none)."""
+    session: AsyncSession, scopes: Sequence[TradeScope], first_year: int, last_year: int
+) -> dict[Pair, list[SourceCoverage]]:
+    """Per flow, per source and frequency: how many periods of the span it holds (flows without data absent)."""
+    if not scopes:
+        return {}
     stmt = (
         select(
+            TradeFlow.reporter,
+            TradeFlow.partner,
             TradeFlow.source_id,
             TradeFlow.freq,
             func.count(distinct(TradeFlow.period)),
@@ -46,34 +61,99 @@ async def span_coverage(
             Source.title,
         )
         .join(Source, Source.id == TradeFlow.source_id)
-        .where(*_scope_filter(scope), TradeFlow.period.between(first_year * 100, last_year * 100 + 12))
-        .group_by(TradeFlow.source_id, TradeFlow.freq, Source.key, Source.title)
-        .limit(1_000)
+        .where(or_(*(_line_filter(s) for s in scopes)))
+        .where(TradeFlow.period.between(first_year * 100, last_year * 100 + 12))
+        .group_by(
+            TradeFlow.reporter,
+            TradeFlow.partner,
+            TradeFlow.source_id,
+            TradeFlow.freq,
+            Source.key,
+            Source.title,
+        )
+        .limit(10_000)
     )
-    rows = (await session.execute(stmt)).all()
-    return [
-        SourceCoverage(int(sid), key, title, freq, int(periods), int(count))
-        for sid, freq, periods, count, key, title in rows
+    out: dict[Pair, list[SourceCoverage]] = defaultdict(list)
+    for reporter, partner, sid, freq, periods, count, key, title in (await session.execute(stmt)).all():
+        out[(int(reporter), int(partner))].append(
+            SourceCoverage(int(sid), key, title, freq, int(periods), int(count))
+        )
+    return dict(out)
+
+
+def _prefix_of(code: str, prefixes: Sequence[str]) -> str | None:
+    return next((p for p in prefixes if code.startswith(p)), None)
+
+
+async def lines_series(
+    session: AsyncSession, scopes: Sequence[TradeScope], first_year: int, last_year: int
+) -> dict[Pair, LineSeries]:
+    """Each flow's series over the span from the source that covers most of it (monthly data preferred);
+    flows that no source holds are absent."""
+    coverage = await span_coverage(session, scopes, first_year, last_year)
+    chosen = {
+        _pair(s): c
+        for s in scopes
+        if (c := tq.choose_source(coverage.get(_pair(s), []), prefer_monthly=True))
+    }
+    if not chosen:
+        return {}
+    wanted = [s for s in scopes if _pair(s) in chosen]
+    per_line = [
+        and_(
+            _line_filter(s),
+            TradeFlow.source_id == chosen[_pair(s)].source_id,
+            TradeFlow.freq == chosen[_pair(s)].freq,
+        )
+        for s in wanted
     ]
-
-
-async def line_series(
-    session: AsyncSession, scope: TradeScope, first_year: int, last_year: int
-) -> LineSeries | None:
-    """The flow's series over the span from the source that covers most of it (monthly data preferred), or
-    None when no source holds the flow in the span."""
-    coverage = await span_coverage(session, scope, first_year, last_year)
-    chosen = tq.choose_source(coverage, prefer_monthly=True)
-    if chosen is None:
-        return None
-    periods = (first_year * 100, last_year * 100 + 12)
-    present = await tq.levels_present(session, scope, chosen.source_id, chosen.freq, periods)
-    levels = tq.coarsest_levels(present)
-    rows = await tq.series_by_code(session, scope, chosen.source_id, chosen.freq, levels, periods)
-    return LineSeries(scope, chosen, levels, rows)
+    stmt = (
+        select(
+            TradeFlow.reporter,
+            TradeFlow.partner,
+            TradeFlow.hs_code,
+            TradeFlow.hs_level,
+            TradeFlow.period,
+            func.sum(TradeFlow.value_usd),
+            TradeFlow.snapshot_id,
+        )
+        .where(or_(*per_line), TradeFlow.period.between(first_year * 100, last_year * 100 + 12))
+        .group_by(
+            TradeFlow.reporter,
+            TradeFlow.partner,
+            TradeFlow.hs_code,
+            TradeFlow.hs_level,
+            TradeFlow.period,
+            TradeFlow.snapshot_id,
+        )  # fmt: skip
+        .order_by(TradeFlow.period, TradeFlow.hs_code)
+        .limit(tq.MAX_SERIES_ROWS)
+    )
+    found: dict[Pair, list[tuple[str, int, int, float | None, int]]] = defaultdict(list)
+    for reporter, partner, code, level, period, value, snap in (await session.execute(stmt)).all():
+        found[(int(reporter), int(partner))].append(
+            (code, int(level), int(period), None if value is None else float(value), int(snap))
+        )
+    out: dict[Pair, LineSeries] = {}
+    for scope in wanted:
+        rows = found.get(_pair(scope), [])
+        present: dict[str, set[int]] = defaultdict(set)
+        for code, level, *_ in rows:
+            prefix = _prefix_of(code, scope.prefixes) if scope.prefixes else ""
+            if prefix is not None:
+                present[prefix].add(level)
+        levels = tq.coarsest_levels({p: sorted(lv) for p, lv in present.items()})
+        kept = [
+            CodeValue(code, period, value, snap)
+            for code, level, period, value, snap in rows
+            if levels.get(_prefix_of(code, scope.prefixes) if scope.prefixes else "") == level
+        ]
+        out[_pair(scope)] = LineSeries(scope, chosen[_pair(scope)], levels, kept)
+    return out
 
 
 async def latest_year(session: AsyncSession, scopes: list[TradeScope]) -> int | None:
     """The latest year with data for any of the flows, or None."""
-    latest = [p for s in scopes if (p := await tq.latest_period(session, s)) is not None]
-    return max(latest) // 100 if latest else None
+    stmt = select(func.max(TradeFlow.period)).where(or_(*(_line_filter(s) for s in scopes)))
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return int(value) // 100 if value is not None else None
