@@ -10,8 +10,8 @@ How exactly-once holds, step by step (db.queries.watch has the claim details):
 If the process dies anywhere, the lease runs out and the rows are claimed again (at once on SQLite, where
 one process delivers per database and its predecessor is known dead), and step 3 makes the repeat
 harmless. Discord remembers nonces for a few minutes only, so a retry later than `nonce_window_seconds`
-after an attempt first looks for the alert among the channel's recent messages (each alert's footer
-ends with its reference).
+after the first attempt first looks for the alert among the channel's messages since then, newest first
+(each alert's footer ends with its reference).
 
 Errors: 429 is retried by discord.py itself; 5xx, timeouts and connection errors are retried here with
 doubling waits; a deleted channel (404 10003) or one the bot may not post in (403 50001/50013) pauses
@@ -59,6 +59,10 @@ MARKER_PREFIX = "alert ref "
 CHANNEL_GONE = {10003}  # Unknown Channel
 NOT_ALLOWED = {50001, 50013}  # Missing Access, Missing Permissions
 RETRYABLE = (asyncio.TimeoutError, aiohttp.ClientError, OSError, discord.DiscordServerError)
+# The look-back after Discord's nonce memory: messages read at most (10 requests), and the margin before the
+# first attempt for the difference between our clock and Discord's.
+LOOKBACK_MESSAGES = 1000
+LOOKBACK_MARGIN = dt.timedelta(seconds=30)
 
 
 def utcnow() -> dt.datetime:
@@ -245,22 +249,36 @@ class AlertDelivery:
         )
 
     async def _already_posted(self, channel: discord.PartialMessageable, delivery: Delivery) -> bool:
-        """After an attempt older than Discord's nonce memory, look for the message it may have posted."""
-        previous = delivery.previous_attempt_at
-        if previous is None or utcnow() - previous < dt.timedelta(seconds=self.config.nonce_window_seconds):
-            return False
+        """Once Discord may have forgotten the nonce, look for the message an earlier attempt may have posted.
+
+        Any such message is newer than the first attempt, so the channel is read from now back to that moment
+        (less a margin for clock skew), newest first, 100 messages a request, at most LOOKBACK_MESSAGES: an
+        alert is found however busy the channel (reading only the oldest 100 of the window missed one after
+        249 other messages). If the window holds even more, the alert is posted and the miss is logged.
+        """
+        first = delivery.first_attempt_at
+        window = dt.timedelta(seconds=self.config.nonce_window_seconds)
+        if first is None or utcnow() - first < window:
+            return False  # every earlier attempt is within Discord's nonce memory: the nonce alone suffices
         marker = MARKER_PREFIX + delivery.nonce
-        after = discord.Object(id=discord.utils.time_snowflake(previous - dt.timedelta(seconds=5)))
+        after = discord.Object(id=discord.utils.time_snowflake(first - LOOKBACK_MARGIN))
+        scanned = 0
         try:
-            async for message in channel.history(limit=100, after=after, oldest_first=True):
+            async for message in channel.history(limit=LOOKBACK_MESSAGES, after=after, oldest_first=False):
+                scanned += 1
                 if self.bot.user and message.author.id != self.bot.user.id:
                     continue
                 if any(marker in (embed.footer.text or "").split("\n") for embed in message.embeds):
                     await mark_sent(self.bot.app.sessions, delivery, message.id, utcnow())
-                    event(log, "alert_found_posted", nonce=delivery.nonce, message=message.id)
+                    event(
+                        log, "alert_found_posted", nonce=delivery.nonce, message=message.id, scanned=scanned
+                    )
                     return True
         except discord.HTTPException as exc:  # no Read Message History: post, relying on the nonce alone
             event(log, "alert_history_unreadable", logging.WARNING, nonce=delivery.nonce, status=exc.status)
+            return False
+        if scanned >= LOOKBACK_MESSAGES:
+            event(log, "alert_lookback_incomplete", logging.WARNING, nonce=delivery.nonce, scanned=scanned)
         return False
 
     async def _refused(self, delivery: Delivery, exc: discord.HTTPException) -> None:

@@ -115,6 +115,8 @@ class AlertOutbox(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The first claim: any message of this alert in Discord is newer (the nonce look-back starts here).
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -228,6 +228,8 @@ class Delivery:
     attempts: int = 1
     # When the previous attempt started, if there was one that may have reached Discord.
     previous_attempt_at: dt.datetime | None = None
+    # When the first attempt started (None: this is it). A message an earlier attempt posted is newer.
+    first_attempt_at: dt.datetime | None = None
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -334,6 +336,7 @@ async def _take(
 ) -> Delivery | None:
     members = AlertOutbox.group_key == leader.group_key if is_digest else AlertOutbox.id == leader.id
     previous = as_utc(leader.last_attempt_at)
+    first = as_utc(leader.first_attempt_at) or previous
     nonce = nonce_for(leader.id, is_digest)
     result = await session.execute(
         update(AlertOutbox)
@@ -343,6 +346,7 @@ async def _take(
             claimed_by=worker,
             lease_until=now + lease,
             last_attempt_at=now,
+            first_attempt_at=func.coalesce(AlertOutbox.first_attempt_at, now),
             attempts=AlertOutbox.attempts + 1,
             nonce=nonce,
         )
@@ -363,6 +367,7 @@ async def _take(
         change_ids=[c for _, c in taken],
         attempts=leader.attempts + 1,
         previous_attempt_at=previous,
+        first_attempt_at=first,
     )
 
 

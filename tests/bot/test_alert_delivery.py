@@ -230,10 +230,49 @@ async def test_retry_after_a_crash_between_posting_and_marking_posts_nothing_new
                 await session.execute(
                     update(AlertOutbox)
                     .where(AlertOutbox.nonce == "tw2")
-                    .values(lease_until=now, last_attempt_at=now - dt.timedelta(hours=1))
+                    .values(lease_until=now, first_attempt_at=now - dt.timedelta(hours=1))
                 )
             discord.advance(400)  # past the stand-in's 300 s nonce memory
             assert await delivery.deliver_once() == 1
             assert len(discord.requests("GET /channels/{channel_id}/messages")) == 1
         assert {m.nonce: m.id for m in discord.messages("alerts")} == posted
         assert sorted(mid for _, mid in await _statuses(sessions)) == sorted(posted.values())
+
+
+@pytest.mark.parametrize("before", [249, 450])
+async def test_the_look_back_finds_the_alert_however_busy_the_channel(
+    db_url: str, sessions: async_sessionmaker[AsyncSession], before: int
+) -> None:
+    """Hundreds of messages, then the alert posted by a process that died before marking it, then 150 more; the
+    retry comes after Discord forgot the nonce. Reading the window's oldest 100 missed the alert (posted
+    twice); newest first, page after page back to the first attempt, it is found: no second post."""
+    async with Driver() as discord:
+        channel = discord.channel("alerts")
+        discord.add_user("reporter")
+        await _alerts(sessions, channel.id, discord.guild.id, 1)
+        async with running_bot(discord, db_url, replace(FAST, enabled=False)) as bot:
+            delivery = AlertDelivery(bot, FAST)
+            started = dt.datetime.now(dt.UTC)
+            discord.post_as("reporter", "alerts", "busy newsroom", count=before)
+            for d in await claim_deliveries(
+                sessions, worker="dead", now=started, lease=dt.timedelta(seconds=20), digest_threshold=3
+            ):
+                await delivery.deliver(d)  # posted; then "dies" before marking:
+            async with sessions() as session, session.begin():
+                await session.execute(
+                    update(AlertOutbox).values(
+                        status="sending",
+                        message_id=None,
+                        lease_until=started,
+                        first_attempt_at=started - dt.timedelta(hours=1),
+                        last_attempt_at=started - dt.timedelta(minutes=1),  # a later attempt, also lost
+                    )
+                )
+            discord.post_as("reporter", "alerts", "still busy", count=150)
+            discord.advance(400)  # past the stand-in's 300 s nonce memory
+            assert await delivery.deliver_once() == 1
+            pages = len(discord.requests("GET /channels/{channel_id}/messages"))
+        alerts = [m for m in discord.messages("alerts") if m.nonce is not None]
+        assert len(alerts) == 1, f"posted {len(alerts)} times"
+        assert [mid for _, mid in await _statuses(sessions)] == [alerts[0].id]
+        assert pages == 2  # newest first: the 150 later messages, then the alert on the second page

@@ -333,6 +333,17 @@ class Driver:
 
     # -- reading what the bot did ---------------------------------------------------------------------------
 
+    def post_as(
+        self, user: str | int | User, channel: str | int | Channel, content: str, count: int = 1
+    ) -> None:
+        """`user` posts `count` messages in `channel` (a busy channel around the bot's own posts)."""
+        target = self.channel(channel)
+        author = self.user(user).payload()
+        for n in range(count):
+            text = content if count == 1 else f"{content} {n + 1}"
+            message = self.standin.factory.create(target.id, target.guild_id, author, {"content": text}, [])
+            self.standin.dispatch_message("MESSAGE_CREATE", message)
+
     def messages(
         self, channel: str | int | Channel | None = None, *, include_ephemeral: bool = False
     ) -> list[Message]:
