@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, load_config
 
@@ -28,6 +30,39 @@ SUBCOMMANDS = {
     "sync": "bot.cli.sync:sync",
     "sync-commands": "bot.serve:sync_commands",
 }
+
+
+# Subcommands that only read the database: for them a SQLite file that does not exist is a wrong path, not a
+# first run (they would create an empty database there and answer "nothing loaded yet").
+READ_ONLY = {"ask", "changes", "screen"}
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database URL whose file does not exist (None for PostgreSQL or an existing file)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # a malformed URL fails later with its own message
+        return None
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if Path(path).expanduser().exists() else path
+
+
+def database_unreachable(error: BaseException, url: str) -> click.ClickException | None:
+    """One line for a database that cannot be reached (down, partitioned, wrong host), instead of a traceback."""
+    from bot.errors import database_outage  # imports discord.py: only when something failed
+
+    if not (database_outage(error) or isinstance(error, OSError)):
+        return None
+    try:
+        where = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        where = "(unparsable URL)"
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200] or type(error).__name__
+    return click.ClickException(
+        f"cannot reach the database {where}: {reason}. Is it running, and is TRADEWATCH_DATABASE_URL right?"
+    )
 
 
 class LazyGroup(click.Group):
@@ -48,6 +83,18 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy_subcommands[cmd_name]} is not a click command")
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            config = ctx.obj
+            refusal = database_unreachable(exc, config.database_url) if config is not None else None
+            if refusal is None:
+                raise
+            raise refusal from None
 
 
 @click.group(
@@ -74,6 +121,11 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
         ctx.obj = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
+    if ctx.invoked_subcommand in READ_ONLY and (path := missing_sqlite_file(ctx.obj.database_url)):
+        raise click.ClickException(
+            f"no database at {path} (nothing created): load one with `tradewatch demo` or `tradewatch import`, "
+            "or point TRADEWATCH_DATABASE_URL at yours."
+        )
 
 
 def main() -> None:
