@@ -161,7 +161,7 @@ class BotHandlers:
 
     def _same_nonce(self, channel_id: int, nonce: str) -> Message | None:
         seen = self.store.nonces.get((channel_id, self.world.bot.id, nonce))
-        if seen is None or self.standin.clock.now() - seen[1] > NONCE_WINDOW:
+        if seen is None or self.standin.clock.now() - seen[1] > self.standin.nonce_window:
             return None
         message = self.store.messages[seen[0]]
         if message.deleted:

@@ -22,7 +22,7 @@ from .gateway import Gateway
 from .interactions import interaction_routes
 from .messages import MessageFactory
 from .options import UsageError
-from .rest import bot_routes
+from .rest import NONCE_WINDOW, bot_routes
 from .store import Interaction, Message, RecordedRequest, Rejection, Store
 from .world import Channel, Guild, Member, World, default_world
 
@@ -43,8 +43,11 @@ class StandIn:
         rate_limit: tuple[int, float] = (50, 1.0),
         heartbeat_interval_ms: int = 41250,
         allowed_privileged_intents: int = 0,
+        nonce_window: float | None = None,
     ) -> None:
         self.clock = clock or (world.clock if world else Clock())
+        # How long a message nonce is remembered (enforce_nonce); tests shorten it to exercise the look-back.
+        self.nonce_window = NONCE_WINDOW if nonce_window is None else nonce_window
         self.world = world or default_world(self.clock, token or f"standin.{secrets.token_urlsafe(24)}")
         self.store = Store()
         self.limits = RateLimits(self.clock, limit=rate_limit[0], window=rate_limit[1])

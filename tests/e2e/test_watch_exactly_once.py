@@ -14,10 +14,15 @@ Kill points, chosen by a seeded random generator (the seed is printed; TW_E2E_SE
   message, before its answer reaches the bot, for a random set of alert posts.
 SQLite runs one serve process; PostgreSQL runs two at once on the same database.
 
+The channels are busy (other members post several messages a second in both) and the stand-in remembers a
+message nonce for 3 s only (TW_E2E_NONCE_MEMORY; Discord: a few minutes), with serve told 2 s: a retry after a
+kill usually comes after the nonce is forgotten, so serve must find its earlier post by reading the channel back
+through hundreds of other messages (bot/alerts.py); reading too little posts the alert twice.
+
 At the end, every alert must be in its channel exactly once: the stand-in's channel record, read back into
 (change, entry) pairs, equals the changes computed from the plan, and no nonce has two messages.
 Bounded: 6 steps and about 13 kill points per backend in `make test` (TW_E2E_STEPS sets the number of steps;
-10 steps, about 20 kill points, take 1.5-3 minutes per backend on a busy 2-core machine).
+14 steps, 20 kill points or more, take 3-5 minutes per backend on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from db.models import AlertOutbox, ListChange, Snapshot, Source
 from tests.db.sync.fixtures import source_server  # noqa: F401  (the fixture)
 from tests.db.sync.source_server import SourceServer
 from tests.discord_standin import Driver
+from tests.discord_standin.store import Message
 from tests.e2e.test_watch_alerts import add_watch, outbox_settled
 from tests.e2e.watch_harness import (
     ServeProcess,
@@ -61,6 +67,8 @@ SYNC_KILLS = STEPS // 3  # sync steps during which serve is killed
 IMPORT_KILLS = STEPS // 3  # import steps whose first attempt is killed
 POST_KILLS = 4  # alert posts after which every serve process dies before hearing back
 CHAOS_KILLS = STEPS - 1  # serve processes killed at random moments
+NONCE_MEMORY = float(os.environ.get("TW_E2E_NONCE_MEMORY", "3.0"))  # the stand-in's; serve is told 1 s less
+CHATTER_PER_SECOND = 8  # other members' messages per second in each alert channel
 
 
 @dataclass
@@ -172,6 +180,18 @@ class Chaos:
                 await serve.start()
 
 
+async def chatter(discord: Driver, rng: random.Random) -> None:
+    """Other members talking in the alert channels the whole time: the look-back must read past them."""
+    n = 0
+    while True:
+        await asyncio.sleep(0.25)
+        for channel in ("alerts", "newsroom"):
+            n += 1
+            discord.post_as("reporter", channel, f"newsroom chatter {n}", count=CHATTER_PER_SECOND // 4)
+        if rng.random() < 0.01:  # now and then a burst, like a thread taking off
+            discord.post_as("reporter", "alerts", "burst", count=150)
+
+
 async def snapshots(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:
         stmt = select(func.count()).select_from(Snapshot).join(Source).where(Source.key == "ofac_cons")
@@ -249,9 +269,14 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
             "/ofac/" + name, folders[0] / name, last_modified="Mon, 01 Dec 2025 12:00:00 GMT"
         )
 
-    async with Driver() as discord:
+    async with Driver(nonce_window=NONCE_MEMORY) as discord:
+        discord.add_user("reporter")
         config = write_config(
-            tmp_path / "config.toml", db_url, discord.guild.id, sync=sync_config(source_server)
+            tmp_path / "config.toml",
+            db_url,
+            discord.guild.id,
+            sync=sync_config(source_server),
+            nonce_window_seconds=max(NONCE_MEMORY - 1.0, 0.5),
         )
         env = clean_env(discord.env())
         await run_import(config, env, "ofac", folders[0])  # the baseline
@@ -264,19 +289,21 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
         chaos = Chaos(serves, rng, plan)
         original = discord.standin.dispatch_message
 
-        def dispatch(event: str, message: object) -> None:
+        def dispatch(event: str, message: Message) -> None:
             original(event, message)
-            if event == "MESSAGE_CREATE":
+            if event == "MESSAGE_CREATE" and message.author.get("bot"):  # the bot's posts, not the chatter
                 chaos.on_message()
 
         killed_syncs = killed_imports = 0
         keeper: asyncio.Task[None] | None = None
+        talker: asyncio.Task[None] | None = None
         try:
             await discord.wait_ready(commands={"watch"}, timeout=90)
             await add_watch(discord, channel=discord.channel("alerts"), sources="ofac_cons")
             await add_watch(discord, channel=discord.channel("newsroom"), sources="ofac_cons", types="person")
             discord.standin.dispatch_message = dispatch  # type: ignore[method-assign]
             keeper = asyncio.create_task(chaos.keep_alive())
+            talker = asyncio.create_task(chatter(discord, random.Random(seed + 2)))
             for step in range(1, STEPS + 1):
                 if step % 2:
                     killed_syncs += await sync_step(
@@ -296,10 +323,11 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
             await outbox_settled(sessions, serves[0], timeout=180)
         finally:
             chaos.running = False  # nothing is restarted from here on, even after a failure
-            if keeper is not None:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
+            for task in (keeper, talker):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             for serve in serves:
                 await serve.stop()
 
@@ -314,12 +342,17 @@ async def test_no_alert_lost_or_doubled_when_killed_anywhere(
     doubled = sum((posted[c] - wanted[c] for c in wanted), Counter())
     messages = [m for c in wanted for m in alert_messages(discord, c)]
     per_nonce = Counter(m.nonce for m in messages)
+    kills = killed_syncs + killed_imports + chaos.random_kills + chaos.post_kills
+    logs = "".join(log.read_text(encoding="utf-8", errors="replace") for s in serves for log in s.logs)
+    others = len(discord.standin.store.messages) - len(messages)
     print(
         f"\nexactly-once[{backend}] seed={seed}: {STEPS} steps ({killed_syncs} syncs and {killed_imports} imports "
         f"killed midway), {len(serves)} serve process(es) started {sum(s.runs for s in serves)} times, killed "
         f"{chaos.random_kills} times at random and {chaos.post_kills} times between posting and marking; "
-        f"{len(outbox)} alerts in {len(messages)} messages; lost {sum(lost.values())}, "
-        f"duplicated {sum(doubled.values())}"
+        f"{len(outbox)} alerts in {len(messages)} messages among {others} others (nonce memory {NONCE_MEMORY} s; "
+        f"{logs.count('event=alert_found_posted')} found by the look-back, "
+        f"{logs.count('event=alert_lookback_incomplete')} incomplete); {kills} kills; "
+        f"lost {sum(lost.values())}, duplicated {sum(doubled.values())}"
     )
     assert not lost and not doubled
     assert set(per_nonce.values()) == {1} and None not in per_nonce
