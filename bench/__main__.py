@@ -1,4 +1,4 @@
-"""`python -m bench [--scale 0.01] [--backend sqlite|postgresql|both] [--only trade,entity,import,serve]`.
+"""`python -m bench [--scale 0.01] [--backend sqlite|postgresql|both] [--only trade,entity,import,serve,screen]`.
 
 Generates the SYNTHETIC data, loads it into the bench's own databases, measures every figure of issue 6 on
 each backend with its baseline, and writes bench/RESULTS.md and bench/results.json. At --scale 1 (the
@@ -26,6 +26,7 @@ from bench import compare as compare_bench
 from bench import entity as entity_bench
 from bench import imports as import_bench
 from bench import report
+from bench import screen as screen_bench
 from bench import serve as serve_bench
 from bench import trade as trade_bench
 from bench.databases import (
@@ -48,7 +49,7 @@ from bench.name_parts import load_parts
 from bench.stats import Figure
 from db.lookups import Lookups, load_lookups
 
-AREAS = ("trade", "entity", "import", "serve", "compare")
+AREAS = ("trade", "entity", "import", "serve", "compare", "screen")
 FULL_NAMES = 1_000_000
 SMALL_NAMES = 20_000
 GENERATOR_VERSION = 1
@@ -79,6 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="SQLite files and caches (default bench/.data)"
     )
+    parser.add_argument("--screen-rows", type=int, default=10_000, help="names in the screening bench's sheet")
+    parser.add_argument("--screen-baseline", type=int, default=20,
+                        help="names timed for the screening baseline (a full scan each), scaled to --screen-rows")  # fmt: skip
     parser.add_argument("--shared-data", type=Path,
                         default=Path(os.environ.get("TRADEWATCH_SHARED_DATA", REPO.parent / "shared" / "data")))  # fmt: skip
     args = parser.parse_args(argv)
@@ -265,7 +269,7 @@ async def db_size(url: str) -> str:
 async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
     args = run.args
     areas = set(args.areas)
-    url = await load_main(run, backend) if areas & {"trade", "entity", "serve", "compare"} else None
+    url = await load_main(run, backend) if areas & {"trade", "entity", "serve", "compare", "screen"} else None
     try:
         if url:
             run.data[f"main database size ({backend})"] = await db_size(url)
@@ -294,6 +298,12 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
                 )  # fmt: skip
             finally:
                 await drop_database(small, delete_sqlite=True)
+        if "screen" in areas and url and run.names:
+            step(f"{backend}: screening {args.screen_rows:,} names against {run.names.count:,}")
+            run.figures += await screen_bench.measure(
+                url, backend, run.names.entities, run.names.keys, run.lookups,
+                rows=args.screen_rows, baseline_sample=args.screen_baseline,
+            )  # fmt: skip
         if "serve" in areas and url and run.names and run.chunks:
             step(f"{backend}: serve cold start and memory")
             q = trade_bench.draw_questions(run.chunks, run.shape, 1)[0]  # type: ignore[arg-type]
@@ -333,7 +343,7 @@ def prepare(run: Run) -> tuple[Any, Any]:
         baselines = trade_bench.measure_baselines(
             df, trade_bench.draw_questions(run.chunks, run.shape, args.queries)
         )  # type: ignore[arg-type]
-    if areas & {"entity", "serve"}:
+    if areas & {"entity", "serve", "screen"}:
         step("generating entities")
         run.names = build_names(args, max(1_000, round(FULL_NAMES * args.scale)), 7, "main")
         run.data["entity names"] = _names_text(run.names)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from followthemoney import model
 
 from commands.context import Context
-from commands.entity_card import Candidate, CardInput, build_reply
+from commands.entity_card import Candidate, CardInput, build_reply, country_names, curated
 from commands.errors import InvalidInput, NoData, NotFound
 from commands.network_chart import graph_from_links, render_network
 from commands.parse import CommandLine
@@ -235,8 +235,17 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
         lists=await list_dates(ctx.session),
     )
     reply = build_reply(card)
-    listed = [lst.label for r in best if r.active for lst in r.listings]
-    graph = graph_from_links(best[0].name, listed, group_ids, links)
+    listed = [
+        lst.label + (" [curated]" if curated(r) else "") for r in best if r.active for lst in r.listings
+    ]
+    graph = graph_from_links(
+        best[0].name,
+        listed,
+        group_ids,
+        links,
+        countries=sorted({c for r in best for c in r.countries}),
+        country_names=lambda codes: country_names(codes, ctx.lookups),
+    )
     if graph is None:
         return reply
     png = await asyncio.to_thread(render_network, graph)

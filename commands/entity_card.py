@@ -7,6 +7,7 @@ curated shipment's and reported figure's own citation. `numbers` holds the same 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,8 @@ class CardInput:
         return self.records[0]
 
 
-def _country_names(codes: list[str], lookups: Lookups | None) -> str:
+def country_names(codes: Iterable[str], lookups: Lookups | None) -> str:
+    """`China, Hong Kong` for ISO2 codes (upper-case codes where the lookups do not know them)."""
     names = []
     for code in codes:
         country = lookups.country(code) if lookups and len(code) == 2 else None
@@ -265,7 +267,7 @@ def _candidate_line(c: Candidate, lookups: Lookups | None) -> str:
     r = c.records[0]
     extras = [
         r.schema,
-        _country_names(r.countries, lookups) or None,
+        country_names(r.countries, lookups) or None,
         "born " + ", ".join(r.birth_dates()[:2]) if r.birth_dates() else None,
         "; ".join(dict.fromkeys(lst.label for x in c.records for lst in x.listings)) or r.source.title,
     ]
@@ -328,7 +330,7 @@ def citations(card: CardInput) -> list[Citation]:
 
 def _summary(card: CardInput) -> list[str]:
     lead, name = card.lead, matched_name(card)
-    countries = _country_names(sorted({c for r in card.records for c in r.countries}), card.lookups)
+    countries = country_names(sorted({c for r in card.records for c in r.countries}), card.lookups)
     lines = [
         " · ".join(
             p for p in (lead.schema, countries or "no country given", _status(card.records, card.lists)) if p

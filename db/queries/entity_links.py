@@ -87,6 +87,7 @@ class Neighbour:
     source_key: str
     active: bool
     listings: tuple[str, ...]
+    countries: tuple[str, ...] = ()  # ISO2, lower case
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ _PRESENT = select(
     select(_FIG.c.id).exists(),
 )
 _NEIGHBOURS = (
-    select(_E.c.id, _E.c.name, _E.c.schema, _SRC.c.key, _E.c.active)
+    select(_E.c.id, _E.c.name, _E.c.schema, _SRC.c.key, _E.c.active, _E.c.countries)
     .join_from(_E, _SRC, _SRC.c.id == _E.c.source_id)
     .where(_E.c.id.in_(ids_param()))
 )
@@ -241,8 +242,8 @@ async def neighbours(session: AsyncSession, entity_ids: Collection[int]) -> dict
         if label not in labels[entity_id]:
             labels[entity_id].append(label)
     return {
-        i: Neighbour(i, name, schema, key, bool(active), tuple(labels.get(i, ())))
-        for i, name, schema, key, active in await session.execute(_NEIGHBOURS, params)
+        i: Neighbour(i, name, schema, key, bool(active), tuple(labels.get(i, ())), tuple(countries or ()))
+        for i, name, schema, key, active, countries in await session.execute(_NEIGHBOURS, params)
     }
 
 
