@@ -128,7 +128,7 @@ def _agreement(replies: Sequence[Any], questions: Sequence[CompareQuestion], df:
         }
         got = {}
         for line in reply.numbers.get("lines", []):
-            total = sum(y["value_usd"] or 0.0 for y in line["years"])
+            total = sum(y["figure"] or 0.0 for y in line["years"])
             got[(line["reporter_code"], line["partner_code"], line["other_side"])] = total
         ok = all(abs(got.get(k, 0.0) - v) <= 1e-6 * max(1.0, v) for k, v in expected.items())
         same += ok and all(k in expected for k in got)

@@ -14,11 +14,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from commands.basis import parse_months
 from commands.cited import no_data_reply, reported_figures_for, with_figures
 from commands.compare_basis import Line, line_from_series
-from commands.compare_view import build_reply
+from commands.compare_view import View, build_reply
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
+from commands.measures import parse_measure
 from commands.parse import CommandLine
 from commands.replies import Reply
 from commands.resolve import (
@@ -38,16 +40,14 @@ from db.queries.trade import TradeScope
 
 USAGE = (
     "/compare <commodity> <country>, <country>, ... [YEAR or FROM-TO] [reporter=CN | partner=COUNTRY] "
-    "[flow=exports|imports] [vs=YEAR] [months=FROM-TO]"
+    "[flow=exports|imports] [vs=YEAR] [months=FROM-TO] [measure=value|weight|quantity|unit-value]"
 )
 EXAMPLE = "/compare graphite Russia, Kazakhstan, Kyrgyzstan, Turkey 2021-2023"
 OPTIONS = ("commodity", "countries", "years", "reporter", "partner", "flow", "vs", "months", "measure")
 MAX_COUNTRIES = 8  # lines on one chart a reader can still tell apart (each may bring its mirror line)
 MAX_YEARS = 10
 DEFAULT_YEARS = 3  # without years: the latest year with data and the two before it
-MEASURES = ("value",)
 YEARS = re.compile(r"^(\d{4})(?:\s*[-–]\s*(\d{4}))?$")
-MONTHS_RANGE = re.compile(r"^(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?$")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class CompareParams:
     last_year: int | None = None
     base_year: int | None = None
     months: tuple[int, int] | None = None
-    measure: str = "value"
+    measure: str = "value"  # a `commands.measures` key
 
     @classmethod
     def build(
@@ -117,11 +117,7 @@ class CompareParams:
                 resolved.append(country)
         first, last = _years(years)
         base = parse_year(vs) if vs not in (None, "") else None
-        chosen_measure = (measure or "value").strip().lower()
-        if chosen_measure not in MEASURES:
-            raise InvalidInput(
-                f"Unknown measure {measure!r} for /compare.", f"Measures: {', '.join(MEASURES)}."
-            )
+        chosen_measure = parse_measure(measure).key
         return cls(
             text,
             tuple(resolved),
@@ -131,7 +127,7 @@ class CompareParams:
             first,
             last,
             base,
-            _months(months),
+            parse_months(months),
             chosen_measure,
         )
 
@@ -163,18 +159,6 @@ def _years(text: str | None) -> tuple[int | None, int | None]:
         raise InvalidInput(f"{first}-{last} runs backwards.", f"Write it {last}-{first}.")
     if last - first + 1 > MAX_YEARS:
         raise InvalidInput(f"{first}-{last} is more than {MAX_YEARS} years.", "Compare a shorter span.")
-    return first, last
-
-
-def _months(text: str | None) -> tuple[int, int] | None:
-    """`1-5` (January to May) or `3` (March only) -> (first, last); None -> every month."""
-    if text in (None, ""):
-        return None
-    match = MONTHS_RANGE.match(str(text).strip())
-    first = int(match.group(1)) if match else 0
-    last = int(match.group(2) or first) if match else 0
-    if not (1 <= first <= last <= 12):
-        raise InvalidInput(f"months={text} is not a span of months.", "Use months=1-5 (January to May).")
     return first, last
 
 
@@ -247,7 +231,8 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
     base = params.base_year or (first if first < last else first - 1)  # one year: against the year before
     lo, hi = min(first, base), max(last, base)
     mirrors = [TradeScope(p.code, opposite, codes, r.code) for _, r, p in asked]
-    found = await cq.lines_series(ctx.session, [*scopes, *mirrors], lo, hi)
+    measure = parse_measure(params.measure)
+    found = await cq.lines_series(ctx.session, [*scopes, *mirrors], lo, hi, volumes=measure.needs_volumes)
     lines: list[Line] = []
     for (country, reporter, partner), scope, other in zip(asked, scopes, mirrors, strict=True):
         series = found.get((scope.reporter, scope.partner or 0))
@@ -262,9 +247,9 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
         _title(params, what, first, last, base),
         _chart_title(params, commodity.alias or what, first, last),
     )
-    reply = await build_reply(
-        ctx, params, commodity, lines, title=title, chart_title=chart_title, first=first, last=last, base=base
-    )
+    measure = measure.with_unit(a for line in lines for a in line.amounts.values())
+    view = View(sorted({*range(first, last + 1), base}), base, params.months, measure)
+    reply = await build_reply(ctx, commodity, lines, view, title=title, chart_title=chart_title)
     return with_figures(reply, await cited(first, last), ctx.lookups)
 
 

@@ -1,9 +1,10 @@
-"""The arithmetic of /compare: each line's value per year, its multiple of the base year, and the gap between the
-two reports of one flow. Pure functions on plain numbers, so tests can check every figure.
+"""The arithmetic of /compare: each line's figure per year in the measure asked for, its multiple of the base
+year, and the gap between the two reports of one flow.
 
-The rule for months missing in either year is the one /exports states for its year-on-year change: two years
-are compared over the full selection of months when both hold all of them, else over the months with data in
-both (and the answer names them); an annual source compares annual totals. A missing month is never a zero.
+Every comparison goes through `commands.basis.compare`, the one rule for months missing in either year that
+/exports and /top use (`MISSING_MONTHS_RULE`): so a /compare multiple equals the /exports one for the same
+flow, years and months. The gap between two reports compares the same months of one year, the other report
+standing where the base year stands.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from commands.charts import MONTHS
-from commands.series import sum_by_period
+from commands.basis import Basis, Comparison, compare
+from commands.measures import Measure
+from commands.series import amounts_by_period
+from commands.trade_common import possessive
 from db.lookups import Country
+from db.queries.trade import Amount, add_amounts
 from db.queries.trade_compare import LineSeries
 
 
@@ -27,7 +31,7 @@ class Line:
     flow: str
     mirror: bool
     series: LineSeries | None
-    values: dict[int, float | None]
+    amounts: dict[int, Amount]
 
     @property
     def freq(self) -> str | None:
@@ -36,11 +40,7 @@ class Line:
     @property
     def label(self) -> str:
         """`Russia (China's report)`: the listed country and who reported the figures."""
-        return f"{self.country.name} ({_possessive(self.reporter.name)} report)"
-
-
-def _possessive(name: str) -> str:
-    return f"{name}'" if name.endswith("s") else f"{name}'s"
+        return f"{self.country.name} ({possessive(self.reporter.name)} report)"
 
 
 def line_from_series(
@@ -52,107 +52,84 @@ def line_from_series(
     *,
     mirror: bool,
 ) -> Line:
-    values = sum_by_period(series.rows) if series else {}
-    return Line(country, reporter, partner, flow, mirror, series, values)
+    amounts = amounts_by_period(series.rows) if series else {}
+    return Line(country, reporter, partner, flow, mirror, series, amounts)
 
 
-@dataclass(frozen=True)
-class Compared:
-    """Two amounts compared on one basis: `value` against `base`, over `months` (None: annual totals)."""
-
-    value: float | None
-    base: float | None
-    months: tuple[int, ...] | None
-    complete: bool
-
-    @property
-    def multiple(self) -> float | None:
-        return None if self.value is None or not self.base else self.value / self.base
-
-    @property
-    def gap_pct(self) -> float | None:
-        return None if self.value is None or not self.base else (self.value - self.base) / self.base * 100
-
-
-def selected_months(months: tuple[int, int] | None) -> tuple[int, ...]:
+def month_span(months: tuple[int, int] | None) -> range:
     first, last = months or (1, 12)
-    return tuple(range(first, last + 1))
+    return range(first, last + 1)
 
 
-def year_total(
-    values: dict[int, float | None], year: int, freq: str | None, months: tuple[int, int] | None
-) -> float | None:
-    """The year's value over the selected months that have data (annual sources: the annual total)."""
-    if freq == "A":
-        return values.get(year * 100) if months is None else None
-    present = [v for m in selected_months(months) if (v := values.get(year * 100 + m)) is not None]
-    return sum(present) if present else None
+def year_figure(line: Line, year: int, months: tuple[int, int] | None, measure: Measure) -> float | None:
+    """The year's figure over the months asked for that carry the measure (an annual source: its annual
+    total, and nothing when months are asked for)."""
+    if line.freq == "A":
+        return measure.of(line.amounts.get(year * 100)) if months is None else None
+    return measure.total(a for m in month_span(months) if (a := line.amounts.get(year * 100 + m)) is not None)
 
 
-def months_with_data(values: dict[int, float | None], year: int, months: tuple[int, int] | None) -> int:
-    return sum(values.get(year * 100 + m) is not None for m in selected_months(months))
+def months_with(line: Line, year: int, months: tuple[int, int] | None, measure: Measure) -> int:
+    return sum(measure.of(line.amounts.get(year * 100 + m)) is not None for m in month_span(months))
 
 
-def compare_months(
-    current: dict[int, float | None], current_year: int, base: dict[int, float | None], base_year: int,
-    months: tuple[int, int] | None,
-) -> Compared:  # fmt: skip
-    """Monthly against monthly: the full selection when both hold it, else the months with data in both."""
-    wanted = selected_months(months)
-    cur = {m: current.get(current_year * 100 + m) for m in wanted}
-    old = {m: base.get(base_year * 100 + m) for m in wanted}
-    both = tuple(m for m in wanted if cur[m] is not None and old[m] is not None)
-    if not both:
-        return Compared(None, None, (), False)
-    total = sum(cur[m] or 0.0 for m in both)
-    base_total = sum(old[m] or 0.0 for m in both)
-    return Compared(total, base_total, both, len(both) == len(wanted))
+def against_base(
+    line: Line, year: int, base: int, months: tuple[int, int] | None, measure: Measure
+) -> Comparison | None:
+    """The line's year against its base year under the one rule; None without data, or for months of an
+    annual source."""
+    if line.freq is None or (line.freq == "A" and months is not None) or year == base:
+        return None
+    first, last = months or (1, 12)
+    return compare(line.amounts, Basis(year, base, first, last, base_defaulted=False), measure, line.freq)
 
 
-def compare_lines(
-    line: Line, year: int, other: Line, other_year: int, months: tuple[int, int] | None
-) -> Compared:
-    """`line` in `year` against `other` in `other_year` (the same line for a multiple, the other report of the
-    flow for a gap). An annual total is compared only with an annual total or with 12 months of data."""
-    if line.freq == "M" and other.freq == "M":
-        return compare_months(line.values, year, other.values, other_year, months)
-    if line.freq is None or other.freq is None or months is not None:
-        return Compared(None, None, None, False)
-
-    def annual(x: Line, y: int) -> float | None:
-        if x.freq == "A":
-            return x.values.get(y * 100)
-        return year_total(x.values, y, "M", None) if months_with_data(x.values, y, None) == 12 else None
-
-    return Compared(annual(line, year), annual(other, other_year), None, True)
+def _annual(line: Line, year: int, measure: Measure) -> Amount | None:
+    """An annual total, or 12 months that all carry the measure added up (else nothing to set against one)."""
+    if line.freq == "A":
+        return line.amounts.get(year * 100)
+    months = [line.amounts.get(year * 100 + m) for m in range(1, 13)]
+    if any(measure.of(a) is None for a in months):
+        return None
+    return add_amounts(a for a in months if a is not None)
 
 
-def basis_words(compared: Compared, months: tuple[int, int] | None) -> str:
-    """How two figures were compared, in words an answer can print beside them."""
-    if compared.months is None:
-        return "annual totals"
-    if not compared.months:
-        return "no month with data in both"
-    if compared.complete:
-        return "full years" if months is None else f"{_span(months)} of both years"
-    return f"only the {len(compared.months)} months with data in both ({', '.join(MONTHS[m - 1] for m in compared.months)})"
+def gap(
+    direct: Line, other: Line, year: int, months: tuple[int, int] | None, measure: Measure
+) -> Comparison | None:
+    """The other side's report of the flow against the asked side's, in one year, under the same rule (the asked
+    report stands where the base year stands). None when they cannot be set side by side."""
+    if direct.freq is None or other.freq is None:
+        return None
+    first, last = months or (1, 12)
+    basis = Basis(year, year - 1, first, last, base_defaulted=False)
+    if direct.freq == "M" and other.freq == "M":
+        merged = {p: a for p, a in other.amounts.items() if p // 100 == year}
+        merged |= {p - 100: a for p, a in direct.amounts.items() if p // 100 == year}
+        return compare(merged, basis, measure, "M")
+    if months is not None:
+        return None
+    now, base = _annual(other, year, measure), _annual(direct, year, measure)
+    merged = {k: a for k, a in ((year * 100, now), ((year - 1) * 100, base)) if a is not None}
+    return compare(merged, basis, measure, "A")
 
 
-def _span(months: tuple[int, int]) -> str:
-    first, last = months
-    return MONTHS[first - 1] if first == last else f"{MONTHS[first - 1]}–{MONTHS[last - 1]}"
+def gap_words(comparison: Comparison) -> str:
+    """The rule's words, said of two reports instead of two years."""
+    return comparison.rule_words().replace("both years", "both reports")
 
 
 def pairs(lines: Sequence[Line]) -> list[tuple[Line, Line]]:
-    """(asked line, its mirror) for every flow loaded from both sides."""
+    """(asked line, the other side's report) for every flow loaded from both sides."""
     out = []
     for i, line in enumerate(lines):
+        before = lines[i - 1] if i > 0 else None
         if (
             line.mirror
-            and i > 0
-            and lines[i - 1].country == line.country
+            and before is not None
+            and before.country == line.country
             and line.series
-            and lines[i - 1].series
+            and before.series
         ):
-            out.append((lines[i - 1], line))
+            out.append((before, line))
     return out

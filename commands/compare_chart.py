@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from matplotlib.lines import Line2D
 
 from commands.chart_canvas import FigurePool, figure_png, new_figure
-from commands.charts import DPI, HEIGHT_IN, MISSING_COLOUR, WIDTH_IN, pick_unit
+from commands.charts import DPI, HEIGHT_IN, MISSING_COLOUR, WIDTH_IN, measure_unit
+from commands.measures import Measure
 
 PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d08a00", "#2c8c99", "#7f6000", "#c55a96")
 MAX_LINES = 16  # 8 countries, each with the other side's report
@@ -48,7 +49,13 @@ class _CompareFigure:
         self.missing = ax.text(0.0, 1.01, "", transform=ax.transAxes, fontsize=7.5, color=MISSING_COLOUR)
 
     def draw(
-        self, title: str, subtitle: str, source: str, years: Sequence[int], lines: Sequence[ChartLine]
+        self,
+        title: str,
+        subtitle: str,
+        source: str,
+        years: Sequence[int],
+        lines: Sequence[ChartLine],
+        measure: Measure,
     ) -> bytes:
         self.title.set_text(textwrap.shorten(title, 90))
         self.subtitle.set_text(subtitle)
@@ -57,7 +64,7 @@ class _CompareFigure:
         bottom = 0.19 if "\n" in wrapped else 0.15
         ax = self.ax
         ax.set_position((0.09, bottom, 0.62, 0.77 - bottom))
-        unit = pick_unit([v for line in lines for v in line.values])
+        unit = measure_unit(measure.key, [v for line in lines for v in line.values], measure.unit)
         xs = list(range(len(years)))
         top = 0.0
         for i, artist in enumerate(self.lines):
@@ -93,8 +100,14 @@ _POOL = FigurePool(_CompareFigure)
 
 
 def compare_chart(
-    *, title: str, subtitle: str, source: str, years: Sequence[int], lines: Sequence[ChartLine]
+    *,
+    title: str,
+    subtitle: str,
+    source: str,
+    years: Sequence[int],
+    lines: Sequence[ChartLine],
+    measure: Measure,
 ) -> bytes:
-    """PNG bytes of the lines over the years (at most `MAX_LINES`)."""
+    """PNG bytes of the lines over the years (at most `MAX_LINES`), in the measure's unit."""
     with _POOL.take() as chart:
-        return chart.draw(title, subtitle, source, years, lines[:MAX_LINES])
+        return chart.draw(title, subtitle, source, years, lines[:MAX_LINES], measure)

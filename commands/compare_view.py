@@ -1,33 +1,33 @@
-"""The /compare reply: quotable lines, the values and multiples tables, the gap between the two reports of a
-flow, what each line was summed from, the chart and the CSV. Every figure names its reporter and its basis.
+"""The /compare reply: quotable lines, the figures and multiples tables, the gap between the two reports of a
+flow, what each line was summed from, the chart and the CSV, all in the measure asked for. Every figure names
+its reporter, and every multiple the months it rests on (`commands.basis`, the rule /exports and /top use).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from commands.basis import MISSING_MONTHS_RULE, Basis, fmt_times
 from commands.compare_basis import (
-    Compared,
     Line,
-    basis_words,
-    compare_lines,
-    months_with_data,
+    against_base,
+    gap,
+    gap_words,
+    month_span,
+    months_with,
     pairs,
-    selected_months,
-    year_total,
+    year_figure,
 )
 from commands.compare_chart import ChartLine, compare_chart
 from commands.context import Context
+from commands.measures import Measure
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.resolve import ResolvedCommodity
 from commands.tables import csv_bytes, monospace_table
-from commands.trade_common import FLOW_WORDS, fmt_multiple, fmt_usd, level_text, possessive
+from commands.trade_common import FLOW_WORDS, level_text, possessive
 from db.queries import trade_sources
-
-if TYPE_CHECKING:
-    from commands.compare import CompareParams
 
 GAP_NOTE = (
     "The two reports of one flow differ by valuation (exports FOB, imports CIF), timing, transit and "
@@ -35,87 +35,97 @@ GAP_NOTE = (
 )
 
 
-def _quotable(line: Line, years: Sequence[int], base: int, months: tuple[int, int] | None) -> str:
-    """`Russia (China's report): $5.25M in 2023, 1.7× 2021 (full years).`"""
-    last = years[-1]
-    total = year_total(line.values, last, line.freq, months)
+@dataclass(frozen=True)
+class View:
+    """What every part of the reply shares: the years shown, the base year, the months and the measure."""
+
+    years: list[int]
+    base: int
+    months: tuple[int, int] | None
+    measure: Measure
+
+    def span(self, year: int) -> str:
+        """`2023`, or `Jan–May 2023` when months are asked for."""
+        first, last = self.months or (1, 12)
+        return Basis(year, self.base, first, last).span(year)
+
+
+def _quotable(line: Line, view: View) -> str:
+    """`Russia (China's report): $8.41M in 2023, 2.1× 2021 by value (all 12 months in both years).`"""
+    last, measure = view.years[-1], view.measure
     if line.series is None:
-        return f"{line.label}: no data in {years[0]}–{last} in any loaded source."
-    text = f"{line.label}: {fmt_usd(total)} in {last}"
+        return f"{line.label}: no data in {view.years[0]}–{last} in any loaded source."
+    text = f"{line.label}: {measure.fmt(year_figure(line, last, view.months, measure))} in {view.span(last)}"
     if line.freq == "M":
-        have, want = (
-            months_with_data(line.values, last, months),
-            (months[1] - months[0] + 1 if months else 12),
-        )
+        have, want = months_with(line, last, view.months, measure), len(month_span(view.months))
         if have < want:
-            text += f" ({have} of {want} months with data)"
-    if last != base:
-        compared = compare_lines(line, last, line, base, months)
-        if compared.multiple is not None:
-            text += f", {fmt_multiple(compared.multiple)} {base} ({basis_words(compared, months)})"
-        else:
-            text += f"; no multiple of {base} ({basis_words(compared, months)})"
+            text += f" ({have} of {want} months with the {measure.noun})"
+    comparison = against_base(line, last, view.base, view.months, measure)
+    if comparison is not None:
+        text += ", " + comparison.quote()
+    elif last != view.base:
+        text += f"; no multiple of {view.base} (an annual source has no months)"
     return text + "."
 
 
-def _gap_line(direct: Line, mirror: Line, year: int, months: tuple[int, int] | None) -> tuple[Compared, str]:
-    compared = compare_lines(mirror, year, direct, year, months)
-    who, other = possessive(mirror.reporter.name), possessive(direct.reporter.name)
-    if compared.gap_pct is None:
-        return (
-            compared,
-            f"{direct.country.name} {year}: the two reports cannot be compared ({basis_words(compared, months)}).",
-        )
-    side = "above" if compared.gap_pct >= 0 else "below"
-    return compared, (
-        f"{direct.country.name} {year}: {who} report ({fmt_usd(compared.value)}) is {abs(compared.gap_pct):,.1f}% "
-        f"{side} {other} ({fmt_usd(compared.base)}), {basis_words(compared, months)}."
+def _gap_line(direct: Line, other: Line, year: int, view: View) -> str:
+    comparison = gap(direct, other, year, view.months, view.measure)
+    head = f"{direct.country.name} {view.span(year)}"
+    if comparison is None or comparison.change_pct is None:
+        why = gap_words(comparison) if comparison else "an annual total against part of a year"
+        return f"{head}: the two reports cannot be set side by side ({why})."
+    who, asked = possessive(other.reporter.name), possessive(direct.reporter.name)
+    side = "above" if comparison.change_pct >= 0 else "below"
+    fmt = view.measure.fmt
+    return (
+        f"{head}: {who} report ({fmt(comparison.total_compared)}) is {abs(comparison.change_pct):,.1f}% {side} "
+        f"{asked} ({fmt(comparison.base_compared)}), {gap_words(comparison)}."
     )
 
 
-def _value_cell(line: Line, year: int, months: tuple[int, int] | None) -> str:
-    """The year's value, with `(5m)` when the source holds only 5 of the months asked for."""
-    text = fmt_usd(year_total(line.values, year, line.freq, months))
-    if line.freq == "M" and line.series is not None:
-        have, want = months_with_data(line.values, year, months), len(selected_months(months))
-        if 0 < have < want:
+def _figure_cell(line: Line, year: int, view: View) -> str:
+    """The year's figure, with `(5m)` when the source holds the measure for only 5 of the months asked for."""
+    text = view.measure.fmt(year_figure(line, year, view.months, view.measure))
+    if line.freq == "M":
+        have = months_with(line, year, view.months, view.measure)
+        if 0 < have < len(month_span(view.months)):
             text += f" ({have}m)"
     return text
 
 
-def _tables(
-    lines: Sequence[Line], years: Sequence[int], base: int, months: tuple[int, int] | None
-) -> list[Field]:
-    values = [[line.label, *(_value_cell(line, y, months) for y in years)] for line in lines]
-    header = ["Flow (who reported it)", *(str(y) for y in years)]
-    right = [False, *([True] * len(years))]
-    span = f", months {months[0]}–{months[1]}" if months else ""
-    table = monospace_table(header, values, right=right)
-    if any("m)" in cell for row in values for cell in row[1:]):
-        table += "\n(Nm): only N of the months asked for have data in the source; the others are missing, not zero."
-    fields = [Field(f"Values (US${span})", table)]
+def _tables(lines: Sequence[Line], view: View) -> list[Field]:
+    header = ["Flow (who reported it)", *(str(y) for y in view.years)]
+    right = [False, *([True] * len(view.years))]
+    figures = [[line.label, *(_figure_cell(line, y, view) for y in view.years)] for line in lines]
+    table = monospace_table(header, figures, right=right)
+    if any("m)" in cell for row in figures for cell in row[1:]):
+        table += "\n(Nm): the source has the figure for only N of the months asked for; the rest are missing."
+    span = f", months {view.months[0]}–{view.months[1]}" if view.months else ""
+    fields = [Field(f"{view.measure.noun.capitalize()} ({view.measure.axis}{span})", table)]
     notes: list[str] = []
     rows = []
     for line in lines:
         cells = [line.label]
-        for year in years:
-            compared = compare_lines(line, year, line, base, months)
-            if year == base:
+        for year in view.years:
+            comparison = against_base(line, year, view.base, view.months, view.measure)
+            if year == view.base:
                 cells.append("base" if line.series is not None else "–")
-                continue
-            cell = fmt_multiple(compared.multiple) if compared.multiple is not None else "–"
-            if compared.multiple is not None and not compared.complete and compared.months is not None:
-                cell += "*"
-                notes.append(f"* {line.label} {year}: {basis_words(compared, months)}")
-            cells.append(cell)
+            elif comparison is None or comparison.multiple is None:
+                cells.append("–")
+            elif comparison.all_months_compared:
+                cells.append(fmt_times(comparison.multiple))
+            else:
+                cells.append(fmt_times(comparison.multiple) + "*")
+                notes.append(f"* {line.label} {year}: {comparison.rule_words()}")
         rows.append(cells)
-    fields.append(Field(f"Multiple of {base}", monospace_table(header, rows, right=right)))
-    if notes:
-        fields.append(Field("Basis of the starred multiples", "\n".join(notes[:8])))
+    fields.append(
+        Field(f"Multiple of {view.base} {view.measure.by}", monospace_table(header, rows, right=right))
+    )
+    fields.append(Field("Months compared", "\n".join([*notes[:8], MISSING_MONTHS_RULE])))
     return fields
 
 
-def _sources(lines: Sequence[Line], first: int, last: int) -> Field:
+def _sources(lines: Sequence[Line]) -> Field:
     parts = []
     for line in lines:
         if line.series is None:
@@ -151,36 +161,36 @@ async def _citations(ctx: Context, lines: Sequence[Line]) -> list[Citation]:
     return list(out.values())
 
 
-def _csv(lines: Sequence[Line], years: Sequence[int], base: int, months: tuple[int, int] | None) -> bytes:
-    """One row per line and year: value, months with data, multiple of the base and its basis, source."""
-    header = ["country", "reporter", "partner", "flow", "year", "value_usd", "months_with_data",
-              f"multiple_of_{base}", "multiple_basis", "source"]  # fmt: skip
+def _csv(lines: Sequence[Line], view: View) -> bytes:
+    """One row per line and year: the figure, months with it, the multiple of the base and its months, source."""
+    header = ["country", "reporter", "partner", "flow", "year", view.measure.column, "months_with_data",
+              f"multiple_of_{view.base}", "months_compared", "source"]  # fmt: skip
     rows = []
     for line in lines:
-        for year in years:
-            compared = compare_lines(line, year, line, base, months)
+        for year in view.years:
+            comparison = against_base(line, year, view.base, view.months, view.measure)
             rows.append([
                 line.country.name, line.reporter.name, line.partner.name, FLOW_WORDS[line.flow][0], year,
-                year_total(line.values, year, line.freq, months),
-                months_with_data(line.values, year, months) if line.freq == "M" else None,
-                compared.multiple, basis_words(compared, months) if line.series else "no data",
-                line.series.chosen.source_title if line.series else "",
+                year_figure(line, year, view.months, view.measure),
+                months_with(line, year, view.months, view.measure) if line.freq == "M" else None,
+                comparison.multiple if comparison else None,
+                comparison.rule_words() if comparison else ("base year" if year == view.base else ""),
+                line.series.chosen.source_title if line.series else "no data",
             ])  # fmt: skip
     return csv_bytes(header, rows)
 
 
-def _numbers(
-    lines: Sequence[Line], years: Sequence[int], base: int, months: tuple[int, int] | None
-) -> dict[str, object]:
+def _numbers(lines: Sequence[Line], view: View) -> dict[str, object]:
     def one(line: Line) -> dict[str, object]:
         per_year = []
-        for year in years:
-            compared = compare_lines(line, year, line, base, months)
+        for year in view.years:
+            comparison = against_base(line, year, view.base, view.months, view.measure)
             per_year.append({
                 "year": year,
-                "value_usd": year_total(line.values, year, line.freq, months),
-                "multiple_of_base": compared.multiple,
-                "basis": basis_words(compared, months),
+                "figure": year_figure(line, year, view.months, view.measure),
+                "multiple_of_base": comparison.multiple if comparison else None,
+                "months_compared": list(comparison.compared) if comparison else [],
+                "basis": comparison.rule_words() if comparison else None,
             })  # fmt: skip
         return {
             "country": line.country.name, "reporter": line.reporter.name, "partner": line.partner.name,
@@ -190,75 +200,70 @@ def _numbers(
         }  # fmt: skip
 
     gaps = []
-    for direct, mirror in pairs(lines):
-        for year in years:
-            compared, _ = _gap_line(direct, mirror, year, months)
-            gaps.append({"country": direct.country.name, "year": year, "gap_pct": compared.gap_pct,
-                         "basis": basis_words(compared, months)})  # fmt: skip
-    return {"years": list(years), "base_year": base, "months": list(months) if months else None,
+    for direct, other in pairs(lines):
+        for year in view.years:
+            comparison = gap(direct, other, year, view.months, view.measure)
+            gaps.append({"country": direct.country.name, "year": year,
+                         "gap_pct": comparison.change_pct if comparison else None,
+                         "basis": gap_words(comparison) if comparison else None})  # fmt: skip
+    return {"years": view.years, "base_year": view.base, "months": list(view.months) if view.months else None,
+            "measure": view.measure.key, "unit": view.measure.unit, "rule": MISSING_MONTHS_RULE,
             "lines": [one(line) for line in lines], "gaps": gaps}  # fmt: skip
 
 
-def _chart_lines(
-    lines: Sequence[Line], years: Sequence[int], months: tuple[int, int] | None
-) -> list[ChartLine]:
+def _chart_lines(lines: Sequence[Line], view: View) -> list[ChartLine]:
     colours: dict[str, int] = {}
     out = []
     for line in lines:
         index = colours.setdefault(line.country.name, len(colours))
-        values = [year_total(line.values, y, line.freq, months) for y in years]
+        values = [year_figure(line, y, view.months, view.measure) for y in view.years]
         out.append(ChartLine(line.label, values, index, dashed=line.mirror))
     return out
 
 
 async def build_reply(
     ctx: Context,
-    params: CompareParams,
     commodity: ResolvedCommodity,
     lines: Sequence[Line],
+    view: View,
     *,
     title: str,
     chart_title: str,
-    first: int,
-    last: int,
-    base: int,
 ) -> Reply:
     """Assemble text, tables, chart, CSV and numbers."""
-    years = sorted({*range(first, last + 1), base})  # the base year's values are shown too
-    months = params.months
-    summary = [_quotable(line, years, base, months) for line in lines]
-    gap_lines = [_gap_line(d, m, y, months)[1] for d, m in pairs(lines) for y in years]
-    if params.months and any(line.freq == "A" for line in lines):
-        summary.append("Annual sources hold no months: their lines show no value for months=.")
-    fields = _tables(lines, years, base, months)
+    summary = [_quotable(line, view) for line in lines]
+    gap_lines = [_gap_line(d, o, y, view) for d, o in pairs(lines) for y in view.years]
+    if view.months and any(line.freq == "A" for line in lines):
+        summary.append("Annual sources hold no months: their lines show nothing for months=.")
+    fields = _tables(lines, view)
     if gap_lines:
         fields.append(Field("Gap between the two reports", "\n".join(gap_lines[:12]) + "\n" + GAP_NOTE))
-    fields.append(_sources(lines, first, last))
+    fields.append(_sources(lines))
     if commodity.note:
         fields.append(Field("Commodity", f"{commodity.label}. {commodity.note}"))
     citations = await _citations(ctx, lines)
     source_line = "Source: " + "; ".join(c.text() for c in citations)
-    codes = ", ".join(commodity.codes)
-    subtitle = f"HS {codes}; US$ per year" + (f", months {months[0]}–{months[1]}" if months else "")
+    span = f", months {view.months[0]}–{view.months[1]}" if view.months else ""
+    subtitle = f"HS {', '.join(commodity.codes)}; {view.measure.noun} per year{span}"
     subtitle += (
         "; dashed: the other country's report of the same flow" if any(x.mirror for x in lines) else ""
     )
     chart = await asyncio.to_thread(
-        compare_chart, title=chart_title, subtitle=subtitle, source=source_line, years=years,
-        lines=_chart_lines(lines, years, months),
+        compare_chart, title=chart_title, subtitle=subtitle, source=source_line, years=view.years,
+        lines=_chart_lines(lines, view), measure=view.measure,
     )  # fmt: skip
-    stem = f"compare-{'-'.join(commodity.codes)}-{first}-{last}".lower()
+    stem = f"compare-{'-'.join(commodity.codes)}-{view.years[0]}-{view.years[-1]}".lower()
     return Reply(
         title=title,
         summary=summary,
         fields=fields,
         citations=citations,
         attachments=[
-            Attachment(f"{stem}.png", chart, f"Chart, {first}–{last}"),
-            Attachment(f"{stem}.csv", _csv(lines, years, base, months), "Every line and year as CSV"),
+            Attachment(f"{stem}.png", chart, f"Chart, {view.years[0]}–{view.years[-1]}"),
+            Attachment(f"{stem}.csv", _csv(lines, view), "Every line and year as CSV"),
         ],
         numbers={
             "commodity": {"query": commodity.query, "codes": list(commodity.codes)},
-            **_numbers(lines, years, base, months),
+            **_numbers(lines, view),
         },  # fmt: skip
     )

@@ -52,7 +52,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "compare",
             "commands.compare",
             "/compare <commodity> <country>, <country>, ... [FROM-TO] [reporter=CN | partner=..] [vs=YEAR] "
-            "[months=FROM-TO]",
+            "[months=FROM-TO] [measure=value|weight|quantity|unit-value]",
             "Several partners (or reporters) side by side: values, multiples of a base year, both reports.",
         ),
         CommandSpec(

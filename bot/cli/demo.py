@@ -58,6 +58,8 @@ DEMO_QUESTIONS = [
     "/exports gallium US 2023",
     # Several partners side by side, each year's multiple of 2021 (who reported each line is in its label).
     "/compare graphite Russia, Kazakhstan, Kyrgyzstan, Turkey 2021-2023",
+    "/exports graphite Kazakhstan 2023 measure=weight vs=2021",  # a weight multiple against a base year
+    "/exports total China 2022 reporter=RU flow=imports",  # Russia-reported total imports (IMF file)
     "/exports aluminium oxide RU 2023",  # no HS 281820 rows: the cited WSJ "400 times" figure and the fetch
     # Entities: the curated Poly Group file, and OFAC's SINNO grouped with the curated Entity List firm.
     "/entity Poly Group",

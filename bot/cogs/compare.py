@@ -16,7 +16,12 @@ from commands.resolve import YEAR_MAX, YEAR_MIN
 
 PRELOAD = ("commands.compare",)
 Year = app_commands.Range[int, YEAR_MIN, YEAR_MAX]
-MEASURES = [app_commands.Choice(name="value (US$)", value="value")]
+MEASURES = [
+    app_commands.Choice(name="value (US$)", value="value"),
+    app_commands.Choice(name="weight (kg, t)", value="weight"),
+    app_commands.Choice(name="quantity (in its unit)", value="quantity"),
+    app_commands.Choice(name="unit value ($/kg)", value="unit-value"),
+]
 
 
 class CompareCog(commands.Cog):
@@ -35,7 +40,7 @@ class CompareCog(commands.Cog):
         flow="Exports from the reporter (default) or its imports.",
         vs="Base year of the multiples (default: the first year shown).",
         months="Only these months of each year, e.g. 1-5 for January to May.",
-        measure="What to add up (default: value in US$).",
+        measure="What to add up: value in US$ (default), weight, quantity or unit value.",
     )
     @app_commands.autocomplete(commodity=commodity_choices, reporter=country_choices, partner=country_choices)
     @app_commands.choices(flow=FLOWS, measure=MEASURES)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Source, TradeFlow
 from db.queries import trade as tq
-from db.queries.trade import CodeValue, SourceCoverage, TradeScope
+from db.queries.trade import Amount, CodeValue, SourceCoverage, TradeScope
 
 Pair = tuple[int, int]  # (reporter, partner)
 
@@ -86,10 +86,15 @@ def _prefix_of(code: str, prefixes: Sequence[str]) -> str | None:
 
 
 async def lines_series(
-    session: AsyncSession, scopes: Sequence[TradeScope], first_year: int, last_year: int
+    session: AsyncSession,
+    scopes: Sequence[TradeScope],
+    first_year: int,
+    last_year: int,
+    *,
+    volumes: bool = False,
 ) -> dict[Pair, LineSeries]:
     """Each flow's series over the span from the source that covers most of it (monthly data preferred);
-    flows that no source holds are absent."""
+    flows that no source holds are absent. `volumes` also reads weights and quantities (each row's `amount`)."""
     coverage = await span_coverage(session, scopes, first_year, last_year)
     chosen = {
         _pair(s): c
@@ -114,8 +119,8 @@ async def lines_series(
             TradeFlow.hs_code,
             TradeFlow.hs_level,
             TradeFlow.period,
-            func.sum(TradeFlow.value_usd),
             TradeFlow.snapshot_id,
+            *tq._amount_columns(volumes),
         )
         .where(or_(*per_line), TradeFlow.period.between(first_year * 100, last_year * 100 + 12))
         .group_by(
@@ -129,11 +134,10 @@ async def lines_series(
         .order_by(TradeFlow.period, TradeFlow.hs_code)
         .limit(tq.MAX_SERIES_ROWS)
     )
-    found: dict[Pair, list[tuple[str, int, int, float | None, int]]] = defaultdict(list)
-    for reporter, partner, code, level, period, value, snap in (await session.execute(stmt)).all():
-        found[(int(reporter), int(partner))].append(
-            (code, int(level), int(period), None if value is None else float(value), int(snap))
-        )
+    found: dict[Pair, list[tuple[str, int, int, Amount, int]]] = defaultdict(list)
+    for reporter, partner, code, level, period, snap, *values in (await session.execute(stmt)).all():
+        amount = tq._amount(tuple(values))  # the /exports reading of weights and quantities
+        found[(int(reporter), int(partner))].append((code, int(level), int(period), amount, int(snap)))
     out: dict[Pair, LineSeries] = {}
     for scope in wanted:
         rows = found.get(_pair(scope), [])
@@ -144,8 +148,8 @@ async def lines_series(
                 present[prefix].add(level)
         levels = tq.coarsest_levels({p: sorted(lv) for p, lv in present.items()})
         kept = [
-            CodeValue(code, period, value, snap)
-            for code, level, period, value, snap in rows
+            CodeValue(code, period, amount.value_usd, snap, amount)
+            for code, level, period, amount, snap in rows
             if levels.get(_prefix_of(code, scope.prefixes) if scope.prefixes else "") == level
         ]
         out[_pair(scope)] = LineSeries(scope, chosen[_pair(scope)], levels, kept)

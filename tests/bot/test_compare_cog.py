@@ -52,6 +52,12 @@ async def test_definition_has_typed_options_and_autocomplete(bot: TradewatchBot)
         "imports",
     }
     assert options["countries"]["max_length"] == 300  # bounded before it reaches the command
+    assert [c["value"] for c in options["measure"]["choices"]] == [
+        "value",
+        "weight",
+        "quantity",
+        "unit-value",
+    ]
 
 
 async def test_callback_defers_then_sends_chart_and_csv(bot: TradewatchBot) -> None:
@@ -63,7 +69,7 @@ async def test_callback_defers_then_sends_chart_and_csv(bot: TradewatchBot) -> N
     assert interaction.response.calls == [("defer", {"thinking": True, "ephemeral": False})]
     [message] = interaction.followup.sent
     embed = message["embeds"][0]
-    assert embed.title.startswith("China's exports of graphite") and "2.1x 2021" in embed.description
+    assert embed.title.startswith("China's exports of graphite") and "2.1× 2021 by value" in embed.description
     assert sorted(f.filename.rsplit(".", 1)[1] for f in message["files"]) == ["csv", "png"]
     assert message["allowed_mentions"].to_dict()["parse"] == []
 

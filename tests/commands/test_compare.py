@@ -21,6 +21,7 @@ from commands.parse import split_command
 from commands.registry import run_text
 from db.ingest import curated
 from db.ingest.base import get_source, new_snapshot
+from db.ingest.registry import importer
 from db.lookups import Lookups
 from db.models import TradeFlow
 from tests.commands.trade_seed import NOW, derived_frame, seed_derived, seed_hs
@@ -28,6 +29,7 @@ from tests.commands.trade_seed import NOW, derived_frame, seed_derived, seed_hs
 RUSSIA, CHINA, KAZAKHSTAN, KYRGYZSTAN, TURKEY = 643, 156, 398, 417, 792
 GRAPHITE = ("2504", "380110")
 CURATED = Path(__file__).resolve().parents[2] / "db" / "curated"
+IMF = Path("trade/imf_imts_russia_bilateral/RU_trade.csv")
 
 
 @pytest.fixture
@@ -99,12 +101,12 @@ def test_parse_compare(
         ("/compare graphite " + ", ".join(["RU"] * (MAX_COUNTRIES + 1)), InvalidInput, "too many"),
         ("/compare graphite RU, KZ 2023-2021", InvalidInput, "runs backwards"),
         ("/compare graphite RU, KZ 2010-2023", InvalidInput, "more than 10 years"),
-        ("/compare graphite RU, KZ months=5-1", InvalidInput, "not a span of months"),
-        ("/compare graphite RU, KZ months=0-13", InvalidInput, "not a span of months"),
+        ("/compare graphite RU, KZ months=5-1", InvalidInput, "runs backwards"),
+        ("/compare graphite RU, KZ months=0-13", InvalidInput, "not a month"),
         ("/compare graphite RU, KZ reporter=CN partner=RU", InvalidInput, "not both"),
         ("/compare graphite RU, China", InvalidInput, "both sides"),
         ("/compare graphite RU, Narnia", NotFound, "Narnia"),
-        ("/compare graphite RU measure=weight", InvalidInput, "Unknown measure"),
+        ("/compare graphite RU measure=colour", InvalidInput, "Unknown measure"),
         ("/compare graphite RU colour=red", InvalidInput, "Unknown option"),
     ],
 )
@@ -126,15 +128,18 @@ async def test_values_and_multiples_equal_the_file(
         base = file_months(frame, code, 2021)
         for year in (2021, 2022, 2023):
             months = file_months(frame, code, year)
-            assert got[year]["value_usd"] == pytest.approx(sum(months.values()))
+            assert got[year]["figure"] == pytest.approx(sum(months.values()))
             both = sorted(set(months) & set(base))
             expected = sum(months[m] for m in both) / sum(base[m] for m in both)
-            assert got[year]["multiple_of_base"] == pytest.approx(expected)
-    assert line(reply, "Russia")["years"][2]["basis"] == "full years"  # 12 and 12 months in the file
+            assert got[year]["multiple_of_base"] == (None if year == 2021 else pytest.approx(expected))
+    assert line(reply, "Russia")["years"][2]["basis"] == "all 12 months in both years"  # as in the file
     kazakhstan = line(reply, "Kazakhstan")["years"][2]["basis"]
-    assert kazakhstan.startswith("only the ") and "months with data in both" in kazakhstan
-    assert all(y["value_usd"] is None for y in line(reply, "Kyrgyzstan")["years"])  # none in the file
-    assert reply.summary[0].startswith("Russia (China's report): $8.41M in 2023, 2.1x 2021 (full years)")
+    assert kazakhstan.startswith("the 5 of 12 months with data in both years")
+    assert all(y["figure"] is None for y in line(reply, "Kyrgyzstan")["years"])  # none in the file
+    assert reply.summary[0] == (
+        "Russia (China's report): $8.41M in 2023, 2.1× 2021 by value (all 12 months in both years)."
+    )
+    assert "a month missing in either year is left out of both" in reply.to_text()  # the rule is named
     names = [a.filename for a in reply.attachments]
     assert names == ["compare-2504-380110-2021-2023.png", "compare-2504-380110-2021-2023.csv"]
     assert reply.attachments[0].data.startswith(b"\x89PNG")
@@ -153,12 +158,42 @@ async def test_months_and_base_year(
         got = {y["year"]: y for y in line(reply, name)["years"]}
         base = {m: v for m, v in file_months(frame, code, 2019).items() if m <= 5}
         months = {m: v for m, v in file_months(frame, code, 2023).items() if m <= 5}
-        assert got[2023]["value_usd"] == pytest.approx(sum(months.values()))
+        assert got[2023]["figure"] == pytest.approx(sum(months.values()))
         both = sorted(set(months) & set(base))
         assert got[2023]["multiple_of_base"] == pytest.approx(
             sum(months[m] for m in both) / sum(base[m] for m in both)
         )
-        assert got[2023]["basis"] == ("Jan–May of both years" if len(both) == 5 else got[2023]["basis"])
+        assert got[2023]["months_compared"] == both
+
+
+async def test_weight_multiple_equals_the_file(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, seeded: None, frame: pd.DataFrame
+) -> None:
+    reply = await ask(sessions, lookups, "/compare graphite Russia, Turkey 2021-2023 measure=weight")
+    assert reply.numbers["measure"] == "weight" and reply.title.startswith("China's exports of graphite")
+    for name, code in (("Russia", RUSSIA), ("Türkiye", TURKEY)):
+        rows = frame[(frame.partner == code) & frame.hs6.str.startswith(GRAPHITE)]
+        kg = {y: float(rows[rows.year == y].qty.sum()) for y in (2021, 2023)}  # the table's qty is kg
+        got = {y["year"]: y for y in line(reply, name)["years"]}
+        assert got[2023]["figure"] == pytest.approx(kg[2023])
+        assert got[2023]["multiple_of_base"] == pytest.approx(kg[2023] / kg[2021])
+    assert "× 2021 by weight (all 12 months in both years)" in reply.summary[0]
+    assert "weight_kg" in reply.attachments[1].data.decode().splitlines()[0]
+
+
+async def test_total_trade_from_the_imf_file_labelled_as_russias_report(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, seeded: None, shared_data: Path
+) -> None:
+    await importer("imf")(sessions, shared_data / IMF, now=NOW)
+    reply = await ask(sessions, lookups, "/compare total China, Turkey reporter=RU flow=imports 2021-2023")
+    with (shared_data / IMF).open(encoding="utf-8-sig", newline="") as fh:
+        cells = {(r["COUNTERPART_COUNTRY.ID"], r["INDICATOR.ID"][:2]): r for r in csv.DictReader(fh)}
+    for name, iso3 in (("China", "CHN"), ("Türkiye", "TUR")):
+        got = {y["year"]: y["figure"] for y in line(reply, name, "Russia")["years"]}
+        for year in (2021, 2022, 2023):
+            assert got[year] == pytest.approx(float(cells[(iso3, "MG")][str(year)]) * 1e6)
+    assert reply.summary[0].startswith("China (Russia's report): $119.83B in 2023, 1.6× 2021 by value")
+    assert "Russia's report of its imports" in reply.to_text()
 
 
 async def _seed_russia_report(
@@ -185,8 +220,8 @@ async def test_both_reports_of_a_flow_and_their_gap(
 ) -> None:
     await _seed_russia_report(sessions, "A", {202200: 7_000_000.0, 202300: 9_000_000.0})
     reply = await ask(sessions, lookups, "/compare 250410 Russia 2022-2023")
-    china = {y["year"]: y["value_usd"] for y in line(reply, "Russia")["years"]}
-    russia = {y["year"]: y["value_usd"] for y in line(reply, "Russia", "Russia")["years"]}
+    china = {y["year"]: y["figure"] for y in line(reply, "Russia")["years"]}
+    russia = {y["year"]: y["figure"] for y in line(reply, "Russia", "Russia")["years"]}
     assert russia == {2022: 7_000_000.0, 2023: 9_000_000.0}
     rows = frame[(frame.partner == RUSSIA) & (frame.hs6 == "250410")]
     assert china[2023] == pytest.approx(rows[rows.year == 2023].val.sum())  # China's alone: never added
