@@ -15,6 +15,7 @@ set in config.toml's [screen] section. Repeated names (same name and country) ar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +35,15 @@ from commands.screen_table import (
     read_table,
 )
 from commands.tables import csv_bytes
+from db.names import normalize_name
 from db.queries.entities import EntityRecord, load_records
 from db.queries.list_dates import CURATED_KEY, list_dates
-from db.search.index import EntityHit
-from db.search.service import search_entities
+from db.search.index import EntityHit, NameIndex
+from db.search.service import get_index, search_key
 
 CANDIDATES_PER_ROW = 5  # searched per name; written out with all_candidates when they reach `possible`
 RECORDS_PER_READ = 500
+SEARCH_BATCH = 200  # names per worker-thread call
 SHOW_ROWS = 10  # rows listed per verdict in the reply (all of them are in the CSV)
 RESULT_COLUMNS = ("verdict", "score", "matched_name", "list", "entity_id", "explanation")
 VERDICTS = ("match", "possible", "none", "skipped")
@@ -139,8 +142,11 @@ def judge(hit: EntityHit, record: EntityRecord, row_country: str | None, thresho
         verdict = "possible"
     else:
         verdict = "none"
-    via = f" via {name!r}{kind}" if name != record.name else ""
-    explanation = f"{record.schema} {record.name!r}{via}: name score {hit.score:.0f}/100{country}"
+    if hit.identifier is not None:
+        explanation = f"{record.schema} {record.name!r}: identifier {hit.identifier} matched exactly{country}"
+    else:
+        via = f" via {name!r}{kind}" if name != record.name else ""
+        explanation = f"{record.schema} {record.name!r}{via}: name score {hit.score:.0f}/100{country}"
     if verdict == "none":
         return Verdict("none", hit.score, explanation=f"closest: {explanation}")
     return Verdict(verdict, hit.score, name, list_label(record), record.entity_id, explanation)
@@ -159,20 +165,30 @@ def _row_country(value: str, ctx: Context, cache: dict[str, str | None]) -> str 
 async def _search_all(
     ctx: Context, wanted: dict[str, int], progress: Progress | None, done: int, total: int
 ) -> dict[str, list[EntityHit]]:
-    """The candidates of each distinct name (`wanted`: name -> rows carrying it), searched once each."""
-    found: dict[str, list[EntityHit]] = {}
-    for name, rows in wanted.items():
-        result = await search_entities(ctx.session, name, limit=CANDIDATES_PER_ROW)
-        if result.names_indexed == 0:
-            raise NoData(
-                "No sanctions lists or curated entities are loaded yet.",
-                "Load one, e.g. `tradewatch import ofac PATH` (or csl, opensanctions, curated).",
-            )
-        found[name] = result.hits
-        done += rows
+    """The candidates of each distinct search key (`wanted`: key -> rows carrying it), searched once each.
+
+    The same search as /entity (`search_key` on the loaded index), a batch of keys per worker-thread call:
+    one index version check for the whole file instead of one per name, and progress between batches.
+    """
+    index, _ = await get_index(ctx.session)
+    if index.size == 0:
+        raise NoData(
+            "No sanctions lists or curated entities are loaded yet.",
+            "Load one, e.g. `tradewatch import ofac PATH` (or csl, opensanctions, curated).",
+        )
+    keys, found = list(wanted), {}
+    for start in range(0, len(keys), SEARCH_BATCH):
+        batch = keys[start : start + SEARCH_BATCH]
+        hits = await asyncio.to_thread(_search_batch, index, batch)
+        found.update(zip(batch, hits, strict=True))
+        done += sum(wanted[key] for key in batch)
         if progress is not None:
             progress(done, total)
     return found
+
+
+def _search_batch(index: NameIndex, keys: list[str]) -> list[list[EntityHit]]:
+    return [search_key(index, key, limit=CANDIDATES_PER_ROW) for key in keys]
 
 
 async def _records(ctx: Context, ids: set[int]) -> dict[int, EntityRecord]:
@@ -205,10 +221,11 @@ async def screen_table(
     names = table.frame[names_col].tolist()
     countries = table.frame[country_col].tolist() if country_col else [""] * len(names)
     problems = {n: _name_problem(n) for n in dict.fromkeys(names)}
-    wanted: dict[str, int] = {}
+    keys = {n: normalize_name(n) for n in problems if problems[n] is None}
+    wanted: dict[str, int] = {}  # search key -> rows: spellings that normalise alike are searched once
     for name in names:
-        if problems[name] is None:
-            wanted[name] = wanted.get(name, 0) + 1
+        if name in keys:
+            wanted[keys[name]] = wanted.get(keys[name], 0) + 1
     thresholds = thresholds_from(params.match_score, params.possible_score)
     skipped = len(names) - sum(wanted.values())  # rows without a usable name count as done at once
     if progress is not None:
@@ -232,7 +249,7 @@ async def screen_table(
         )
         row = [
             _with_note(judge(h, records[h.entity_id], row_country, thresholds), note)
-            for h in _kept(hits[name], keep)
+            for h in _kept(hits[keys[name]], keep)
             if h.entity_id in records
         ]
         row.sort(key=lambda v: (VERDICTS.index(v.verdict), -(v.score or 0)))
