@@ -20,6 +20,7 @@ from db.queries.reported_figures import FigureRow, trade_figures
 
 MAX_SHOWN = 3  # a Discord answer keeps room for its data; the JSON and the CLI carry the same three
 FIELD_PREFIX = "Reported elsewhere"
+ALL_CODES = ("",)  # every HS code (/top goods: all the goods of a pair)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from commands import ranking as rk
+from commands.cited import ALL_CODES, reported_figures_for, with_figures
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
 from commands.parse import CommandLine
@@ -163,7 +164,12 @@ async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
         year=year,
     )
     spec = _goods_spec(ctx, params, window, ranking, levels, group_len, rows)
-    return await rk.ranking_reply(ranking, window, citations, spec)
+    reply = await rk.ranking_reply(ranking, window, citations, spec)
+    cited = await reported_figures_for(
+        ctx, codes=ALL_CODES, reporter=params.reporter, partners=[params.partner], flow=params.flow,
+        first_year=window.basis.base_year, last_year=year,
+    )  # fmt: skip
+    return with_figures(reply, cited, ctx.lookups)
 
 
 def _level_note(levels: list[int], group_len: int, rows: list[KeyAmount]) -> str:

@@ -16,12 +16,28 @@ from commands.resolve import YEAR_MAX, YEAR_MIN
 
 PRELOAD = ("commands.compare",)
 Year = app_commands.Range[int, YEAR_MIN, YEAR_MAX]
+MAX_CHOICE_CHARS = 100  # Discord's limit for a choice's name and value
 MEASURES = [
     app_commands.Choice(name="value (US$)", value="value"),
     app_commands.Choice(name="weight (kg, t)", value="weight"),
     app_commands.Choice(name="quantity (in its unit)", value="quantity"),
     app_commands.Choice(name="unit value ($/kg)", value="unit-value"),
 ]
+
+
+async def country_list_choices(
+    interaction: Interaction[TradewatchBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Completes the last country of a comma-separated list, keeping the ones typed before it."""
+    done, _, last = current.rpartition(",")
+    choices = await country_choices(interaction, last.strip())
+    head = f"{done.strip()}, " if done.strip() else ""
+    out = []
+    for choice in choices:
+        value = head + choice.value
+        if len(value) <= MAX_CHOICE_CHARS:
+            out.append(app_commands.Choice(name=value, value=value))
+    return out
 
 
 class CompareCog(commands.Cog):
@@ -42,7 +58,12 @@ class CompareCog(commands.Cog):
         months="Only these months of each year, e.g. 1-5 for January to May.",
         measure="What to add up: value in US$ (default), weight, quantity or unit value.",
     )
-    @app_commands.autocomplete(commodity=commodity_choices, reporter=country_choices, partner=country_choices)
+    @app_commands.autocomplete(
+        commodity=commodity_choices,
+        countries=country_list_choices,
+        reporter=country_choices,
+        partner=country_choices,
+    )
     @app_commands.choices(flow=FLOWS, measure=MEASURES)
     @app_commands.guild_only()
     async def compare(

@@ -46,7 +46,9 @@ async def test_definition_has_typed_options_and_autocomplete(bot: TradewatchBot)
     definition = _compare(bot).to_dict(bot.tree)
     options = {o["name"]: o for o in definition["options"]}
     assert [o["name"] for o in definition["options"] if o.get("required")] == ["commodity", "countries"]
-    assert all(options[name].get("autocomplete") for name in ("commodity", "reporter", "partner"))
+    assert all(
+        options[name].get("autocomplete") for name in ("commodity", "countries", "reporter", "partner")
+    )
     assert options["vs"]["type"] == 4 and {c["value"] for c in options["flow"]["choices"]} == {
         "exports",
         "imports",
@@ -82,3 +84,12 @@ async def test_bad_input_is_refused_before_acknowledging(bot: TradewatchBot) -> 
             countries=",".join(["RU", "KZ", "KG", "TR", "US", "JP", "DE", "FR", "IT"]),
         )  # fmt: skip
     assert interaction.response.calls == []
+
+
+async def test_countries_autocomplete_completes_the_last_of_the_list(bot: TradewatchBot) -> None:
+    complete = _compare(bot)._params["countries"].autocomplete
+    interaction = FakeInteraction(client=bot)
+    choices = await complete(interaction, "Russia, Kazakhstan, kyr")  # type: ignore[misc]
+    assert choices and choices[0].value == "Russia, Kazakhstan, KG"
+    assert all(c.value.startswith("Russia, Kazakhstan, ") and len(c.value) <= 100 for c in choices)
+    assert (await complete(interaction, "rus"))[0].value == "RU"  # type: ignore[misc]

@@ -72,6 +72,9 @@ async def test_data_answer_keeps_figures_out_of_its_series(
     assert not cited_fields(graphite) and "reported_figures" not in graphite.numbers
     ranking = await ask(sessions, lookups, "/top partners 8542 2022")  # no HS 8542 rows: figures instead
     assert CHIPS_WORDS in cited_fields(ranking)[0].value
+    goods = await ask(sessions, lookups, "/top goods RU 2022")  # every good of the pair: both figures
+    assert len(cited_fields(goods)) == 2 and len(goods.numbers["reported_figures"]) == 2
+    assert not cited_fields(await ask(sessions, lookups, "/top goods KZ 2022"))  # another partner
 
 
 async def test_mirror_question_shows_the_figure_labelled_as_chinas_report(
