@@ -19,6 +19,7 @@ from followthemoney import model
 
 from commands.context import Context
 from commands.entity_card import Candidate, CardInput, build_reply, country_names, curated
+from commands.entity_match import disambiguation_reply, is_ambiguous, why_matched
 from commands.errors import InvalidInput, NoData, NotFound
 from commands.network_chart import graph_from_links, render_network
 from commands.parse import CommandLine
@@ -215,6 +216,13 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
     present = await links_present(ctx.session, records)
     pairs = await same_as_pairs(ctx.session, list(records)) if present.relations else []
     groups = group_records(ordered, pairs)
+    scored = [(_group_score(g, by_id), g) for g in groups]
+    filters = params.filters()
+    if is_ambiguous(result.key, [h for h, _ in scored]):
+        return disambiguation_reply(
+            params.name, result.key, scored, lookups=ctx.lookups, country=params.country,
+            schemata=filters.schemata or None,
+        )  # fmt: skip
     best = groups[0]
     extra_ids = await expand_same_as(ctx.session, [r.entity_id for r in best], pairs) - set(records)
     if extra_ids:  # curated same_as partners that did not match the query themselves
@@ -233,7 +241,13 @@ async def run_entity(ctx: Context, params: EntityParams) -> Reply:
         stale=result.stale,
         lookups=ctx.lookups,
         lists=await list_dates(ctx.session),
-    )
+        why=[
+            why_matched(
+                result.key, _group_score(groups[0], by_id), best, country=params.country,
+                schemata=filters.schemata or None,
+            )
+        ],
+    )  # fmt: skip
     reply = build_reply(card)
     listed = [
         lst.label + (" [curated]" if curated(r) else "") for r in best if r.active for lst in r.listings

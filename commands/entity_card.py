@@ -49,6 +49,7 @@ class CardInput:
     names_indexed: int = 0
     stale: bool = False
     lookups: Lookups | None = None
+    why: list[str] = field(default_factory=list)  # commands.entity_match.why_matched
     lists: list[ListDate] = field(default_factory=list)  # every loaded list and its data date (as of)
 
     @property
@@ -338,6 +339,7 @@ def _summary(card: CardInput) -> list[str]:
     ]
     alias = f"{name.name!r} ({name.kind}, {name.script or 'no script'})" if name else card.hit.matched_key
     lines.append(f"Matched {alias} — score {card.hit.score:.0f}/100 for {card.params.name!r}.")
+    lines += card.why
     if card.hit.score < STRONG_SCORE:
         if set(card.key.split()) <= set(card.hit.matched_key.split()):
             lines.append(

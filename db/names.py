@@ -108,6 +108,11 @@ def detect_script(text: str) -> str | None:
     return max(counts, key=lambda k: counts[k]) if counts else None
 
 
+def is_dense(text: str) -> bool:
+    """Whether the text is written (partly) in a script without spaces between words (Han, kana, Hangul)."""
+    return not text.isascii() and bool(text_scripts(text) & _DENSE_SCRIPTS)
+
+
 def _strip_cjk_legal_form(token: str) -> str:
     """`中国保利集团有限公司` -> `中国保利集团`, `株式会社東芝` -> `東芝`; a bare legal form is kept."""
     changed = True

@@ -260,7 +260,13 @@ class NameIndex:
         return out[:_SOUND_ALIKE_KEYS]
 
     def search(
-        self, key: str, *, limit: int = 10, filters: SearchFilters | None = None, prefix: bool = False
+        self,
+        key: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        prefix: bool = False,
+        within_words: bool = False,
     ) -> list[EntityHit]:
         """The best-matching entities for a normalised query key, best first.
 
@@ -272,6 +278,7 @@ class NameIndex:
             limit: how many entities to return.
             filters: country, type and list restrictions.
             prefix: the last word is still being typed (autocomplete).
+            within_words: the query was written in a dense script: it may be part of a name word.
         Returns:
             Up to `limit` hits, one per entity, each with its best-matching name.
         """
@@ -287,7 +294,12 @@ class NameIndex:
             return by_id[:limit]
         keys = [self.key(int(p)) for p in positions]
         scores = (
-            np.array(score_candidates(key, keys, prefix=prefix)) * _KIND_FACTOR[self.name_kind[positions]]
+            np.array(
+                score_candidates(
+                    key, keys, prefix=prefix, within_words=within_words, weight=self.phonetic.weight
+                )
+            )
+            * _KIND_FACTOR[self.name_kind[positions]]
         )
         best: dict[int, EntityHit] = {}
         for pos, name_key, score in zip(positions.tolist(), keys, scores.tolist(), strict=True):

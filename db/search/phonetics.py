@@ -7,6 +7,9 @@ Two codes per word, both computed by table, not by hand-written spelling rules:
   not cut to four characters as Soundex is. Arabic, Persian and Hebrew write few vowels, and their
   romanisations (`bwtyn`, `pwtyn`) keep only the skeleton of `putin`.
 
+Before either code, `letters` folds the few letters romanisation schemes write differently (й as y, i or j;
+х as kh or h): `antey` and `antei` are the same word, scored `SAME_LETTERS_SCORE`.
+
 Scoring (`db.search.scoring`) counts a sound-alike word as `PHONETIC_SCORE`, below an exact spelling and
 above the typo-level ratio it would get otherwise (`poetin` ~ `putin` 73, ~ `potanin` 62). The index
 (`db.search.index`) also uses `PhoneticWords` to look up listed words that sound like an unknown query
@@ -15,7 +18,9 @@ word, so those names reach the re-ranking at all.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +29,10 @@ from rapidfuzz import fuzz, process
 from rigour.text.phonetics import metaphone
 
 PHONETIC_SCORE = 84.0  # a word that sounds like the listed word, spelled otherwise
+SAME_LETTERS_SCORE = 96.0  # the same word in another romanisation of the same letters (`antei` / `antey`)
+# Letters that romanisation schemes of one Cyrillic, Greek or Arabic letter write differently:
+# й -> y / i / j, х -> kh / h, в -> v / w, ф -> f / ph. Applied longest first.
+_ROMANISATION_FOLD = (("kh", "h"), ("ph", "f"), ("y", "i"), ("j", "i"), ("w", "v"))
 _MIN_CODE = 3  # a code of one or two sounds (`nega` NK ~ `nokia` NK, `rcc` ~ `roche`) says too little
 _VOWELS = frozenset("aeiou")
 _DOUBLED = re.compile(r"(.)\1+")
@@ -36,6 +45,14 @@ _GROUPS = str.maketrans(
 def skeleton(word: str) -> str:
     """The consonant skeleton: `putin`, `pwtyn`, `bwtyn` -> `135`; `potanin` -> `1355`."""
     return _DOUBLED.sub(r"\1", word).translate(_GROUPS)
+
+
+@lru_cache(maxsize=65_536)
+def letters(word: str) -> str:
+    """The word with romanisation variants of one letter folded (`antey`, `antej` -> `antei`)."""
+    for a, b in _ROMANISATION_FOLD:
+        word = word.replace(a, b)
+    return word
 
 
 @lru_cache(maxsize=65_536)
@@ -70,17 +87,22 @@ class PhoneticWords:
     """Every distinct word of the indexed names by its two codes: `alternatives` finds listed spellings."""
 
     by_code: dict[str, list[str]] = field(default_factory=dict)
-    words: frozenset[str] = frozenset()
+    words: Counter[str] = field(default_factory=Counter)  # word -> names that hold it
 
     @classmethod
     def build(cls, words: Iterable[str]) -> PhoneticWords:
         by_code: dict[str, list[str]] = {}
-        vocabulary = frozenset(words)
+        vocabulary = Counter(words)
         for word in vocabulary:
             for prefix, code in zip(("m", "s"), codes(word), strict=True):
                 if code:
                     by_code.setdefault(prefix + code, []).append(word)
         return cls(by_code, vocabulary)
+
+    def weight(self, word: str) -> float:
+        """How much a name word says (inverse document frequency): `concern` or `company`, in thousands of
+        names, weigh less than `almaz`; a name's coverage by the query is measured with these weights."""
+        return 1.0 / (1.0 + math.log10(1 + self.words.get(word, 0)))
 
     def alternatives(self, word: str, limit: int = 3) -> list[str]:
         """Up to `limit` listed words that sound like `word` (which is not listed itself), closest first."""

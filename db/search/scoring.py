@@ -8,7 +8,8 @@ The score (0-100) is the best of three views of the two normalised keys:
   order does not matter.
 - the whole key with its words sorted (`token_sort_ratio`): swapped words with typos spread over them.
 - the keys without spaces (`ratio`): romanisations that break words differently (`baoli` / `bao li`).
-- a one-word query inside a longer word: part of a Chinese name, which romanises to one word.
+- a one-word query inside a longer word: part of a Chinese name, which romanises to one word. Only for a
+  query written in a dense script (`within_words`): in Latin text `putin` inside `computing` is chance.
 
 A query word also matches two adjacent name words written together (`kingpai` covers `king pai`), a
 name word that sounds alike (`db.search.phonetics`: `poetin` ~ `putin` at 88), and a one-letter query
@@ -24,14 +25,14 @@ In prefix mode (autocomplete) the last query word also matches any name word it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import cdist
 
-from db.search.phonetics import PHONETIC_SCORE, sound_alike
+from db.search.phonetics import PHONETIC_SCORE, SAME_LETTERS_SCORE, letters, sound_alike
 
 # A query word must be at least this similar to a name word to count as covering it.
 _COVER_THRESHOLD = 70.0
@@ -54,6 +55,7 @@ def _word_alignment(
     rows: list[list[float]],
     units: list[tuple[int, int, int]],
     prefix_hits: list[bool] | None,
+    weight: Callable[[str], float],
 ) -> float:
     """Length-weighted best match of each query word, scaled by the share of the name covered.
 
@@ -78,9 +80,11 @@ def _word_alignment(
             covered.update(range(best_at[1], best_at[1] + best_at[2]))
     explained /= sum(len(w) for w in q_words)
     name_len = sum(
-        len(w) for j, w in enumerate(n_words) if j in covered or not w.endswith(_PATRONYMIC_ENDINGS)
+        len(w) * weight(w)
+        for j, w in enumerate(n_words)
+        if j in covered or not w.endswith(_PATRONYMIC_ENDINGS)
     )
-    coverage = sum(len(n_words[j]) for j in covered) / name_len if name_len else 0.0
+    coverage = sum(len(n_words[j]) * weight(n_words[j]) for j in covered) / name_len if name_len else 0.0
     return explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
 
 
@@ -99,19 +103,35 @@ def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> list[list[f
     for q, row in zip(q_words, rows, strict=True):
         if len(q) < 2:
             continue
+        folded = letters(q)
         for j, score in enumerate(row):
-            if score < PHONETIC_SCORE and sound_alike(q, vocabulary[j]):
+            if score < SAME_LETTERS_SCORE and folded == letters(vocabulary[j]):
+                row[j] = SAME_LETTERS_SCORE
+            elif score < PHONETIC_SCORE and sound_alike(q, vocabulary[j]):
                 row[j] = PHONETIC_SCORE
     return rows
 
 
-def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) -> list[float]:
+def _even(_word: str) -> float:
+    return 1.0
+
+
+def score_candidates(
+    query: str,
+    names: Sequence[str],
+    *,
+    prefix: bool = False,
+    within_words: bool = False,
+    weight: Callable[[str], float] = _even,
+) -> list[float]:
     """Similarity (0-100) of the normalised `query` to each normalised candidate name.
 
     Args:
         query: the normalised query key (`db.names.normalize_name`).
         names: normalised candidate keys.
         prefix: treat the last query word as a prefix (autocomplete while typing).
+        within_words: the query was written in a dense script (Han, kana, Hangul): it may be part of a word.
+        weight: how much a name word counts in the coverage (`PhoneticWords.weight`: rare words more).
     Returns:
         One score per name, in order.
     """
@@ -134,10 +154,10 @@ def score_candidates(query: str, names: Sequence[str], *, prefix: bool = False) 
             scores.append(0.0)
             continue
         coded = [(where[w], j, k) for w, j, k in units]
-        aligned = _word_alignment(q_words, n_words, rows, coded, starts)
+        aligned = _word_alignment(q_words, n_words, rows, coded, starts, weight)
         whole = fuzz.token_sort_ratio(query, name)
         compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
-        inside = _inside_a_word(q_words, n_words)
+        inside = _inside_a_word(q_words, n_words) if within_words else 0.0
         score = max(aligned, whole, compact)
         if not prefix and len(q_words) == 1 and max(rows[0][u[0]] for u in coded) < 100.0:
             score *= SHORT_QUERY_FACTOR if short else ONE_WORD_FACTOR

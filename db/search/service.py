@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.gc_pause import gc_paused
 from db.models import Designation, Entity, EntityIdentifier, EntityName, Snapshot, Source
-from db.names import normalize_name, strip_titles
+from db.names import is_dense, normalize_name, strip_titles
 from db.search.columns import KIND_CODE, OTHER_KIND, EntityColumns, IdentifierColumns, NameColumns
 from db.search.index import EntityHit, NameIndex, SearchFilters
 
@@ -313,19 +313,27 @@ async def _in_search_thread(search: Callable[[], list[EntityHit]]) -> list[Entit
 
 
 def search_key(
-    index: NameIndex, key: str, *, limit: int = 10, filters: SearchFilters | None = None
+    index: NameIndex,
+    key: str,
+    *,
+    limit: int = 10,
+    filters: SearchFilters | None = None,
+    within_words: bool = False,
 ) -> list[EntityHit]:
-    """Search a normalised query key; a query that starts with a title (`president putin`) is searched
-    without it as well, and each entity keeps its better score."""
-    hits = index.search(key, limit=limit, filters=filters)
+    """Search a normalised query key (`within_words`: the query was typed in a dense script).
+
+    A query that starts with a title (`president putin`) is searched without it; a name that holds the
+    title too (`PRESIDENT HOTEL`) still comes first when it scores at least as well with it.
+    """
+    hits = index.search(key, limit=limit, filters=filters, within_words=within_words)
     bare = strip_titles(key)
     if bare == key:
         return hits
-    best = {h.entity_id: h for h in index.search(bare, limit=limit, filters=filters)}
-    for h in hits:
-        if h.entity_id not in best or h.score > best[h.entity_id].score:
-            best[h.entity_id] = h
-    return sorted(best.values(), key=lambda h: (h.identifier is None, -h.score, h.entity_id))[:limit]
+    stripped = index.search(bare, limit=limit, filters=filters, within_words=within_words)
+    floor = stripped[0].score if stripped else 0.0
+    seen = {h.entity_id for h in stripped}
+    titled = [h for h in hits if h.score >= floor and h.entity_id not in seen]
+    return sorted(titled + stripped, key=lambda h: (h.identifier is None, -h.score, h.entity_id))[:limit]
 
 
 async def search_entities(
@@ -363,7 +371,8 @@ async def suggest_names(session: AsyncSession, prefix_or_partial: str, limit: in
     if len(key.replace(" ", "")) < 2:
         return []
     index, _ = await get_index(session)
-    hits = await _in_search_thread(lambda: index.search(key, limit=limit, prefix=True))
+    dense = is_dense(prefix_or_partial)
+    hits = await _in_search_thread(lambda: index.search(key, limit=limit, prefix=True, within_words=dense))
     if not hits:
         return []
     ids = [h.name_id for h in hits]

@@ -226,3 +226,36 @@ def test_network_chart_keeps_labels_apart() -> None:
         assert all(b - a >= 0.19 for a, b in zip(ys, ys[1:], strict=False))  # two label lines apart
     png = render_network(graph)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000
+
+
+ISSUE_QUERIES = [
+    ("1401029", ("ofac_sdn", "38641"), "identifier Registration Number 1401029"),  # HK registration
+    ("1263702", ("ofac_sdn", "41861"), "identifier Registration Number 1263702"),
+    ("7725-824-287", ("ofac_sdn", "35348"), "identifier Tax ID No. 7725824287"),  # INN, with dashes
+    ("kingpai", ("ofac_sdn", "41861"), "kingpai written together"),
+    ("World Jetta country=HK", ("curated", "world-jetta-logistics"), "country HK agrees"),  # "(H.K.)" alias
+]
+
+
+async def test_issue_queries_find_and_explain(
+    story: None, sessions: async_sessionmaker[AsyncSession], lookups: Lookups
+) -> None:
+    for query, source_key, why in ISSUE_QUERIES:
+        reply = await ask(sessions, lookups, f"/entity {query}")
+        assert source_key in records(reply), query
+        assert any(line.startswith("Why: ") and why in line for line in reply.summary), (query, reply.summary)
+
+
+async def test_close_candidates_are_listed_not_carded(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path, tmp_path: Path
+) -> None:
+    """The twelve IVANOVs of the real SDN list: a surname alone gets a short list, a full name one card."""
+    await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=100_000, also=b'"IVANOV, ')
+    reply = await ask(sessions, lookups, "/entity Ivanov")
+    assert reply.numbers["ambiguous"] is True and len(reply.numbers["candidates"]) == 8
+    text = field(reply, "Candidates")
+    assert "IVANOV, Timur (Person, Russia, SDN List (RUSSIA-EO14024))" in text and "ivanov exact" in text
+    assert "born " in text
+    single = await ask(sessions, lookups, "/entity Timur Ivanov")
+    assert single.title == "IVANOV, Timur"
+    assert any(line.startswith("Why: name 'IVANOV, Timur'") for line in single.summary)

@@ -33,8 +33,9 @@ def _lines(path: Path) -> list[bytes]:
     return [line for line in path.read_bytes().rstrip(b"\x1a").split(b"\r\n") if line]
 
 
-def ofac_subset(shared_data: Path, folder: Path, step: int = 8) -> set[str]:
-    """Write sdn.csv/alt.csv/add.csv holding the story's entries and every `step`-th other one.
+def ofac_subset(shared_data: Path, folder: Path, step: int = 8, also: bytes | None = None) -> set[str]:
+    """Write sdn.csv/alt.csv/add.csv holding the story's entries, every `step`-th other one and every line
+    containing `also`.
 
     Returns:
         The ent_nums written.
@@ -44,7 +45,12 @@ def ofac_subset(shared_data: Path, folder: Path, step: int = 8) -> set[str]:
     keep: list[bytes] = []
     for i, line in enumerate(sdn):
         ent_num = line.split(b",", 1)[0].decode()
-        if ent_num in STORY or b"Linked To: RADIOAVTOMATIKA" in line or i % step == 0:
+        if (
+            ent_num in STORY
+            or b"Linked To: RADIOAVTOMATIKA" in line
+            or i % step == 0
+            or (also is not None and also in line)
+        ):
             keep.append(line)
     ent_nums = {line.split(b",", 1)[0].decode() for line in keep}
     for name, rows in (
@@ -58,13 +64,17 @@ def ofac_subset(shared_data: Path, folder: Path, step: int = 8) -> set[str]:
 
 
 async def load_ofac_subset(
-    sessions: async_sessionmaker[AsyncSession], shared_data: Path, folder: Path, step: int = 8
+    sessions: async_sessionmaker[AsyncSession],
+    shared_data: Path,
+    folder: Path,
+    step: int = 8,
+    also: bytes | None = None,
 ) -> IngestReport:
     """Write the subset and import it with the real OFAC importer.
 
     Subsets of different steps differ by most of their entries: that is what the tests want, so the
     mass-change guard is told to apply them (as `--accept-mass-change` would)."""
-    ofac_subset(shared_data, folder, step)
+    ofac_subset(shared_data, folder, step, also)
     return await ofac.run_import(
         sessions, folder, now=NOW, data_date="2024-05-01", mass_change=MassChangePolicy(accept=True)
     )
