@@ -282,8 +282,8 @@ def _title(
         text = f"{noun.capitalize()} of {what} reported by {names}, {prep} {params.anchor.name}"
     if first is not None and last is not None:
         text += f", {first}" if first == last else f", {first}–{last}"
-    if base is not None and first is not None and not first <= base <= last:
-        text += f", against {base}"
+        if base is not None and not first <= base <= last:
+            text += f", against {base}"
     return text
 
 

@@ -150,7 +150,7 @@ async def lines_series(
         kept = [
             CodeValue(code, period, amount.value_usd, snap, amount)
             for code, level, period, amount, snap in rows
-            if levels.get(_prefix_of(code, scope.prefixes) if scope.prefixes else "") == level
+            if levels.get((_prefix_of(code, scope.prefixes) or "") if scope.prefixes else "") == level
         ]
         out[_pair(scope)] = LineSeries(scope, chosen[_pair(scope)], levels, kept)
     return out
