@@ -324,8 +324,8 @@ def citations(card: CardInput) -> list[Citation]:
             )
         )
     unique: dict[tuple[str, str, str | None], Citation] = {}
-    for c in out:  # a list cited by a record and again by its relations is named once
-        unique.setdefault((c.source, c.publisher, c.url), c)
+    for citation in out:  # a list cited by a record and again by its relations is named once
+        unique.setdefault((citation.source, citation.publisher, citation.url), citation)
     return list(unique.values())
 
 

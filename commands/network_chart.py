@@ -262,8 +262,6 @@ def _style(node: Node) -> tuple[str, str, str]:
 
 def _draw_nodes(ax: Axes, graph: NetworkGraph, plan_: Layout) -> dict[str, float]:
     """Draw the boxes; returns each box's measured width in inches (lines then end exactly at the boxes)."""
-    canvas = FigureCanvasAgg(ax.figure)  # type: ignore[arg-type]
-    renderer = canvas.get_renderer()
     widths: dict[str, float] = {}
     for node in graph.nodes:
         if node.key not in plan_.pos:
@@ -289,7 +287,7 @@ def _draw_nodes(ax: Axes, graph: NetworkGraph, plan_: Layout) -> dict[str, float
                 "linestyle": "--" if node.tag == NOT_MATCHED else "-",
             },
         )
-        widths[node.key] = label.get_window_extent(renderer).width / DPI + 2 * PAD_IN
+        widths[node.key] = label.get_window_extent().width / DPI + 2 * PAD_IN
     return widths
 
 
@@ -360,6 +358,7 @@ def render_network(graph: NetworkGraph) -> bytes:
     """Draw the graph and return PNG bytes."""
     plan_ = plan(graph)
     fig = Figure(figsize=(plan_.width, plan_.height), dpi=DPI)
+    FigureCanvasAgg(fig)  # Agg measures the boxes' text (`_draw_nodes`) and writes the PNG
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, plan_.width)
     ax.set_ylim(0, plan_.height)

@@ -78,13 +78,13 @@ class Verdict:
     verdict: str
     score: float | None = None
     matched_name: str = ""
-    list: str = ""
+    lists: str = ""  # the `list` column
     entity_id: int | None = None
     explanation: str = ""
 
     def cells(self) -> list[object]:
         score = round(self.score, 1) if self.score is not None else None
-        return [self.verdict, score, self.matched_name, self.list, self.entity_id, self.explanation]
+        return [self.verdict, score, self.matched_name, self.lists, self.entity_id, self.explanation]
 
 
 @dataclass
@@ -176,7 +176,8 @@ async def _search_all(
             "No sanctions lists or curated entities are loaded yet.",
             "Load one, e.g. `tradewatch import ofac PATH` (or csl, opensanctions, curated).",
         )
-    keys, found = list(wanted), {}
+    keys = list(wanted)
+    found: dict[str, list[EntityHit]] = {}
     for start in range(0, len(keys), SEARCH_BATCH):
         batch = keys[start : start + SEARCH_BATCH]
         hits = await asyncio.to_thread(_search_batch, index, batch)
@@ -270,7 +271,7 @@ def _with_note(verdict: Verdict, note: str) -> Verdict:
         verdict.verdict,
         verdict.score,
         verdict.matched_name,
-        verdict.list,
+        verdict.lists,
         verdict.entity_id,
         verdict.explanation + note,
     )
@@ -290,7 +291,7 @@ def result_csv(screened: Screened, *, all_candidates: bool) -> bytes:
 
 
 def _row_line(number: int, name: str, verdict: Verdict) -> str:
-    return f"• row {number}: {' '.join(name.split())[:60]} → {verdict.matched_name} ({verdict.list}) {verdict.score:.0f}"
+    return f"• row {number}: {' '.join(name.split())[:60]} → {verdict.matched_name} ({verdict.lists}) {verdict.score:.0f}"
 
 
 async def run_screen(ctx: Context, params: ScreenParams, progress: Progress | None = None) -> Reply:

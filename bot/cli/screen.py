@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -22,7 +23,7 @@ async def screen_file(config: Config, params: ScreenParams, show_progress: bool)
     """Open the database, screen the file with a progress bar on stderr, close."""
     from tqdm import tqdm
 
-    bar: tqdm | None = None
+    bar: tqdm[NoReturn] | None = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
