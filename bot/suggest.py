@@ -71,6 +71,12 @@ class CommoditySuggester:
             codes = ", ".join(commodity.codes)
             for alias in dict.fromkeys((commodity.key, *commodity.aliases)):
                 self.aliases.append((fold(alias), alias, f"{commodity.label} (HS {codes})"))
+        # All goods and the CHPL tiers are commodities too (commands.resolve.special_commodity).
+        for word in ("total", "all goods"):
+            self.aliases.append((word, word, "all goods: the source's all-goods TOTAL rows"))
+        for tier in lookups.chpl.tiers:
+            name = f"CHPL tier {tier.tier}"
+            self.aliases.append((fold(name), name, f"{tier.title} ({len(tier.codes)} HS-6 codes)"))
         # Short codes first: a heading (8542) before its subheadings (854231 ...).
         self.hs = sorted(
             (_HsEntry(code, desc, _spaced(fold(desc))) for code, desc in hs_codes if code.isdigit()),

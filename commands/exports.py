@@ -152,7 +152,9 @@ def what_text(params: ExportsParams, commodity: ResolvedCommodity) -> str:
     return f"{name} ({codes}), " + flow_phrase(params.reporter, params.flow, params.partner)
 
 
-async def _pick_year(ctx: Context, scope: TradeScope, what: str, requested: int | None) -> int:
+async def _pick_year(
+    ctx: Context, scope: TradeScope, what: str, requested: int | None, commodity: str | None = None
+) -> int:
     if requested is not None:
         if requested > ctx.now().year:
             raise InvalidInput(f"{requested} is in the future.", f"Ask for {ctx.now().year} or earlier.")
@@ -163,17 +165,19 @@ async def _pick_year(ctx: Context, scope: TradeScope, what: str, requested: int 
         loaded, note = await fetch_if_possible(ctx, scope, [this_year - 2, this_year - 1])
         latest = await tq.latest_period(ctx.session, scope) if loaded else None
         if latest is None:
-            raise await no_data_error(ctx, scope, what, fetch_note=note)
+            raise await no_data_error(ctx, scope, what, fetch_note=note, commodity=commodity)
     return latest // 100
 
 
-async def _coverage(ctx: Context, scope: TradeScope, what: str, year: int) -> list[SourceCoverage]:
+async def _coverage(
+    ctx: Context, scope: TradeScope, what: str, year: int, commodity: str | None = None
+) -> list[SourceCoverage]:
     coverage = await tq.source_coverage(ctx.session, scope, year)
     if not coverage:
         loaded, note = await fetch_if_possible(ctx, scope, [year - 1, year])
         coverage = await tq.source_coverage(ctx.session, scope, year) if loaded else []
         if not coverage:
-            raise await no_data_error(ctx, scope, what, year=year, fetch_note=note)
+            raise await no_data_error(ctx, scope, what, year=year, fetch_note=note, commodity=commodity)
     return coverage
 
 
@@ -196,8 +200,8 @@ async def run_exports(ctx: Context, params: ExportsParams) -> Reply:
         flow=params.flow,
     )
     try:
-        year = await _pick_year(ctx, scope, what, params.year)
-        coverage = await _coverage(ctx, scope, what, year)
+        year = await _pick_year(ctx, scope, what, params.year, params.commodity)
+        coverage = await _coverage(ctx, scope, what, year, params.commodity)
     except NoData as exc:  # what is reported elsewhere, in place of nothing
         first, last = (params.year - 1, params.year) if params.year else (YEAR_MIN, ctx.now().year)
         title = what + (f", {params.year}" if params.year else "")

@@ -8,6 +8,7 @@ field after the data's own notes.
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -33,6 +34,7 @@ from commands.trade_common import (
 from db.lookups import Country
 
 NOTES_FIELD = "Notes"
+SUBTITLE_CHARS = 58  # one line left of the chart's legend
 
 
 class ExportsParams(Protocol):
@@ -191,16 +193,23 @@ def series_csv(params: ExportsParams, series: LoadedSeries, source_title: str) -
     return csv_bytes(header, rows)
 
 
-def render_chart(title_text: str, commodity: ResolvedCommodity, series: LoadedSeries, citation: str) -> bytes:
+def chart_texts(params: ExportsParams, commodity: ResolvedCommodity, series: LoadedSeries) -> tuple[str, str]:
+    """A short title (the flow and the span) and a subtitle with what the codes cover; both fit one line."""
+    noun, prep = FLOW_WORDS[params.flow]
+    basis, measure = series.basis, series.measure
+    by = "" if measure.key == "value" else f", {measure.by}"
+    base = basis.span(basis.base_year) if not basis.whole_year else str(basis.base_year)
+    head = f"{possessive(params.reporter.name)} {noun} {prep} {params.partner.name}, {basis.span()} vs {base}{by}"
+    codes = "all goods" if commodity.is_total else "HS " + short_codes(series.codes or list(commodity.codes))
+    what = commodity.label if "HS" in commodity.label else f"{codes}: {commodity.label}"
+    freq = ", monthly" if series.freq == "M" else ", annual"
+    return head, textwrap.shorten(what, width=SUBTITLE_CHARS - len(freq), placeholder="…") + freq
+
+
+def render_chart(texts: tuple[str, str], series: LoadedSeries, citation: str) -> bytes:
     """The chart PNG (CPU-bound; run in a thread): both whole years, in the measure's unit."""
     basis, measure = series.basis, series.measure
-    level = uniform_level(series.levels)
-    codes = "all goods" if commodity.is_total else "HS " + short_codes(series.codes or list(commodity.codes))
-    subtitle = (
-        codes + (f" (HS-{level})" if level else "") + (", monthly" if series.freq == "M" else ", annual")
-    )
-    if not basis.whole_year:
-        subtitle += f"; compared: {basis.span()} vs {basis.span(basis.base_year)}"
+    title_text, subtitle = texts
     if series.freq == "M":
         current = [series.figure(basis.year * 100 + m) for m in range(1, 13)]
         previous = [series.figure(basis.base_year * 100 + m) for m in range(1, 13)]
@@ -209,7 +218,7 @@ def render_chart(title_text: str, commodity: ResolvedCommodity, series: LoadedSe
             [a for m in range(1, 13) if (a := series.amounts.get(basis.base_year * 100 + m)) is not None]
         )
         return monthly_comparison_chart(
-            title=f"{title_text} vs {basis.base_year}",
+            title=title_text,
             subtitle=subtitle,
             source=citation,
             current=current,
@@ -305,15 +314,16 @@ async def build_reply(
     basis = series.basis
     head = title(params, commodity, series)
     citation_line = chart_source_line(citations, series.chosen.source_title)
-    chart = await asyncio.to_thread(render_chart, head, commodity, series, citation_line)
+    chart = await asyncio.to_thread(
+        render_chart, chart_texts(params, commodity, series), series, citation_line
+    )
     partner = params.partner.iso2 or params.partner.code
     reporter = params.reporter.iso2 or params.reporter.code
     span = "" if basis.whole_year else f"-m{basis.first:02d}-{basis.last:02d}"
     measure = "" if series.measure.key == "value" else f"-{series.measure.key}"
     codes = "-".join(commodity.codes) if len(commodity.codes) <= 4 else f"{commodity.codes[0]}-etc"
-    stem = (
-        f"{params.flow}-{reporter}-{partner}-{codes}-{basis.year}{span}-vs-{basis.base_year}{measure}".lower()
-    )
+    vs = "" if basis.base_defaulted else f"-vs-{basis.base_year}"
+    stem = f"{params.flow}-{reporter}-{partner}-{codes}-{basis.year}{span}{vs}{measure}".lower()
     return Reply(
         title=head,
         summary=summary_lines(series, defaulted_year),

@@ -13,13 +13,19 @@ from commands.replies import Field, Reply
 # Worked examples per command, taken from the team's stories; shown by `/help <command>`.
 EXAMPLES: dict[str, list[str]] = {
     "exports": [
+        "/exports graphite RU 2023",
+        "/exports artificial graphite RU 2023 measure=weight vs=2021",
+        "/exports spherical graphite RU 2022 months=1-5",
+        "/exports total China 2022 reporter=RU flow=imports",
         "/exports chips RU 2022",
-        "/exports aluminium oxide RU 2023",
-        "/exports 8482 Kyrgyzstan 2022 reporter=CN",
     ],
-    "top partners": ["/top partners chips 2023", "/top partners graphite 2023 flow=exports"],
-    "top goods": ["/top goods RU 2023", "/top goods Kazakhstan 2022"],
-    "hs": ["/hs chips", "/hs 8542", "/hs aluminium oxide"],
+    "top partners": [
+        "/top partners graphite 2023",
+        "/top partners gallium 2023 measure=weight",
+        "/top partners total 2022 reporter=RU flow=imports",
+    ],
+    "top goods": ["/top goods RU 2023", "/top goods RU 2023 vs=2021 months=1-6"],
+    "hs": ["/hs chips", "/hs 8542", "/hs aluminium oxide", "/hs aliases"],
     "entity": ["/entity Poly Group", "/entity Сибирь country=RU", "/entity 华为 list=ofac_sdn"],
     "screen": [
         "/screen file:consignees.xlsx",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from commands.context import Context
 from commands.errors import InvalidInput, NoData, NotFound
+from commands.hs_aliases import alias_list_reply, wants_alias_list
 from commands.parse import CommandLine
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.resolve import (
@@ -25,7 +26,9 @@ from db.lookups import Commodity, Lookups
 from db.queries import hs as hsq
 from db.queries.hs import HsEntry
 
-USAGE = "/hs <words or code>, e.g. /hs aluminium oxide or /hs 8542"
+USAGE = (
+    "/hs <words or code>, e.g. /hs aluminium oxide or /hs 8542; /hs aliases lists every alias with its codes"
+)
 MAX_MATCHES = 10
 MAX_SUBHEADINGS = 25
 LOAD_HINT = "Load the HS nomenclature with `tradewatch import hs FILE` (the harmonized-system.csv format)."
@@ -133,6 +136,8 @@ async def run_hs(ctx: Context, params: HsParams) -> Reply:
         InvalidInput: a code of the wrong length. NotFound: nothing matches (with suggestions).
         NoData: the HS nomenclature is not loaded and the query is not an alias.
     """
+    if wants_alias_list(params.query):
+        return alias_list_reply(ctx.lookups)
     loaded = await hsq.nomenclature_loaded(ctx.session)
     digits = code_digits(params.query)
     if digits is not None:

@@ -326,6 +326,7 @@ class ReplySpec:
     key_name: str
     stem: str
     labels: list[str] | None = None
+    chart_title: str | None = None  # a shorter title for the chart (default `title`)
 
 
 def summary_lines(ranking: Ranking, window: Window) -> list[str]:
@@ -377,10 +378,21 @@ async def ranking_reply(
     """
     chosen, year, basis = window.chosen, window.year, window.basis
     if not ranking.items:
-        raise NoData(f"No positive figures for {basis.span()} in {chosen.source_title}.")
+        measure = ranking.total.measure
+        hint = (
+            None
+            if measure.key == "value"
+            else f"The source reports no {measure.noun} here; try measure=value."
+        )
+        raise NoData(f"No positive {measure.noun} figures for {basis.span()} in {chosen.source_title}.", hint)
     source_line = chart_source_line(citations, chosen.source_title)
     png = await asyncio.to_thread(
-        chart, ranking, title=spec.title, subtitle=spec.subtitle, source=source_line, labels=spec.labels
+        chart,
+        ranking,
+        title=spec.chart_title or spec.title,
+        subtitle=spec.subtitle,
+        source=source_line,
+        labels=spec.labels,
     )
     numbers = {
         **spec.numbers,

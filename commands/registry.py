@@ -33,19 +33,20 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec(
             "exports",
             "commands.exports",
-            "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports]",
-            "Monthly trade series for a year against the year before, with chart.",
+            "/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports] [measure=value|weight|"
+            "quantity|unit-value] [vs=YEAR] [months=FROM-TO]",
+            "One flow, a year or months against a base year, by value, weight, quantity or unit value, with chart.",
         ),
         CommandSpec(
             "top partners",
             "commands.top",
-            "/top partners <commodity> [year] [reporter=CN] [flow=exports|imports]",
+            "/top partners <commodity> [year] [reporter=CN] [flow=exports|imports] [measure=] [vs=] [months=]",
             "Top 10 partners for a commodity, with shares and growth.",
         ),
         CommandSpec(
             "top goods",
             "commands.top",
-            "/top goods <partner> [year] [reporter=CN] [flow=exports|imports]",
+            "/top goods <partner> [year] [reporter=CN] [flow=exports|imports] [measure=] [vs=] [months=]",
             "Top 10 goods (HS-4) traded with a partner, with shares and growth.",
         ),
         CommandSpec(
@@ -56,7 +57,10 @@ COMMANDS: dict[str, CommandSpec] = {
             "Several partners (or reporters) side by side: values, multiples of a base year, both reports.",
         ),
         CommandSpec(
-            "hs", "commands.hs", "/hs <words or code>", "HS codes, descriptions, aliases and CHPL tiers."
+            "hs",
+            "commands.hs",
+            "/hs <words or code> | /hs aliases",
+            "HS codes, descriptions, aliases (with their codes) and CHPL tiers.",
         ),
         CommandSpec(
             "entity",

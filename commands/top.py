@@ -11,7 +11,8 @@ Shares are of the World row when the source has one, else of the sum of the part
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, replace
 
 from commands import ranking as rk
 from commands.cited import no_data_reply, reported_figures_for, with_figures
@@ -139,10 +140,18 @@ def rank_partners(lookups: Lookups, rows: list[KeyAmount], window: rk.Window, me
     for code in AGGREGATE_PARTNERS:
         series.pop(str(code), None)
     names = {k: lookups.country_name(int(k)) for k in series}
-    basis = "World total" if world else f"sum of the {len(series)} partners in the data"
-    return rk.rank(
-        series, names, window.basis, measure, window.chosen.freq, total_series=world, total_basis=basis
+    ranking = rk.rank(
+        series,
+        names,
+        window.basis,
+        measure,
+        window.chosen.freq,
+        total_series=world,
+        total_basis="World total",
     )
+    if world:
+        return ranking
+    return replace(ranking, total_basis=f"sum of the {len(ranking.items)} partners in the data")
 
 
 async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
@@ -246,9 +255,14 @@ def _partners_spec(
     by = "" if measure.key == "value" else f", {measure.by}"
     code_text = "all goods" if commodity.is_total else f"HS {short_codes(codes)}"
     codes_stem = "-".join(commodity.codes) if len(commodity.codes) <= 4 else f"{commodity.codes[0]}-etc"
+    short = commodity.alias or (code_text if commodity.kind != "chpl" else f"CHPL {commodity.codes[0]}…")
+    if commodity.kind in ("total", "chpl"):
+        short = commodity.label if len(commodity.label) <= 30 else code_text
     return rk.ReplySpec(
         title=f"Top partners: {flow_phrase(params.reporter, params.flow)} of {name}, {basis.span()}{by}",
-        subtitle=f"{code_text}, {window.text()}; share of the {share_of}",
+        chart_title=f"Top partners: {flow_phrase(params.reporter, params.flow)}, {basis.span()}{by}",
+        subtitle=textwrap.shorten(f"{short} ({code_text}), {window.text()}", 60, placeholder="…")
+        + f"; share of the {share_of}",
         fields=fields,
         numbers=numbers,
         key_name="partner_code",

@@ -251,8 +251,10 @@ async def no_data_error(
     *,
     year: int | None = None,
     fetch_note: str | None = None,
+    commodity: str | None = None,
 ) -> NoData:
-    """The honest answer when nothing is loaded: what is loaded instead, and how to get the data."""
+    """The honest answer when nothing is loaded: what is loaded instead (the partner's own report of the flow
+    among it), and how to get the data. `commodity`: the words typed, to write the command for the other side."""
     session, lookups = ctx.session, ctx.lookups
     years = await tq.years_with_data(session, scope)
     where = f" in {year}" if year else ""
@@ -260,6 +262,9 @@ async def no_data_error(
         message = f"No data for {what}{where}. Years with data: {_year_ranges(years)}."
         return NoData(message, fetch_note)
     lines = [f"No data for {what}{where} in any loaded source."]
+    other_side = await _other_side(ctx, scope, commodity, year)
+    if other_side:
+        lines.append(other_side)
     if scope.partner is not None:
         codes, first, last = await tq.pair_holdings(session, scope.reporter, scope.partner, scope.flow)
         pair = f"{lookups.country_name(scope.reporter)} → {lookups.country_name(scope.partner)}"
@@ -281,6 +286,30 @@ async def no_data_error(
         lines.append(fetch_note)
     years = [year - 1, year] if year else [ctx.now().year - 2, ctx.now().year - 1]
     return NoData(" ".join(lines), how_to_get(lookups, scope, years))
+
+
+async def _other_side(ctx: Context, scope: TradeScope, commodity: str | None, year: int | None) -> str | None:
+    """The same flow as the partner reports it (reporter and partner swapped, the opposite flow), if loaded."""
+    if scope.partner is None or commodity is None:
+        return None
+    other = TradeScope(scope.partner, "M" if scope.flow == "X" else "X", scope.prefixes, scope.reporter)
+    years = await tq.years_with_data(ctx.session, other)
+    if not years:
+        return None
+    lookups = ctx.lookups
+    partner, reporter = lookups.by_code.get(scope.partner), lookups.by_code.get(scope.reporter)
+    if partner is None or reporter is None:
+        return None
+    noun, prep = FLOW_WORDS[other.flow]
+    when = f" {year}" if year in years else ""
+    command = (
+        f"/exports {commodity} {reporter.iso2 or reporter.code}{when} "
+        f"reporter={partner.iso2 or partner.code} flow={noun}"
+    )
+    return (
+        f"The other side of this flow is loaded: {possessive(partner.name)} {noun} {prep} {reporter.name} as "
+        f"{partner.name} reports them ({_year_ranges(years)}). Ask: `{command}`."
+    )
 
 
 def how_to_get(lookups: Lookups, scope: TradeScope, years: Sequence[int]) -> str:

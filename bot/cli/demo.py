@@ -51,6 +51,11 @@ DEMO_QUESTIONS = [
     "/hs chips",
     # Trade: China-reported monthly exports (real derived table, HS-6 250410/380110/811292, 2017-2024).
     "/exports graphite RU 2023",
+    # By weight against any base year (a multiple a reporter can quote), and a span of months.
+    "/exports artificial graphite RU 2023 measure=weight vs=2021",
+    "/exports spherical graphite RU 2022 months=1-5",
+    # All goods: Russia's imports from China as the IMF file holds them (Russia-reported).
+    "/exports total China 2022 reporter=RU flow=imports",
     "/top partners graphite 2023",
     "/top goods RU 2023",
     "/hs aluminium oxide",

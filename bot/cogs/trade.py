@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.client import TradewatchBot
 from bot.cogs import answer, commodity_choices, country_choices
+from commands.basis import MONTHS
 from commands.resolve import YEAR_MAX, YEAR_MIN
 
 PRELOAD = ("commands.exports", "commands.top")
@@ -19,15 +20,42 @@ FLOWS = [
     app_commands.Choice(name="exports (reporter → partner)", value="exports"),
     app_commands.Choice(name="imports (partner → reporter)", value="imports"),
 ]
+MEASURES = [
+    app_commands.Choice(name="value (US$)", value="value"),
+    app_commands.Choice(name="weight (kg or t)", value="weight"),
+    app_commands.Choice(name="quantity (in its unit)", value="quantity"),
+    app_commands.Choice(name="unit value ($/kg)", value="unit-value"),
+]
 COMMON = {
-    "year": "Year to show against the year before (default: the latest year with data).",
+    "year": "Year to show (default: the latest year with data).",
     "reporter": "Country whose customs reported the flow (default: China, CN).",
     "flow": "Exports from the reporter (default) or its imports.",
+    "measure": "What to measure: value (default), weight, quantity or unit value.",
+    "vs": "Base year to compare with (default: the year before).",
+    "months": "A span of months, FROM-TO, e.g. 1-5 for January to May (default: the whole year).",
 }
+# Spans offered as you type months (any FROM-TO is accepted).
+SPANS = [(1, 3), (1, 5), (1, 6), (1, 9), (4, 6), (7, 9), (7, 12), (10, 12), (1, 12)]
 
 
 def _flow(choice: app_commands.Choice[str] | None) -> str | None:
     return choice.value if choice else None
+
+
+def _choice(choice: app_commands.Choice[str] | None) -> str | None:
+    return choice.value if choice else None
+
+
+async def month_spans(
+    interaction: Interaction[TradewatchBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Common spans of months (`1-5 (Jan–May)`), filtered by what is typed; the typed span itself first."""
+    spans = [(f"{a}-{b}", f"{a}-{b} ({MONTHS[a - 1]}–{MONTHS[b - 1]})") for a, b in SPANS]
+    typed = current.strip()
+    hits = [app_commands.Choice(name=label, value=value) for value, label in spans if value.startswith(typed)]
+    if typed and not any(c.value == typed for c in hits):
+        hits.insert(0, app_commands.Choice(name=typed[:100], value=typed[:100]))
+    return hits[:25]
 
 
 class TradeCog(commands.Cog):
@@ -42,8 +70,10 @@ class TradeCog(commands.Cog):
         partner="The partner country: name, ISO code or alias (RU, Russia, Hong Kong).",
         **COMMON,
     )
-    @app_commands.autocomplete(commodity=commodity_choices, partner=country_choices, reporter=country_choices)
-    @app_commands.choices(flow=FLOWS)
+    @app_commands.autocomplete(
+        commodity=commodity_choices, partner=country_choices, reporter=country_choices, months=month_spans
+    )
+    @app_commands.choices(flow=FLOWS, measure=MEASURES)
     @app_commands.guild_only()
     async def exports(
         self,
@@ -53,8 +83,11 @@ class TradeCog(commands.Cog):
         year: Year | None = None,
         reporter: str | None = None,
         flow: app_commands.Choice[str] | None = None,
+        measure: app_commands.Choice[str] | None = None,
+        vs: Year | None = None,
+        months: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
-        """Monthly trade for a year against the year before: total, change, peak, chart and CSV."""
+        """One flow for a year or months against a base year: total, multiple, peak, chart and CSV."""
         from commands.exports import ExportsParams, run_exports
 
         params = ExportsParams.build(
@@ -64,6 +97,9 @@ class TradeCog(commands.Cog):
             reporter=reporter,
             flow=_flow(flow),
             lookups=self.bot.app.lookups,
+            measure=_choice(measure),
+            vs=vs,
+            months=months,
         )
         await answer(interaction, run_exports, params)
 
@@ -78,8 +114,8 @@ class TradeCog(commands.Cog):
         commodity="What is traded: an alias (chips, graphite), an HS code (8542) or words.",
         **COMMON,
     )
-    @app_commands.autocomplete(commodity=commodity_choices, reporter=country_choices)
-    @app_commands.choices(flow=FLOWS)
+    @app_commands.autocomplete(commodity=commodity_choices, reporter=country_choices, months=month_spans)
+    @app_commands.choices(flow=FLOWS, measure=MEASURES)
     async def top_partners(
         self,
         interaction: Interaction[TradewatchBot],
@@ -87,19 +123,29 @@ class TradeCog(commands.Cog):
         year: Year | None = None,
         reporter: str | None = None,
         flow: app_commands.Choice[str] | None = None,
+        measure: app_commands.Choice[str] | None = None,
+        vs: Year | None = None,
+        months: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         """The 10 biggest partners for a commodity, with shares, growth and a bar chart."""
         from commands.top import TopPartnersParams, run_top_partners
 
         params = TopPartnersParams.build(
-            commodity=commodity, year=year, reporter=reporter, flow=_flow(flow), lookups=self.bot.app.lookups
+            commodity=commodity,
+            year=year,
+            reporter=reporter,
+            flow=_flow(flow),
+            lookups=self.bot.app.lookups,
+            measure=_choice(measure),
+            vs=vs,
+            months=months,
         )
         await answer(interaction, run_top_partners, params)
 
     @top.command(name="goods")
     @app_commands.describe(partner="The partner country: name, ISO code or alias (RU, Kazakhstan).", **COMMON)
-    @app_commands.autocomplete(partner=country_choices, reporter=country_choices)
-    @app_commands.choices(flow=FLOWS)
+    @app_commands.autocomplete(partner=country_choices, reporter=country_choices, months=month_spans)
+    @app_commands.choices(flow=FLOWS, measure=MEASURES)
     async def top_goods(
         self,
         interaction: Interaction[TradewatchBot],
@@ -107,12 +153,22 @@ class TradeCog(commands.Cog):
         year: Year | None = None,
         reporter: str | None = None,
         flow: app_commands.Choice[str] | None = None,
+        measure: app_commands.Choice[str] | None = None,
+        vs: Year | None = None,
+        months: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         """The 10 biggest goods (HS headings) traded with a partner, with shares, growth and a bar chart."""
         from commands.top import TopGoodsParams, run_top_goods
 
         params = TopGoodsParams.build(
-            partner=partner, year=year, reporter=reporter, flow=_flow(flow), lookups=self.bot.app.lookups
+            partner=partner,
+            year=year,
+            reporter=reporter,
+            flow=_flow(flow),
+            lookups=self.bot.app.lookups,
+            measure=_choice(measure),
+            vs=vs,
+            months=months,
         )
         await answer(interaction, run_top_goods, params)
 

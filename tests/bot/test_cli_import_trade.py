@@ -191,7 +191,7 @@ async def test_ask_fetches_missing_data_on_demand(
     code, out, err = await tradewatch(tmp_path, "ask", "/exports gallium RU 2023", "--json", env=env)
     assert code == 0, err
     numbers = json.loads(out)["numbers"]
-    assert numbers["total_usd"] == pytest.approx(by_month.sum())
+    assert numbers["total"] == pytest.approx(by_month.sum())
     assert numbers["source"]["key"] == "comtrade"
     assert {c["cmdCode"] for c in standin.calls} == {"811292"}
 

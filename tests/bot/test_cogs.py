@@ -98,7 +98,17 @@ def test_definitions_are_valid_for_discord() -> None:
         assert expected <= autocompleted, name
         for option in options:
             assert 1 <= len(option["description"]) <= 100, (name, option["name"])
-    assert {c["value"] for c in leaves["exports"]["options"][-1]["choices"]} == {"exports", "imports"}
+    exports = {o["name"]: o for o in leaves["exports"]["options"]}
+    assert {c["value"] for c in exports["flow"]["choices"]} == {"exports", "imports"}
+    for name in ("exports", "top partners", "top goods"):
+        options = {o["name"]: o for o in leaves[name]["options"]}
+        assert {c["value"] for c in options["measure"]["choices"]} == {
+            "value",
+            "weight",
+            "quantity",
+            "unit-value",
+        }
+        assert options["vs"]["type"] == 4 and options["months"].get("autocomplete")
 
 
 async def test_hs_defers_then_sends_the_rendered_reply(bot: TradewatchBot) -> None:

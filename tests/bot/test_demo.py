@@ -122,7 +122,7 @@ async def test_demo_fetches_every_source_from_its_publisher(
         reply = await run_text(Context(session=session, lookups=lookups), "/exports graphite RU 2023")
     numbers = reply.numbers
     assert numbers["source"]["key"] == "comtrade"
-    for key, year in (("total_usd", "2023"), ("previous_total_usd", "2022")):
+    for key, year in (("total", "2023"), ("base_total", "2022")):
         expected = china_exports(shared_data, lookups, "RU", {"250410", "380110"}, year)
         assert abs(numbers[key] - expected) < 0.01, (key, numbers[key], expected)
 
