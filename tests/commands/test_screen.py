@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ from commands.screen import RESULT_COLUMNS, Thresholds, run_screen, thresholds_f
 from commands.screen_table import MAX_COLUMNS, ScreenParams, check_size, read_table
 from db.lookups import Lookups
 from tests.commands.test_entity import story  # noqa: F401  (a fixture: real OFAC lines + curated file)
+from tests.db.entity_seed import load_curated, load_ofac_subset
 
 SHEET = """Consignee;Country;Invoice
 KING PAI TECHNOLOGY CO LTD;HK;=1+1
@@ -214,3 +216,55 @@ async def test_typed_screen_says_where_screening_runs(
         with pytest.raises(InvalidInput) as caught:
             await run_text(Context(session=session, lookups=lookups), "/screen consignees.csv")
     assert "tradewatch screen FILE --out results.csv" in caught.value.user_text()
+
+
+CONSIGNEES = """consignee,country
+Sinno Electronics Co Ltd,HK
+King Pai Technology (HK) Co.,HK
+Radioavtomatika,RU
+Wuhan Global Sensor Technology,CN
+Juhang Aviation Technology Shenzhen,CN
+Jinmingsheng Technology HK Co,HK
+Chip Space Electronics Limited,HK
+Hengshui Heshuo Cellulose,CN
+Pixel Devices Ltd,
+Poly Technologies Inc,CN
+Apple Inc,US
+Samsung Electronics Co Ltd,KR
+Siemens AG,DE
+Toyota Motor Corporation,JP
+Nestle SA,CH
+A.P. Moller-Maersk,DK
+Hon Hai Precision Industry,TW
+Robert Bosch GmbH,DE
+Sony Group Corporation,JP
+Texas Instruments Inc,US
+"""
+LISTED = {  # row name -> the record its explanation must name (the SDN list of 2024-05-01, or curated)
+    "Sinno Electronics Co Ltd": "SINNO ELECTRONICS CO., LIMITED",
+    "King Pai Technology (HK) Co.": "KING-PAI TECHNOLOGY HK CO., LIMITED",
+    "Radioavtomatika": "RADIOAVTOMATIKA LLC",
+    "Wuhan Global Sensor Technology": "WUHAN GLOBAL SENSOR TECHNOLOGY CO., LTD.",
+    "Juhang Aviation Technology Shenzhen": "JUHANG AVIATION TECHNOLOGY SHENZHEN CO., LTD.",
+    "Jinmingsheng Technology HK Co": "JINMINGSHENG TECHNOLOGY HK CO LIMITED",
+    "Chip Space Electronics Limited": "CHIP SPACE ELECTRONICS CO., LIMITED",
+    "Hengshui Heshuo Cellulose": "HENGSHUI HESHUO CELLULOSE CO., LTD.",
+    "Pixel Devices Ltd": "PIXEL DEVICES LIMITED",
+    "Poly Technologies Inc": "Poly Technologies Inc",
+}
+
+
+async def test_a_consignee_sheet_finds_the_listed_and_calls_no_unlisted_firm_a_match(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path, tmp_path: Path
+) -> None:
+    """Twenty consignees as a shipping record writes them: ten on the whole SDN list of 2024-05-01 (or cited in
+    the curated file), ten well-known firms on no list."""
+    await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=1)
+    await load_curated(sessions)
+    out = rows(await screen(sessions, lookups, params(CONSIGNEES.encode(), name_column="consignee")))
+    for row in out:
+        if row["consignee"] in LISTED:
+            assert row["verdict"] == "match", row
+            assert row["explanation"].split("'")[1] == LISTED[row["consignee"]], row
+        else:
+            assert row["verdict"] != "match", row
