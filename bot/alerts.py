@@ -59,9 +59,9 @@ MARKER_PREFIX = "alert ref "
 CHANNEL_GONE = {10003}  # Unknown Channel
 NOT_ALLOWED = {50001, 50013}  # Missing Access, Missing Permissions
 RETRYABLE = (asyncio.TimeoutError, aiohttp.ClientError, OSError, discord.DiscordServerError)
-# The look-back after Discord's nonce memory: messages read at most (10 requests), and the margin before the
+# The look-back after Discord's nonce memory: messages read at most (30 requests), and the margin before the
 # first attempt for the difference between our clock and Discord's.
-LOOKBACK_MESSAGES = 1000
+LOOKBACK_MESSAGES = 3000
 LOOKBACK_MARGIN = dt.timedelta(seconds=30)
 
 

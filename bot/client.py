@@ -54,10 +54,6 @@ MAX_RUNNING_COMMANDS = 6
 # The command modules are imported after the name index is ready, or this long after connecting when it is
 # still being built (the first start on a machine: seconds at a million names).
 PRELOAD_WAIT_SECONDS = 3.0
-# A PostgreSQL statement of the bot that takes longer fails as an outage ("try again in a minute"): behind a
-# silent network partition nothing else would ever end it. Commands take well under a second; the longest
-# statement, the start-up read of the name index, a few seconds at a million names.
-STATEMENT_TIMEOUT_SECONDS = 20.0
 
 # One module per command family; each has `async def setup(bot)`. New families (watch, sources) add a line.
 COG_MODULES: list[str] = [
@@ -247,7 +243,7 @@ class TradewatchBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self.open_database:
             self._app = await self._resources.enter_async_context(
-                open_app(self.config, statement_timeout=STATEMENT_TIMEOUT_SECONDS)
+                open_app(self.config, statement_timeout=self.config.database.statement_timeout_seconds)
             )
             self.http_session = aiohttp.ClientSession()
             self.countries = CountrySuggester(self.app.lookups)

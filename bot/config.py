@@ -26,6 +26,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = field(default="", repr=False)  # may hold a password
+    # serve: a PostgreSQL statement running longer fails as an outage ("try again in a minute"); behind a silent
+    # network partition nothing else would end it (see db.engine for the connect and pool bounds).
+    statement_timeout_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
