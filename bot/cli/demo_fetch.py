@@ -36,14 +36,14 @@ DEMO_DATASET = "ua_war_sanctions"
 DEMO_DATASET_RESOURCE = "targets.simple.csv"
 
 # The series the demo's trade questions ask about: China's monthly exports of natural and artificial graphite
-# and of gallium/germanium (HS 811292) to every partner, the two years the questions compare.
+# and of gallium/germanium (HS 811292) to every partner, the three years the questions compare.
 CHINA = 156
 DEMO_TRADE = ComtradeQuery(
     freq="M",
     reporters=(CHINA,),
     partners=(),
     cmd_codes=("250410", "380110", "811292"),
-    periods=expand_periods("M", ["2022", "2023"]),
+    periods=expand_periods("M", ["2021", "2022", "2023"]),
     flows=("X",),
 )
 
