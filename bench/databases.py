@@ -27,9 +27,9 @@ from bench.gen_names import SynthEntity
 from bench.gen_trade import TradeChunk, TradeShape
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.ingest.base import new_snapshot
-from db.ingest.registry import importer
 from db.ingest.trade_load import SourceSpec, ensure_source
 from db.models import Base
+from db.sources import load_importer
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 _data_dir = [DATA_DIR]
@@ -112,7 +112,7 @@ async def import_file(url: str, source: str, path: Path, **options: Any) -> Any:
     """Run a real importer (as `tradewatch import`) against a bench database."""
     engine = make_engine(url)
     try:
-        return await importer(source)(make_sessionmaker(engine), path, now=NOW, **options)
+        return await load_importer(source)(make_sessionmaker(engine), path, now=NOW, **options)
     finally:
         await engine.dispose()
 

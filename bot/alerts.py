@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MARKER_PREFIX = "alert ref "
-CHANNEL_GONE = {10003}  # Unknown Channel
 NOT_ALLOWED = {50001, 50013}  # Missing Access, Missing Permissions
 RETRYABLE = (asyncio.TimeoutError, aiohttp.ClientError, OSError, discord.DiscordServerError)
 # The look-back after Discord's nonce memory: messages read at most (30 requests), and the margin before the

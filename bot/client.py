@@ -237,7 +237,7 @@ class TradewatchBot(commands.Bot):
             lookups=self.app.lookups,
             now=utcnow,
             fetch_trade=self.fetch_trade,
-            extras={"http": self.http_session, "config": self.config},
+            sync_settings=self.config.sync.sources(),
         )
 
     async def setup_hook(self) -> None:
@@ -399,12 +399,3 @@ async def watch_loop_lag(interval: float = 1.0, threshold: float = 0.5) -> None:
         lag = loop.time() - started - interval
         if lag > threshold:
             event(log, "event_loop_blocked", logging.WARNING, seconds=round(lag, 2))
-
-
-def cog_available(module: str) -> bool:
-    """Whether a cog module can be imported (used by tests to skip families still being built)."""
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from db.sync.sources import DEFAULT_SETTINGS, SourceSettings, settings_from_table
+from db.sources import SourceSettings, default_settings, settings_from_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,21 +65,20 @@ class DiscordConfig:
 
 @dataclass(frozen=True)
 class SyncConfig:
-    """`tradewatch sync` and the schedule in `tradewatch serve`; one `[sync.<source>]` table per source."""
+    """`tradewatch sync` and the schedule in `tradewatch serve`.
+
+    Each synced source of the registry (db/sources) may have a `[sync.<source>]` table; `overrides` holds the
+    merged settings of those that do, every other source keeps the registry's defaults.
+    """
 
     enabled: bool = True
     jitter_seconds: float = 120.0
     timeout_seconds: float = 600.0
-    ofac_sdn: SourceSettings = DEFAULT_SETTINGS["ofac_sdn"]
-    ofac_cons: SourceSettings = DEFAULT_SETTINGS["ofac_cons"]
-    ofac_changes: SourceSettings = DEFAULT_SETTINGS["ofac_changes"]
-    csl: SourceSettings = DEFAULT_SETTINGS["csl"]
-    opensanctions: SourceSettings = DEFAULT_SETTINGS["opensanctions"]
-    hs: SourceSettings = DEFAULT_SETTINGS["hs"]
+    overrides: Mapping[str, SourceSettings] = field(default_factory=dict)
 
     def sources(self) -> dict[str, SourceSettings]:
-        """Settings per source key, in catalogue order."""
-        return {key: getattr(self, key) for key in DEFAULT_SETTINGS}
+        """Settings per synced source key, in registry order."""
+        return {key: self.overrides.get(key, default) for key, default in default_settings().items()}
 
 
 @dataclass(frozen=True)
@@ -228,13 +227,19 @@ def _guilds(value: Any) -> tuple[GuildAccess, ...]:
     return tuple(out)
 
 
-def _source_settings(key: str, value: Any) -> SourceSettings:
+def _source_settings(key: str, value: Any, default: SourceSettings) -> SourceSettings:
     if not isinstance(value, dict):
         raise ConfigError(f"[sync] {key} must be a table: [sync.{key}] urls = [...], interval_minutes = ...")
     try:
-        return settings_from_table(key, value)
+        return settings_from_table(default, key, value)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _known_keys(section: str) -> list[str]:
+    """The keys a section accepts: its fields, and for [sync] one table per synced source."""
+    names = [f.name for f in fields(_SECTIONS[section]) if f.name != "overrides"]
+    return [*names, *default_settings()] if section == "sync" else names
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -265,7 +270,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             raise ConfigError(f"unknown config section [{section}]; known: {', '.join(_SECTIONS)}")
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
-        known = {f.name: f for f in fields(_SECTIONS[section])}
+        known = _known_keys(section)
         for key, value in table.items():
             if key not in known:
                 raise ConfigError(f"unknown config key [{section}] {key}; known: {', '.join(known)}")
@@ -275,6 +280,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     for var, (section, key) in ENVIRONMENT.items():
         if env.get(var):
             values[section][key] = env[var]
+    defaults = default_settings()
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         kwargs: dict[str, Any] = {}
@@ -284,9 +290,13 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             value = values[name][f.name]
             if name == "discord" and f.name == "guilds":
                 kwargs[f.name] = _guilds(value)
-            elif isinstance(f.default, SourceSettings):
-                kwargs[f.name] = _source_settings(f.name, value)
             else:
                 kwargs[f.name] = _coerce(name, f.name, value, f.default)
+        if name == "sync":
+            kwargs["overrides"] = {
+                key: _source_settings(key, value, defaults[key])
+                for key, value in values[name].items()
+                if key in defaults
+            }
         sections[name] = cls(**kwargs)
     return Config(**sections)

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from db.lookups import Lookups, fold
+from db.lookups import Lookups
+from db.text import fold
 
 MAX_CHOICES = 25
 MAX_CHOICE_TEXT = 100

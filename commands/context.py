@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from db.lookups import Lookups
+    from db.sources import SourceSettings
 
 
 def utcnow() -> dt.datetime:
@@ -27,10 +28,12 @@ class Context:
         now: the clock, injected so tests are repeatable.
         fetch_trade: optional on-demand fetcher for trade data the database lacks (UN Comtrade);
             called with (session, reporter, partner, flow, hs_codes, years) and returns rows loaded.
+        sync_settings: the `[sync.<source>]` settings in force (for `/sources`' staleness limits); None: the
+            registry's defaults.
     """
 
     session: AsyncSession
     lookups: Lookups
     now: Callable[[], dt.datetime] = utcnow
     fetch_trade: Callable[..., Awaitable[int]] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    sync_settings: Mapping[str, SourceSettings] | None = None

@@ -12,154 +12,31 @@ attached when the entity has relations.
 from __future__ import annotations
 
 import asyncio
-import re
-from dataclasses import dataclass
-
-from followthemoney import model
 
 from commands.context import Context
 from commands.entity_card import Candidate, CardInput, build_reply, country_names, curated
 from commands.entity_match import disambiguation_reply, is_ambiguous, why_matched
+from commands.entity_params import EntityParams
 from commands.errors import InvalidInput, NoData, NotFound
 from commands.network_chart import graph_from_links, render_network
 from commands.parse import CommandLine
 from commands.replies import Attachment, Reply
-from commands.resolve import resolve_country
 from db.lookups import Lookups
 from db.names import normalize_name
 from db.queries.entities import EntityRecord, expand_same_as, group_records, load_records, same_as_pairs
 from db.queries.entity_links import group_links, links_present
 from db.queries.list_dates import list_dates
-from db.search.index import EntityHit, SearchFilters
+from db.search.index import EntityHit
 from db.search.service import search_entities
 
 USAGE = "/entity <name> [country=..] [list=..] [type=person|company|vessel|aircraft]"
 OPTIONS = ("country", "list", "type")
-EXAMPLE = 'e.g. /entity Poly Group, /entity "King Pai" country=HK, /entity Ромашка type=company'
-MAX_NAME_CHARS = 200
 # Calibrated on tests/fixtures/entity_eval: 95% of correct best matches score 86 or more, while names that
 # are on no list (e.g. "sunrise electronics") still reach 70-84 against some listed name. Below MIN_SCORE
 # nothing is shown as a match; below commands.entity_card.STRONG_SCORE (92) the card says to check it.
 MIN_SCORE = 80.0
 SEARCH_DEPTH = 25  # entities read from the index: enough to group records and list other candidates
 SHOW_CANDIDATES = 5
-
-_MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here", re.I)
-
-
-def _schemata(*roots: str) -> frozenset[str]:
-    return frozenset(name for name, s in model.schemata.items() if any(s.is_a(r) for r in roots))
-
-
-_ORGS = _schemata("Organization") | {"LegalEntity"}
-TYPES: dict[str, frozenset[str]] = {
-    "person": _schemata("Person"),
-    "company": _ORGS,
-    "organization": _ORGS,
-    "organisation": _ORGS,
-    "vessel": frozenset({"Vessel"}),
-    "aircraft": frozenset({"Airplane"}),
-}
-_TYPE_ALIASES = {
-    "people": "person",
-    "individual": "person",
-    "org": "organization",
-    "entity": "company",
-    "ship": "vessel",
-    "airplane": "aircraft",
-    "plane": "aircraft",
-}
-
-
-@dataclass(frozen=True)
-class EntityParams:
-    """Validated arguments of /entity (the Discord cog builds the same from its typed options)."""
-
-    name: str
-    country: str | None = None  # ISO2, lower case (as entities store it)
-    country_name: str | None = None
-    list_term: str | None = None
-    entity_type: str | None = None
-
-    @classmethod
-    def build(
-        cls,
-        name: str | None,
-        lookups: Lookups,
-        *,
-        country: str | None = None,
-        list_term: str | None = None,
-        entity_type: str | None = None,
-    ) -> EntityParams:
-        """Check the name and resolve the filters.
-
-        Raises:
-            InvalidInput: empty, too short, too long, mention-only or symbol-only name; unknown type.
-            NotFound: unknown country (with the closest country names).
-        """
-        text = " ".join((name or "").split())
-        check_name(text)
-        iso2 = country_name = None
-        if country and country.strip():
-            resolved = resolve_country(lookups, country, "country")
-            if not resolved.iso2:
-                raise InvalidInput(
-                    f"{resolved.name} has no ISO country code to filter by.", "Try a country, e.g. CN."
-                )
-            iso2, country_name = resolved.iso2.lower(), resolved.name
-        kind = None
-        if entity_type and entity_type.strip():
-            kind = _TYPE_ALIASES.get(entity_type.strip().lower(), entity_type.strip().lower())
-            if kind not in TYPES:
-                raise InvalidInput(
-                    f"Unknown type {entity_type.strip()!r}.", "Types: person, company, vessel, aircraft."
-                )
-        term = " ".join((list_term or "").split()) or None
-        if term and len(term) > 100:
-            raise InvalidInput(
-                "The list= filter is too long.", "Use a word of the list's name, e.g. list=SDN."
-            )
-        return cls(text, iso2, country_name, term, kind)
-
-    def filters(self) -> SearchFilters:
-        return SearchFilters(
-            countries=frozenset({self.country}) if self.country else frozenset(),
-            schemata=TYPES[self.entity_type] if self.entity_type else frozenset(),
-            list_term=self.list_term,
-        )
-
-    def filter_text(self) -> str:
-        """`country Hong Kong, list SDN, type company` (empty without filters)."""
-        parts = [
-            f"country {self.country_name}" if self.country_name else "",
-            f"list {self.list_term}" if self.list_term else "",
-            f"type {self.entity_type}" if self.entity_type else "",
-        ]
-        return ", ".join(p for p in parts if p)
-
-
-def check_name(text: str) -> None:
-    """Reject what cannot be a name, saying what works instead.
-
-    Raises:
-        InvalidInput: empty, a Discord mention, over 200 characters, no letters or digits, one letter.
-    """
-    if not text:
-        raise InvalidInput("Give a name to look up.", EXAMPLE)
-    if _MENTION.search(text):
-        raise InvalidInput(
-            "That is a Discord mention, not a name.", "Type the company or person's name. " + EXAMPLE
-        )
-    if len(text) > MAX_NAME_CHARS:
-        raise InvalidInput(
-            f"That name is {len(text)} characters long; the limit is {MAX_NAME_CHARS}.",
-            "Paste the main part of the name, without addresses or remarks.",
-        )
-    key = normalize_name(text)
-    if not key:
-        raise InvalidInput("That has no letters or digits to search for.", EXAMPLE)
-    if len(key.replace(" ", "")) < 2:
-        raise InvalidInput("Type at least two letters of the name.", EXAMPLE)
 
 
 def parse_entity(line: CommandLine, lookups: Lookups) -> EntityParams:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from commands.entity_params import EntityParams
 from commands.replies import Citation, Field, Reply
 from commands.trade_common import fmt_usd
 from db.lookups import Lookups
@@ -19,12 +20,8 @@ from db.queries.entity_links import Cited, GroupLinks, Link, citation_items, rel
 from db.queries.list_dates import CURATED_KEY, ListDate
 from db.search.index import EntityHit
 
-if TYPE_CHECKING:
-    from commands.entity import EntityParams
-
 MAX_NAMES, MAX_ADDRESSES, MAX_LINKS = 12, 5, 15
 REMARKS_CHARS = 400
-NOTE_CHARS = 240
 STRONG_SCORE = 92.0  # below this the card warns that the match needs checking (see commands.entity)
 
 

@@ -21,10 +21,11 @@ from commands.resolve import (
     typo_alias,
 )
 from commands.tables import csv_bytes
-from db.ingest.base import CATALOGUE, latest_snapshot
 from db.lookups import Commodity, Lookups
 from db.queries import hs as hsq
 from db.queries.hs import HsEntry
+from db.queries.sources import latest_snapshot
+from db.sources import SOURCES
 
 USAGE = (
     "/hs <words or code>, e.g. /hs aluminium oxide or /hs 8542; /hs aliases lists every alias with its codes"
@@ -113,7 +114,7 @@ async def _citations(ctx: Context, *, hs_used: bool) -> list[Citation]:
     out = []
     if hs_used:
         snapshot = await latest_snapshot(ctx.session, "hs")
-        info = CATALOGUE["hs"]
+        info = SOURCES["hs"]
         date = (
             (snapshot.data_date or f"loaded {snapshot.fetched_at.date().isoformat()}") if snapshot else None
         )

@@ -45,10 +45,6 @@ class Attachment:
     data: bytes = field(repr=False)
     description: str = ""
 
-    @property
-    def content_type(self) -> str:
-        return "image/png" if self.filename.endswith(".png") else "text/csv"
-
 
 @dataclass(frozen=True)
 class Reply:

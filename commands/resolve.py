@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.errors import Ambiguous, InvalidInput, NotFound
 from commands.parse import CommandLine
-from db.lookups import Country, Lookups, fold
+from db.lookups import Country, Lookups
 from db.queries import hs as hsq
 from db.queries.hs import HsEntry
 from db.queries.trade import ALL_GOODS_CODE
+from db.text import fold
 
 YEAR_MIN = 1988  # the Harmonized System starts in 1988; no HS-coded trade data exists before it
 YEAR_MAX = 2100

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from commands.context import Context
-from commands.entity import MIN_SCORE, check_name
+from commands.entity import MIN_SCORE
 from commands.entity_card import STRONG_SCORE
+from commands.entity_params import check_name
 from commands.errors import CommandError, InvalidInput, NoData
 from commands.parse import CommandLine
 from commands.replies import Attachment, Field, Reply

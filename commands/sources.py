@@ -17,7 +17,7 @@ from commands.errors import InvalidInput, NotFound
 from commands.parse import CommandLine
 from commands.replies import Citation, Field, Reply
 from db.queries.sources import HoldRow, SourceRow, SyncRow, import_holds, source_rows, sync_rows
-from db.sync.sources import DEFAULT_SETTINGS, SYNC_SOURCES, SourceSettings, SyncSource, loaded_source_key
+from db.sources import SourceSettings, SyncSource, default_settings, loaded_source_key, sync_sources
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,6 @@ def parse_sources(line: CommandLine, lookups: Any = None) -> SourcesParams:
     if line.options:
         raise InvalidInput("/sources takes no options.", "Try /sources, or /sources ofac_sdn for one source.")
     return SourcesParams(tuple(dict.fromkeys(w.lower() for w in line.words)))
-
-
-def sync_settings(ctx: Context) -> Mapping[str, SourceSettings]:
-    """The per-source settings in force: from the bot's config when the caller passed it, else the defaults."""
-    if "sync_settings" in ctx.extras:
-        return ctx.extras["sync_settings"]  # type: ignore[no-any-return]
-    config = ctx.extras.get("config")
-    sync = getattr(config, "sync", None)
-    return sync.sources() if sync is not None and hasattr(sync, "sources") else DEFAULT_SETTINGS
 
 
 def _age(delta: dt.timedelta) -> str:
@@ -144,7 +135,7 @@ def _scheduled_status(
     )
     if row is not None:
         _apply_row(status, row)
-        if spec.kind == "record":
+        if spec.mode == "record":
             status.rows, status.rows_label = None, "change file recorded (not imported)"
     if sync is not None:
         status.last_sync_at, status.last_success_at = sync.last_attempt_at, sync.last_success_at
@@ -168,10 +159,10 @@ def build_statuses(
     settings: Mapping[str, SourceSettings],
     now: dt.datetime,
 ) -> list[SourceStatus]:
-    """Scheduled sources first (catalogue order), then every other loaded source."""
+    """Scheduled sources first (registry order), then every other loaded source."""
     by_key = {r.key: r for r in rows}
     out = []
-    for spec in SYNC_SOURCES.values():
+    for spec in sync_sources().values():
         own = settings.get(spec.key, spec.defaults)
         row = by_key.pop(loaded_source_key(spec.key, own), None)
         out.append(_scheduled_status(spec, row, syncs.get(spec.key), own, now))
@@ -257,8 +248,7 @@ async def run_sources(ctx: Context, params: SourcesParams) -> Reply:
     """Answer `/sources`.
 
     Args:
-        ctx: session and clock; `extras["config"]` (the bot's Config) or `extras["sync_settings"]` gives the
-            per-source thresholds, else the defaults apply.
+        ctx: session, clock and the per-source sync settings (the registry's defaults when it has none).
         params: the sources to show.
     Returns:
         A Reply with one field per source and `numbers["sources"]` for --json.
@@ -267,7 +257,10 @@ async def run_sources(ctx: Context, params: SourcesParams) -> Reply:
     """
     now = ctx.now()
     statuses = build_statuses(
-        await source_rows(ctx.session), await sync_rows(ctx.session), sync_settings(ctx), now
+        await source_rows(ctx.session),
+        await sync_rows(ctx.session),
+        ctx.sync_settings or default_settings(),
+        now,
     )
     mark_holds(statuses, await import_holds(ctx.session), now)
     if params.only:

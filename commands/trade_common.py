@@ -20,6 +20,7 @@ from db.queries import trade as tq
 from db.queries import trade_sources
 from db.queries.trade import SourceCoverage, TradeScope
 from db.queries.trade_sources import LoadedSource, SnapshotInfo
+from db.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ LEVEL_NAMES = {
 }
 RUSSIA = 643
 RUSSIA_STOPPED = 2022  # the year Russia stopped publishing detailed customs statistics
-# Keys of catalogue sources that hold trade flows; a source key outside the catalogue is a custom trade table.
-TRADE_SOURCE_KEYS = ("comtrade", "china_customs_derived", "trade_csv", "imf_imts")
 
 
 def fmt_pct(value: float | None) -> str:
@@ -112,8 +111,9 @@ def short_codes(codes: Sequence[str], limit: int = 40) -> str:
 
 
 def source_is_trade(source: LoadedSource) -> bool:
-    """A catalogue trade source, or a table loaded by the trade CSV importer under its own key."""
-    return source.key in TRADE_SOURCE_KEYS or source.trade_csv
+    """A registry trade source, or a table loaded by the trade CSV importer under its own key."""
+    registered = SOURCES.get(source.key)
+    return (registered is not None and registered.kind == "trade") or source.trade_csv
 
 
 def reported_by(reporter: Country, year: int | None = None) -> str:

@@ -11,17 +11,13 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from commands.alerts import delivery_reply
 from commands.context import Context
 from commands.errors import InvalidInput, NotFound
 from commands.replies import Field, Reply
-from db.ingest.base import CATALOGUE
 from db.lookups import Lookups
-from db.models import Source, Watch
+from db.models import Watch
 from db.outbox import (
-    SOURCE_FAMILIES,
     TYPE_GROUPS,
     ChangeFacts,
     canonical_type,
@@ -29,6 +25,7 @@ from db.outbox import (
     source_matches,
     watch_matches,
 )
+from db.queries.sources import stored_source_keys
 from db.queries.watch import (
     MAX_FILTER_TEXT,
     WatchFilters,
@@ -39,9 +36,8 @@ from db.queries.watch import (
     list_watches,
     resume_watch,
 )
+from db.sources import SOURCES, source_families, watchable_sources
 
-# Sources whose entries are entities (the trade sources never raise list changes).
-LIST_SOURCES = ("ofac_sdn", "ofac_cons", "csl", "opensanctions", "curated")
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 100  # longer than any listed name's distinctive part; bounds what each watch stores
 _SPLIT = re.compile(r"[,;\n]+")
@@ -106,20 +102,21 @@ def _items(text: str | None, what: str = "filter") -> list[str]:
 
 async def _known_sources(ctx: Context) -> list[str]:
     # The list sources, plus any dataset-specific source an import created (e.g. one OpenSanctions dataset).
-    stored = (await ctx.session.execute(select(Source.key))).scalars().all()
-    return sorted(set(LIST_SOURCES) | {k for k in stored if k not in CATALOGUE})
+    stored = (await stored_source_keys(ctx.session)).values()
+    return sorted(set(watchable_sources()) | {k for k in stored if k not in SOURCES})
 
 
 async def parse_sources(ctx: Context, text: str | None) -> tuple[str, ...]:
     """Source keys (or `ofac`) from `ofac_sdn, csl`; InvalidInput naming the known ones otherwise."""
     known = await _known_sources(ctx)
+    families = source_families()
     out: list[str] = []
     for word in (w.lower() for part in _items(text, "sources") for w in part.split()):
-        if word not in known and word not in SOURCE_FAMILIES:
-            close = difflib.get_close_matches(word, [*known, *SOURCE_FAMILIES], n=3)
+        if word not in known and word not in families:
+            close = difflib.get_close_matches(word, [*known, *families], n=3)
             hint = f"Did you mean {', '.join(close)}? " if close else ""
             raise InvalidInput(
-                f"Unknown source {word!r}.", f"{hint}Sources: {', '.join([*SOURCE_FAMILIES, *known])}."
+                f"Unknown source {word!r}.", f"{hint}Sources: {', '.join([*families, *known])}."
             )
         if word not in out:
             out.append(word)
@@ -316,8 +313,8 @@ async def run_watch_resume(ctx: Context, params: WatchRefParams) -> Reply:
 
 async def _sample_change(ctx: Context, watch: Watch) -> int | None:
     """The last real change this watch would have posted, else the last one of its sources."""
-    rows = await ctx.session.execute(select(Source.id, Source.key))
-    source_ids = [i for i, key in rows.tuples() if not watch.sources or source_matches(watch.sources, key)]
+    stored = await stored_source_keys(ctx.session)
+    source_ids = [i for i, key in stored.items() if not watch.sources or source_matches(watch.sources, key)]
     changes = await last_changes(ctx.session, source_ids)
     if not changes:
         return None

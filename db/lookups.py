@@ -5,8 +5,6 @@ Loaded once per process (small), then used in memory by the command layer to res
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,15 +12,9 @@ from pathlib import Path
 import pycountry
 import yaml
 
+from db.text import fold
+
 DEFAULT_LOOKUPS_DIR = Path(__file__).parent / "ingest" / "lookups"
-
-
-def fold(text: str) -> str:
-    """Case-fold, strip accents and collapse punctuation: `Türkiye` -> `turkiye`, `Côte d'Ivoire` -> `cote d'ivoire`."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w',.&-]+", " ", text.casefold())
-    return re.sub(r"\s+", " ", text).strip(" .,")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The alert outbox: for each detected list change and each matching active watch, one `alert_outbox` row.
 
-`write_alerts` is registered on `db.ingest.changes.ON_CHANGES`, so it runs inside the import's own
+`write_alerts` is one of the hooks `db.ingest.changes.ON_CHANGES` lists, so it runs inside the import's own
 transaction: the changes and their alerts are committed together or not at all. That is half of the
 exactly-once guarantee (nothing is lost between detection and delivery); the delivery loop's claims and
 Discord message nonces are the other half.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,13 +31,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AlertOutbox, Entity, EntityName, ListChange, Source, Watch
+from db.sources import source_families
+from db.text import fold
 
 log = logging.getLogger(__name__)
-
-# Source families a watch may name instead of listing every key.
-SOURCE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "ofac": ("ofac_sdn", "ofac_cons"),
-}
 
 # Entity kinds a watch may name, and the FollowTheMoney schemata each stands for.
 TYPE_GROUPS: dict[str, frozenset[str]] = {
@@ -64,14 +60,6 @@ TYPE_ALIASES: dict[str, str] = {
 }
 
 _CHUNK = 900  # bound parameters per IN (...) list, well under SQLite's and asyncpg's limits
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def fold(text: str) -> str:
-    """Case- and accent-folded text with punctuation as single spaces: `Évren, K.` -> `evren k`."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NON_WORD.sub(" ", stripped.casefold()).split())
 
 
 def keyword_patterns(keyword: str) -> list[re.Pattern[str]]:
@@ -79,7 +67,7 @@ def keyword_patterns(keyword: str) -> list[re.Pattern[str]]:
 
     A Latin form matches at the start of a word; a form in another script matches anywhere.
     """
-    forms = {fold(keyword), fold(ascii_text(keyword) or "")} - {""}
+    forms = {fold(form, keep_punctuation=False) for form in (keyword, ascii_text(keyword) or "")} - {""}
     return [
         re.compile((r"(?<![0-9a-z])" if form.isascii() else "") + re.escape(form)) for form in sorted(forms)
     ]
@@ -101,9 +89,10 @@ def canonical_type(word: str) -> str | None:
 
 def expand_sources(keys: Iterable[str]) -> set[str]:
     """Source keys with family names (`ofac`) expanded to their members."""
+    families = source_families()
     out: set[str] = set()
     for key in keys:
-        out.update(SOURCE_FAMILIES.get(key, (key,)))
+        out.update(families.get(key, (key,)))
     return out
 
 
@@ -128,7 +117,7 @@ class ChangeFacts:
         for name in raw:
             if not name:
                 continue
-            for form in {fold(name), fold(ascii_text(name) or "")}:
+            for form in {fold(text, keep_punctuation=False) for text in (name, ascii_text(name) or "")}:
                 if form and form not in self.names:
                     self.names.append(form)
 
@@ -225,7 +214,7 @@ def group_key(snapshot_id: int, watch_id: int) -> str:
 async def write_alerts(session: AsyncSession, changes: Sequence[ListChange]) -> int:
     """Write one outbox row per (change, matching active watch), in the caller's transaction.
 
-    Called through `on_changes`, registered on `db.ingest.changes.ON_CHANGES`. Idempotent: a (change, watch) pair already in the
+    One of the hooks in `db.ingest.changes.ON_CHANGES`. Idempotent: a (change, watch) pair already in the
     outbox is left as it is.
 
     Args:
@@ -267,25 +256,3 @@ async def write_alerts(session: AsyncSession, changes: Sequence[ListChange]) -> 
 def _insert_ignoring_duplicates(session: AsyncSession):  # type: ignore[no-untyped-def]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(AlertOutbox).on_conflict_do_nothing(index_elements=["change_id", "watch_id"])
-
-
-async def on_changes(session: AsyncSession, changes: list[ListChange]) -> None:
-    """The ON_CHANGES hook: `write_alerts` for the changes an import just recorded."""
-    await write_alerts(session, changes)
-
-
-def install() -> None:
-    """Register `write_alerts` on the importers' change hook (idempotent).
-
-    Importing this module does it too; the function exists so callers can say so explicitly.
-    """
-    try:
-        from db.ingest.changes import ON_CHANGES
-    except ImportError:  # change detection not present in this build: nothing to hook into
-        log.debug("db.ingest.changes not available; outbox hook not installed")
-        return
-    if on_changes not in ON_CHANGES:
-        ON_CHANGES.append(on_changes)
-
-
-install()

@@ -20,8 +20,8 @@ from bot.config import ConfigError, load_config
 # Subcommand name -> "module:attribute" of its click command.
 SUBCOMMANDS = {
     "ask": "bot.cli.ask:ask",
-    "changes": "bot.cli.import_entities:changes",
-    "curate": "bot.cli.import_entities:curate_group",
+    "changes": "bot.cli.lists:changes",
+    "curate": "bot.cli.lists:curate_group",
     "db": "bot.cli.database:db_group",
     "demo": "bot.cli.demo:demo",
     "import": "bot.cli.imports:import_group",

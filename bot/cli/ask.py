@@ -20,8 +20,11 @@ async def ask_once(config: Config, text: str) -> Reply:
     """Open the database, run one command, close."""
     async with open_app(config) as app, app.sessions() as session:
         ctx = Context(
-            session=session, lookups=app.lookups, fetch_trade=trade_fetcher(config), extras={"config": config}
-        )  # /sources reads the [sync] thresholds from it
+            session=session,
+            lookups=app.lookups,
+            fetch_trade=trade_fetcher(config),
+            sync_settings=config.sync.sources(),
+        )
         return await run_text(ctx, text)
 
 

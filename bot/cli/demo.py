@@ -18,7 +18,7 @@ from bot.runtime import open_app
 from commands.context import Context, utcnow
 from commands.errors import CommandError
 from commands.registry import run_text
-from db.ingest.registry import importer
+from db.sources import load_importer
 
 # (source, path under the local sources folder, importer options). Real files only.
 DEMO_IMPORTS: list[tuple[str, str, dict[str, object]]] = [
@@ -82,9 +82,11 @@ async def run_demo(config: Config, out_dir: Path, *, fetch: bool = False) -> Non
         else:
             click.echo(f"Loading real source files from {sources_dir} into {where}")
             for source, relative, options in DEMO_IMPORTS:
-                report = await importer(source)(app.sessions, sources_dir / relative, now=utcnow(), **options)
+                report = await load_importer(source)(
+                    app.sessions, sources_dir / relative, now=utcnow(), **options
+                )
                 click.echo(report.summary())
-        report = await importer("curated")(app.sessions, CURATED, now=utcnow())
+        report = await load_importer("curated")(app.sessions, CURATED, now=utcnow())
         click.echo(report.summary())
         out_dir.mkdir(parents=True, exist_ok=True)
         for question in DEMO_QUESTIONS:

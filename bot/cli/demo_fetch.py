@@ -22,10 +22,10 @@ from commands.context import utcnow
 from db.ingest.base import ImportFailed
 from db.ingest.comtrade_api import ComtradeQuery, expand_periods, import_from_api
 from db.ingest.fetch import FetchFailed
-from db.sync.runner import SyncContext
+from db.sources import SourceSettings
 from db.sync.scheduler import sync_and_plan
-from db.sync.sources import SourceSettings
 from db.sync.state import load_state
+from db.sync.steps import SyncContext
 
 # The sources synced, in this order (HS first: the trade answers use the nomenclature).
 DEMO_SYNC = ("hs", "ofac_sdn", "csl", "opensanctions")

@@ -1,69 +1,65 @@
-"""`tradewatch import SOURCE PATH [options]`: load a source file into the database, transactionally."""
+"""`tradewatch import NAME PATH [options]`: one command per importer of the source registry (db/sources).
+
+The commands are built from the registry when click asks for them: the path argument, the options (passed
+to the importer's `run_import` as keyword arguments) and the help text are all declared there. Only an
+importer whose command line does more than pass options through has a command of its own, listed in
+`DEDICATED` (comtrade: `--api` fetches from UN Comtrade instead of reading a file).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli.import_comtrade import import_comtrade
+from bot.cli.import_run import click_option, import_and_report, iso_date
 from bot.config import Config
-from bot.runtime import open_app
-from commands.context import utcnow
-from db.ingest.base import ImportFailed, IngestReport
-from db.ingest.registry import importer
-from db.search.cache import warm_index_cached
+from db.sources import IMPORTERS, Importer, importer_spec
 
-LIST_IMPORTERS = frozenset({"ofac", "csl", "opensanctions", "curated"})  # those that change entity names
+DEDICATED: dict[str, click.Command] = {"comtrade": import_comtrade}
 
 
-async def run_importer(config: Config, source: str, path: Path, **options: Any) -> IngestReport:
-    """Open the database and run one importer; the importer owns its transaction.
+def import_command(spec: Importer) -> click.Command:
+    """`tradewatch import NAME PATH [options]` for one importer, as the registry declares it."""
+    argument = spec.path.metavar.lower()
+    path_type = click.Path(exists=spec.path.exists, dir_okay=spec.path.dir_okay)
+    params: list[click.Parameter] = [
+        click.Argument([argument], type=path_type, required=spec.path.config_default is None),
+        *(click_option(o) for o in spec.options),
+    ]
+    kinds = {o.name: o.kind for o in spec.options}
 
-    After a list import, the name index is built and saved for the bot (db/search/cache.py): with a million
-    names that moves seconds of work from the bot's next start to the import.
-    """
-    fn: Callable[..., Awaitable[IngestReport]] = importer(source)
-    async with open_app(config) as app:
-        report = await fn(app.sessions, path, now=utcnow(), **options)
-        if source in LIST_IMPORTERS and not report.already_loaded and not options.get("dry_run"):
-            report.extra["name index"] = await save_name_index(config, app.sessions)
-        return report
+    @click.pass_obj
+    def run(config: Config, **values: Any) -> None:
+        path = values.pop(argument)
+        if path is None and spec.path.config_default:
+            path = str(getattr(config, spec.path.config_default))
+        given = {k: v for k, v in values.items() if v is not None and v is not False}
+        if spec.requires_options and not any(kinds[k] != "flag" for k in given):
+            raise click.UsageError(spec.requires_options)
+        for name, value in given.items():
+            if kinds[name] == "date":
+                given[name] = iso_date(value)
+        for name in spec.config_paths:
+            given[name] = str(getattr(config, name))
+        import_and_report(config, spec.name, path, **given)
 
-
-async def save_name_index(config: Config, sessions: async_sessionmaker[AsyncSession]) -> str:
-    """Build (or find) the name index of the database and save it where `tradewatch serve` reads it back."""
-    started = time.perf_counter()
-    names, _ = await warm_index_cached(sessions, config.cache_dir / "name-index")
-    return f"{names:,} names, saved for the next bot start ({time.perf_counter() - started:.1f} s)"
-
-
-def import_and_report(config: Config, source: str, path: str, **options: Any) -> None:
-    """Run an import from the CLI: print the summary, or a one-line reason and exit 1."""
-    try:
-        report = asyncio.run(run_importer(config, source, Path(path), **options))
-    except ImportFailed as exc:
-        raise click.ClickException(f"{source}: {exc} (nothing was changed)") from None
-    except FileNotFoundError as exc:
-        raise click.ClickException(f"{source}: no such file: {exc.filename}") from None
-    click.echo(report.summary())
+    return click.Command(spec.name, params=params, callback=run, help=spec.help)
 
 
-@click.group("import")
+class ImportGroup(click.Group):
+    """The `import` group: its subcommands are the registry's importers, built on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(IMPORTERS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in IMPORTERS:
+            return None
+        return DEDICATED.get(cmd_name) or import_command(importer_spec(cmd_name))
+
+
+@click.group("import", cls=ImportGroup)
 def import_group() -> None:
     """Load a source file (or folder) into the database. Re-importing the same file changes nothing."""
-
-
-from bot.cli import import_trade as _import_trade  # noqa: E402,F401  (registers hs, comtrade, trade-csv, imf)
-
-# Entity sources (bot/cli/import_entities.py); imported last because that module uses import_and_report.
-from bot.cli.import_entities import import_csl, import_curated, import_ofac, import_opensanctions  # noqa: E402
-
-import_group.add_command(import_ofac)
-import_group.add_command(import_csl)
-import_group.add_command(import_opensanctions)
-import_group.add_command(import_curated)

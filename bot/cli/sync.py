@@ -14,13 +14,13 @@ import aiohttp
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli.imports import LIST_IMPORTERS, save_name_index
+from bot.cli.import_run import save_name_index
 from bot.config import Config
 from bot.runtime import open_app
 from db.engine import SchemaOutOfDate
-from db.sync.runner import SyncContext, SyncResult
+from db.sources import list_importers, sync_sources
 from db.sync.scheduler import run_scheduler, sync_and_plan
-from db.sync.sources import SYNC_SOURCES
+from db.sync.steps import SyncContext, SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,8 @@ async def sync_now(config: Config, keys: list[str], *, force: bool = False) -> l
             )
             for key in keys
         ]
-        if any(
-            r.outcome == "imported" and SYNC_SOURCES[r.source].importer in LIST_IMPORTERS for r in results
-        ):
+        synced = sync_sources()
+        if any(r.outcome == "imported" and synced[r.source].importer in list_importers() for r in results):
             log.info("name index: %s", await save_name_index(config, ctx.sessions))
         return results
 
@@ -63,9 +62,10 @@ def choose(config: Config, names: tuple[str, ...]) -> list[str]:
     """The named sources (in the order given), or every source enabled in the config."""
     if not names:
         return [key for key, s in config.sync.sources().items() if s.enabled]
-    unknown = [n for n in names if n not in SYNC_SOURCES]
+    known = sync_sources()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise click.UsageError(f"unknown source {', '.join(unknown)}; known: {', '.join(SYNC_SOURCES)}")
+        raise click.UsageError(f"unknown source {', '.join(unknown)}; known: {', '.join(known)}")
     return list(dict.fromkeys(names))
 
 

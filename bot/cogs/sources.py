@@ -8,7 +8,7 @@ from discord.ext import commands
 from bot.client import TradewatchBot
 from bot.cogs import answer
 from commands.sources import SourcesParams, run_sources
-from db.sync.sources import SYNC_SOURCES
+from db.sources import sync_sources
 
 
 class SourcesCog(commands.Cog):
@@ -20,7 +20,7 @@ class SourcesCog(commands.Cog):
     @app_commands.command(name="sources")
     @app_commands.describe(source="Only this source (leave empty for all of them).")
     @app_commands.choices(
-        source=[app_commands.Choice(name=key, value=key) for key in list(SYNC_SOURCES)[:25]]
+        source=[app_commands.Choice(name=key, value=key) for key in list(sync_sources())[:25]]
     )
     @app_commands.guild_only()
     async def sources(

@@ -1,4 +1,4 @@
-"""Shared importer plumbing: the source catalogue, snapshots, checksums, reports and progress bars."""
+"""Shared importer plumbing: source rows, snapshots, checksums, reports and progress bars."""
 
 from __future__ import annotations
 
@@ -16,75 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from db.models import Snapshot, Source
+from db.sources import SOURCES
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """How a source is named and cited."""
-
-    key: str
-    title: str
-    publisher: str
-    url: str | None = None
-    notes: str | None = None
-
-
-# Every source an importer may load. Titles and publishers are what answers cite.
-CATALOGUE: dict[str, SourceInfo] = {
-    s.key: s
-    for s in [
-        SourceInfo(
-            "hs",
-            "Harmonized System nomenclature (HS 2022)",
-            "WCO / UN Comtrade via datasets/harmonized-system",
-            "https://github.com/datasets/harmonized-system",
-        ),
-        SourceInfo("comtrade", "UN Comtrade", "UN Statistics Division", "https://comtradeplus.un.org/"),
-        SourceInfo(
-            "china_customs_derived",
-            "China monthly exports by partner, HS-6 (derived from UN Comtrade)",
-            "UN Comtrade, China-reported; table by qennis/ChinaCriticalMineralComtrade",
-            "https://github.com/qennis/ChinaCriticalMineralComtrade",
-            "Derived table: 8-digit Chinese tariff lines rolled up to HS-6 by the table's author.",
-        ),
-        SourceInfo(
-            "imf_imts",
-            "IMF International Trade in Goods (IMTS)",
-            "International Monetary Fund",
-            "https://data.imf.org/",
-        ),
-        SourceInfo("trade_csv", "Monthly trade table (CSV)", "as named by the importer's --source-title"),
-        SourceInfo(
-            "ofac_sdn",
-            "OFAC Specially Designated Nationals (SDN) List",
-            "U.S. Treasury, OFAC",
-            "https://sanctionslist.ofac.treas.gov/",
-        ),
-        SourceInfo(
-            "ofac_cons",
-            "OFAC Consolidated Sanctions List (non-SDN)",
-            "U.S. Treasury, OFAC",
-            "https://sanctionslist.ofac.treas.gov/",
-        ),
-        SourceInfo(
-            "ofac_changes",
-            "OFAC Sanctions List Service change files",
-            "U.S. Treasury, OFAC",
-            "https://sanctionslistservice.ofac.treas.gov/changes/latest",
-            "Recorded by the sync to notice OFAC publications; the lists themselves come from ofac_sdn/ofac_cons.",
-        ),
-        SourceInfo(
-            "csl",
-            "Consolidated Screening List",
-            "U.S. International Trade Administration (trade.gov)",
-            "https://www.trade.gov/consolidated-screening-list",
-        ),
-        SourceInfo("opensanctions", "OpenSanctions", "OpenSanctions", "https://www.opensanctions.org/"),
-        SourceInfo("curated", "Tradewatch curated facts", "the team's own curated files, each fact cited"),
-    ]
-}
 
 
 def sha256_file(path: Path) -> str:
@@ -159,12 +93,16 @@ def progress(total: int | None, desc: str, unit: str = "rows") -> tqdm:
 
 
 async def get_source(session: AsyncSession, key: str, *, title: str | None = None) -> Source:
-    """The `sources` row for a catalogue key, created on first use."""
-    info = CATALOGUE.get(key) or SourceInfo(key, title or key, title or key)
+    """The `sources` row for a key, created on first use with its registry entry's title and citation."""
     source = (await session.execute(select(Source).where(Source.key == key))).scalar_one_or_none()
     if source is None:
+        info = SOURCES.get(key)
         source = Source(
-            key=key, title=title or info.title, publisher=info.publisher, url=info.url, notes=info.notes
+            key=key,
+            title=title or (info.title if info else key),
+            publisher=info.publisher if info else (title or key),
+            url=info.url if info else None,
+            notes=info.notes if info else None,
         )
         session.add(source)
         await session.flush()
@@ -174,18 +112,6 @@ async def get_source(session: AsyncSession, key: str, *, title: str | None = Non
 async def find_snapshot(session: AsyncSession, source: Source, sha256: str) -> Snapshot | None:
     """An existing snapshot of `source` with the same checksum (the file was loaded before)."""
     stmt = select(Snapshot).where(Snapshot.source_id == source.id, Snapshot.sha256 == sha256)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def latest_snapshot(session: AsyncSession, source_key: str) -> Snapshot | None:
-    """The most recently loaded snapshot of a source, or None."""
-    stmt = (
-        select(Snapshot)
-        .join(Source, Source.id == Snapshot.source_id)
-        .where(Source.key == source_key)
-        .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc())
-        .limit(1)
-    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

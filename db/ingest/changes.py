@@ -2,7 +2,7 @@
 
 The entity store classifies records by natural key and content hash; this module turns that into
 `list_changes` rows (with what changed, and the listing facts a watch filters on), in the same transaction
-as the load, then calls the hooks in `ON_CHANGES` (the alert outbox writer registers there).
+as the load, then calls the hooks in `ON_CHANGES` (the alert outbox writer).
 
 The first snapshot of a source is a baseline: it records no changes. Re-importing a file already loaded
 changes nothing (the importer stops at the sha256 check before it gets here).
@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.ingest.entity_records import EntityRecord
 from db.ingest.entity_store import StoreResult
 from db.models import ListChange, Snapshot, Source
+from db.outbox import write_alerts
 
 # Called inside the import transaction after the change rows are flushed (they have ids). A hook that
 # raises rolls the whole import back, so alerts are never written without their changes or vice versa.
-ON_CHANGES: list[Callable[[AsyncSession, list[ListChange]], Awaitable[None]]] = []
+# Every import (CLI, sync, demo, tests) writes the alert outbox this way.
+ON_CHANGES: tuple[Callable[[AsyncSession, list[ListChange]], Awaitable[object]], ...] = (write_alerts,)
 
 INTERNAL_KEYS = {"_part_hashes"}
 
@@ -123,7 +125,6 @@ def describe_amendment(old: dict[str, Any], record: EntityRecord, skip: set[str]
 
 def build_changes(
     result: StoreResult,
-    records_by_key: dict[str, EntityRecord],
     *,
     source: Source,
     snapshot: Snapshot,
@@ -197,8 +198,3 @@ def summary_line(changes: list[ListChange], *, baseline: bool) -> str:
     for change in changes:
         counts[change.change] = counts.get(change.change, 0) + 1
     return f"{counts['added']:,} added, {counts['removed']:,} removed, {counts['amended']:,} amended"
-
-
-# Every import (CLI, sync, demo, tests) must write alerts with its changes: the outbox writer registers on
-# ON_CHANGES when its module loads, so load it with this one. Imported last: db.outbox reads ON_CHANGES.
-import db.outbox  # noqa: E402,F401

@@ -7,11 +7,11 @@ time of an OFAC import; names not in the table stay unresolved (the raw name is 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from functools import cache, lru_cache
 
 import pycountry
+
+from db.text import fold
 
 EXTRA: dict[str, str] = {
     "korea, north": "kp",
@@ -75,13 +75,7 @@ EXTRA: dict[str, str] = {
     "northern gaza": "ps",
     "north gaza": "ps",
 }
-_PREFIXES = ("region: ", "possibly ")
-
-
-def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"\s+", " ", text.casefold()).strip(" .")
+_PREFIXES = ("region ", "possibly ")  # `Region: Gaza` folds to `region gaza`
 
 
 @cache

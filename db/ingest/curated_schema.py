@@ -195,14 +195,6 @@ class CuratedFile(Strict):
     figures: list[Figure] = []
 
 
-class CuratedError(Exception):
-    """Problems in curated files; `.errors` is a list of `file:line: where: message` strings."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
 def _line_map(
     node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], errors: list[str], file: str
 ) -> None:

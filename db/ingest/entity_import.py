@@ -18,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.gc_pause import gc_paused
 from db.ingest.base import (
-    CATALOGUE,
     IngestReport,
     find_snapshot,
     finish_snapshot,
     get_source,
-    latest_snapshot,
     new_snapshot,
 )
 from db.ingest.changes import build_changes, record_changes, summary_line
@@ -32,6 +30,8 @@ from db.ingest.entity_records import EntityRecord
 from db.ingest.entity_store import chunks, classify, loaded_state, write
 from db.ingest.mass_change import MassChangeHeld, MassChangePolicy, check, clear_hold, record_hold
 from db.models import Entity, ListChange, Snapshot, Source
+from db.queries.sources import latest_snapshot
+from db.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class ParsedSnapshot:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """Which `sources` row an import writes to (catalogue key, or a dataset-specific one)."""
+    """Which `sources` row an import writes to (registry key, or a dataset-specific one)."""
 
     key: str
     title: str | None = None
@@ -64,7 +64,7 @@ class SourceSpec:
 
 async def ensure_source(session: AsyncSession, spec: SourceSpec) -> Source:
     """The source row, created on first use with the spec's title and publisher."""
-    if spec.key in CATALOGUE or spec.publisher is None:
+    if spec.key in SOURCES or spec.publisher is None:
         return await get_source(session, spec.key, title=spec.title)
     source = (await session.execute(select(Source).where(Source.key == spec.key))).scalar_one_or_none()
     if source is None:
@@ -166,7 +166,6 @@ async def load_snapshot(
     if not baseline:
         changes = build_changes(
             result,
-            {r.key: r for r in parsed.records},
             source=source,
             snapshot=snapshot,
             previous=previous,

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,47 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, sha256_file
 from db.ingest.country_names import country_code
-from db.ingest.entity_import import ParsedSnapshot, SourceSpec, run_entity_import
+from db.ingest.entity_import import ParsedSnapshot, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord
+from db.ingest.opensanctions_delta import run_delta_import
+from db.ingest.opensanctions_files import read_json_lines, spec_for
 from db.ingest.opensanctions_ftm import to_records
 
 FILES = ("entities.ftm.json", "targets.nested.json", "targets.simple.csv")
 SIMPLE_COLUMNS = {"id", "schema", "name", "aliases", "countries", "identifiers", "sanctions", "dataset"}
 
 
-def spec_for(dataset: str, title: str | None = None) -> SourceSpec:
-    """The source of one OpenSanctions dataset."""
-    return SourceSpec(
-        f"opensanctions:{dataset}",
-        f"OpenSanctions: {title or dataset}",
-        "OpenSanctions",
-        f"https://www.opensanctions.org/datasets/{dataset}/",
-    )
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_") or "unknown"
-
-
-def read_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line, object) of a JSON-lines file; ImportFailed on a broken line or bad encoding."""
-    line = 0
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for line, text in enumerate(fh, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    value = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ImportFailed(
-                        f"{path.name} line {line}: not JSON ({exc.msg}); truncated file?"
-                    ) from None
-                if not isinstance(value, dict):
-                    raise ImportFailed(f"{path.name} line {line}: expected a JSON object")
-                yield line, value
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path.name} near line {line + 1}: not UTF-8 text ({exc.reason})") from None
 
 
 def _checked(path: Path, line: int, entity: dict[str, Any]) -> dict[str, Any]:
@@ -273,8 +243,6 @@ async def run_import(
     """Import an OpenSanctions export file or folder (or, with delta=True, a delta folder)."""
     path = Path(path)
     if delta:
-        from db.ingest.opensanctions_delta import run_delta_import
-
         return await run_delta_import(sessions, path, now=now, dataset=dataset)
     file, index = locate(path)
     sha = sha256_file(file)

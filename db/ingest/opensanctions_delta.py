@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, find_snapshot, sha256_file
 from db.ingest.entity_import import ParsedSnapshot, ensure_source, load_snapshot
-from db.ingest.opensanctions import read_json_lines, spec_for
+from db.ingest.opensanctions_files import read_json_lines, spec_for
 from db.ingest.opensanctions_ftm import to_records
 
 OPS = ("ADD", "MOD", "DEL")

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.gc_pause import gc_paused
 from db.ingest import trade_write as tw
 from db.ingest.base import (
-    CATALOGUE,
     ImportFailed,
     IngestReport,
     find_snapshot,
@@ -39,6 +38,7 @@ from db.ingest.base import (
 from db.ingest.trade_rows import FlowSet
 from db.ingest.trade_write import Flow, FlowKey
 from db.models import Source, TradeFlow
+from db.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads a
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """Which `sources` row the flows belong to. Catalogue keys take their title from the catalogue."""
+    """Which `sources` row the flows belong to. Registry keys (db/sources) take their title from the registry."""
 
     key: str
     title: str | None = None
@@ -59,8 +59,8 @@ class SourceSpec:
 
 
 async def ensure_source(session: AsyncSession, spec: SourceSpec) -> Source:
-    """The `sources` row for `spec`, created on first use (catalogue entries win for known keys)."""
-    if spec.key in CATALOGUE:
+    """The `sources` row for `spec`, created on first use (registry entries win for known keys)."""
+    if spec.key in SOURCES:
         return await get_source(session, spec.key)
     source = (await session.execute(select(Source).where(Source.key == spec.key))).scalar_one_or_none()
     if source is None:
@@ -348,7 +348,7 @@ async def already_loaded(sessions: async_sessionmaker[AsyncSession], spec: Sourc
     """
     async with sessions() as session:
         source = (await session.execute(select(Source).where(Source.key == spec.key))).scalar_one_or_none()
-        if source is None and spec.key not in CATALOGUE and not (spec.title and spec.publisher):
+        if source is None and spec.key not in SOURCES and not (spec.title and spec.publisher):
             raise ImportFailed(
                 f"source {spec.key!r} is new: give its title and publisher so answers can cite it"
             )

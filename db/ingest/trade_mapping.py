@@ -4,7 +4,7 @@ A mapping is a YAML file (shipped ones live in db/ingest/lookups/mappings/, refe
 command-line options, which override the file. Format:
 
     source:                      # what answers cite
-      key: china_customs_derived #   a catalogue key, or a new key (then title and publisher are required)
+      key: china_customs_derived #   a registry key (db/sources), or a new key (then title and publisher are required)
       title: ...                 #   only for new keys
       publisher: ...
       url: ...

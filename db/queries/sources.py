@@ -171,3 +171,21 @@ async def import_holds(session: AsyncSession) -> dict[str, HoldRow]:
     return {
         r.source_key: HoldRow(r.source_key, r.file_name, r.reason, utc(r.held_at) or r.held_at) for r in rows
     }
+
+
+async def latest_snapshot(session: AsyncSession, source_key: str) -> Snapshot | None:
+    """The most recently loaded snapshot of a source, or None."""
+    stmt = (
+        select(Snapshot)
+        .join(Source, Source.id == Snapshot.source_id)
+        .where(Source.key == source_key)
+        .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def stored_source_keys(session: AsyncSession) -> dict[int, str]:
+    """Every `sources` row: id -> key (registry keys and those imports created, e.g. one per dataset)."""
+    rows = await session.execute(select(Source.id, Source.key).order_by(Source.id))
+    return dict(rows.tuples().all())

@@ -21,14 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Source, TradeFlow
 from db.queries.hs import prefix_upper_bound
+from db.sources import trade_preference
 
 # Row caps: far above what one question returns (36 months x a few hundred codes or 1,300 headings), low
 # enough to bound memory.
 MAX_SERIES_ROWS = 50_000
 MAX_RANKING_ROWS = 200_000
-# Which source answers when several hold the same flows and cover the year equally well: the publisher's
-# own data first, then derived tables built from it, then generic tables; unknown keys last.
-SOURCE_PREFERENCE = ("comtrade", "china_customs_derived", "trade_csv", "imf_imts")
 # Partner codes that are aggregates, not countries: 0 is "World" in UN Comtrade, 97 the EU aggregate.
 AGGREGATE_PARTNERS = frozenset({0, 97})
 ALL_GOODS_CODE = "TOTAL"
@@ -282,7 +280,10 @@ async def source_coverage(session: AsyncSession, scope: TradeScope, year: int) -
 
 
 def _preference_rank(key: str) -> int:
-    return SOURCE_PREFERENCE.index(key) if key in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)
+    """Which source answers when several cover a year equally well (db.sources: `Source.preference`);
+    keys outside the registry last."""
+    preferred = trade_preference()
+    return preferred.index(key) if key in preferred else len(preferred)
 
 
 def choose_source(coverages: Iterable[SourceCoverage], *, prefer_monthly: bool) -> SourceCoverage | None:
@@ -293,7 +294,7 @@ def choose_source(coverages: Iterable[SourceCoverage], *, prefer_monthly: bool) 
         prefer_monthly: True for monthly series (/exports): any monthly data beats annual totals.
             False for rankings (/top): a complete year beats a partial one, then monthly beats annual.
     Returns:
-        The chosen coverage, or None if there is none. Ties: more periods, then `SOURCE_PREFERENCE`,
+        The chosen coverage, or None if there is none. Ties: more periods, then the registry's trade preference,
         then the lower source id (the one loaded first), so the choice is stable.
     """
 

@@ -37,7 +37,7 @@ class LoadedSource:
     data_date: str | None
     file_names: list[str] = field(default_factory=list)
     # Loaded by the generic trade CSV importer (its snapshots record the column mapping): a trade source
-    # even when its key is not one of the catalogue's trade keys.
+    # even when its key is not a trade source of the registry (db/sources).
     trade_csv: bool = False
 
 

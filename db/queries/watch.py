@@ -441,9 +441,3 @@ async def release_claims(sessions: async_sessionmaker[AsyncSession], now: dt.dat
             update(AlertOutbox).where(AlertOutbox.status == "sending").values(lease_until=now)
         )
         return _rowcount(result)
-
-
-async def outbox_counts(session: AsyncSession) -> dict[str, int]:
-    """Outbox rows by status (for logs, `/sources` and tests)."""
-    rows = await session.execute(select(AlertOutbox.status, func.count()).group_by(AlertOutbox.status))
-    return {status: n for status, n in rows.tuples()}

@@ -1,1 +1,1 @@
-"""Scheduled sync of the sources from their official URLs: catalogue, one-source runner, scheduler, locks."""
+"""Scheduled sync of the sources from their official URLs (declared in db/sources): one-source runner, scheduler, locks."""

@@ -21,7 +21,9 @@ from urllib.parse import urljoin
 from sqlalchemy import func, select
 
 from db.models import Snapshot, Source
-from db.sync.runner import (
+from db.sources import SourceSettings, SyncSource, opensanctions_dataset
+from db.sync.state import StateView, clip, save_state
+from db.sync.steps import (
     SyncContext,
     SyncFailed,
     SyncResult,
@@ -33,8 +35,6 @@ from db.sync.runner import (
     run_importer,
     staging_dir,
 )
-from db.sync.sources import SourceSettings, SyncSource, opensanctions_dataset
-from db.sync.state import StateView, clip, save_state
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import current_revision, head_revision, make_engine, make_sessionmaker
 from db.models import SyncState
-from db.sync.runner import SyncContext, SyncResult, sync_source
-from db.sync.sources import SYNC_SOURCES, SourceSettings
+from db.sources import SourceSettings, get_sync_source
+from db.sync.runner import sync_source
 from db.sync.state import save_state, utc
+from db.sync.steps import SyncContext, SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def next_delay(
 async def due_sources(
     ctx: SyncContext, settings: Mapping[str, SourceSettings], now: dt.datetime
 ) -> list[str]:
-    """Enabled sources whose next check is due (never-synced ones are due at once), in catalogue order."""
+    """Enabled sources whose next check is due (never-synced ones are due at once), in registry order."""
     async with ctx.sessions() as session:
         rows = (await session.execute(select(SyncState.source_key, SyncState.next_sync_at))).all()
     planned = {key: utc(when) for key, when in rows}
@@ -118,7 +119,7 @@ async def run_due(
         if result.outcome == "busy":
             busy_until[key] = ctx.now() + dt.timedelta(seconds=BUSY_RETRY_SECONDS)
         if result.changed:
-            for triggered in SYNC_SOURCES[key].triggers:
+            for triggered in get_sync_source(key).triggers:
                 if triggered in settings and settings[triggered].enabled:
                     log.info("sync %s moved: syncing %s now", key, triggered)
                     results.append(await sync_and_plan(ctx, triggered, settings, jitter=jitter, rng=rng))

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import db.outbox  # noqa: F401  (registers the outbox writer)
 from bot.alerts import MARKER_PREFIX, AlertDelivery
 from bot.client import TradewatchBot, apply_endpoints
 from bot.config import AlertsConfig, Config, DatabaseConfig, DiscordConfig, GuildAccess

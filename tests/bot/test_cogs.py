@@ -20,8 +20,8 @@ from bot.config import Config
 from bot.runtime import App
 from bot.suggest import CommoditySuggester, CountrySuggester
 from commands.errors import InvalidInput, NotFound
-from db.ingest.registry import importer
 from db.lookups import Lookups
+from db.sources import load_importer
 from tests.bot.fakes import FakeInteraction
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
@@ -35,7 +35,7 @@ async def bot(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path
 ) -> AsyncIterator[TradewatchBot]:
     """A bot whose setup has been done by hand (no login): real database with the HS file, cogs loaded."""
-    await importer("hs")(sessions, shared_data / "hs" / "harmonized-system.csv", now=NOW)
+    await load_importer("hs")(sessions, shared_data / "hs" / "harmonized-system.csv", now=NOW)
     # The core families; the watch cog starts a delivery loop and has its own tests (test_watch_cog.py).
     client = TradewatchBot(Config(), sync_guilds=False, cog_modules=CORE_COGS)
     client._app = App(Config(), engine, sessions, lookups)

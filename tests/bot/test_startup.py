@@ -24,8 +24,8 @@ from bot.client import COG_MODULES, TradewatchBot, preload
 from bot.cogs import commodity_choices
 from bot.config import Config
 from bot.runtime import App
-from db.ingest.registry import importer
 from db.lookups import Lookups
+from db.sources import load_importer
 from tests.bot.fakes import FakeInteraction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ async def bot(
     """A bot set up by hand (no login, no gateway): real database with the HS file, the entity cog loaded."""
     import datetime as dt
 
-    await importer("hs")(sessions, shared_data / NOW_HS, now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+    await load_importer("hs")(sessions, shared_data / NOW_HS, now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
     client = TradewatchBot(Config(), sync_guilds=False, cog_modules=["bot.cogs.entity"])
     client._app = App(Config(), engine, sessions, lookups)
     for module in client.cog_modules:

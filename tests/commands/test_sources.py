@@ -12,9 +12,9 @@ from commands.context import Context
 from commands.errors import InvalidInput, NotFound
 from commands.registry import run_text
 from db.lookups import Lookups
-from db.sync.runner import SyncContext
+from db.sources import SourceSettings, default_settings
 from db.sync.scheduler import sync_and_plan
-from db.sync.sources import DEFAULT_SETTINGS, SourceSettings
+from db.sync.steps import SyncContext
 from tests.db.sync.source_server import SourceServer
 
 CONS = ("cons_prim.csv", "cons_add.csv")
@@ -26,14 +26,14 @@ def serve_cons(server: SourceServer, shared_data: Path, folder: str, date: str) 
     cons = SourceSettings(
         urls=tuple(server.url(f"/ofac/{n}") for n in CONS), interval_minutes=180, stale_hours=72
     )
-    return {**DEFAULT_SETTINGS, "ofac_cons": cons}
+    return {**default_settings(), "ofac_cons": cons}
 
 
 async def ask(
     sync_ctx: SyncContext, lookups: Lookups, text: str, settings: dict[str, SourceSettings], now: dt.datetime
 ):  # type: ignore[no-untyped-def]
     async with sync_ctx.sessions() as session:
-        ctx = Context(session=session, lookups=lookups, now=lambda: now, extras={"sync_settings": settings})
+        ctx = Context(session=session, lookups=lookups, now=lambda: now, sync_settings=settings)
         return await run_text(ctx, text)
 
 
@@ -95,4 +95,4 @@ async def test_bad_arguments_get_clear_errors(
     sync_ctx: SyncContext, lookups: Lookups, text: str, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        await ask(sync_ctx, lookups, text, dict(DEFAULT_SETTINGS), dt.datetime.now(dt.UTC))
+        await ask(sync_ctx, lookups, text, default_settings(), dt.datetime.now(dt.UTC))

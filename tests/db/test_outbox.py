@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AlertOutbox, ListChange, Watch
-from db.outbox import ChangeFacts, canonical_type, fold, keyword_patterns, watch_matches, write_alerts
+from db.outbox import ChangeFacts, canonical_type, keyword_patterns, watch_matches, write_alerts
+from db.text import fold
 from tests.db.watch_seed import add_change, add_entity, add_watch, seed_source
 
 
@@ -78,7 +79,7 @@ def test_canonical_type(word: str, canonical: str | None) -> None:
 
 
 def test_fold_and_patterns() -> None:
-    assert fold("  Évren,   KAYAKIRAN ") == "evren kayakiran"
+    assert fold("  Évren,   KAYAKIRAN ", keep_punctuation=False) == "evren kayakiran"
     assert [p.pattern for p in keyword_patterns("  ")] == []
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.ingest.registry import importer
 from db.search import cache, service
 from db.search.cache import load_saved, warm_index_cached
+from db.sources import load_importer
 from tests.db.entity_seed import NOW, load_curated, load_ofac_subset
 
 QUERIES = ["Sinno Electronic Co Ltd", "king pai technology", "Радиоавтоматика", "中国保利集团", "poly grup"]
@@ -109,7 +109,9 @@ async def test_a_trade_import_leaves_the_index_and_its_file_alone(
     folder = await curated_and_warmed(sessions, tmp_path)
     async with sessions() as session:
         before = (await cache.fingerprint(session), await service.read_version(session))
-    await importer("hs")(sessions, shared_data / "hs/harmonized-system.csv", now=NOW)  # writes a snapshot
+    await load_importer("hs")(
+        sessions, shared_data / "hs/harmonized-system.csv", now=NOW
+    )  # writes a snapshot
     async with sessions() as session:
         assert (await cache.fingerprint(session), await service.read_version(session)) == before
     service.forget_index(sessions.kw["bind"])

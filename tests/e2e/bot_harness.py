@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from db.engine import make_engine, make_sessionmaker, upgrade
-from db.ingest.registry import importer
+from db.sources import load_importer
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
@@ -49,7 +49,7 @@ async def load_real_files(url: str, shared_data: Path) -> None:
         sessions = make_sessionmaker(engine)
         for source, relative, options in REAL_IMPORTS:
             path = Path(relative) if relative.startswith("/") else shared_data / relative
-            await importer(source)(sessions, path, now=NOW, **options)
+            await load_importer(source)(sessions, path, now=NOW, **options)
     finally:
         await engine.dispose()
 

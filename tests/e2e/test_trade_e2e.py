@@ -24,8 +24,8 @@ from commands.errors import NoData
 from commands.registry import run_text
 from commands.replies import Reply
 from db.engine import make_engine, make_sessionmaker, upgrade
-from db.ingest.registry import importer
 from db.lookups import Lookups
+from db.sources import load_importer
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 async def load_real_files(sessions: async_sessionmaker[AsyncSession], shared_data: Path) -> None:
     """The two real files through the real importers, as `make demo` loads them."""
-    await importer("hs")(sessions, shared_data / "hs/harmonized-system.csv", now=NOW)
-    await importer("trade-csv")(sessions, shared_data / TABLE, now=NOW, mapping="china_exports_hs6_monthly")
+    await load_importer("hs")(sessions, shared_data / "hs/harmonized-system.csv", now=NOW)
+    await load_importer("trade-csv")(
+        sessions, shared_data / TABLE, now=NOW, mapping="china_exports_hs6_monthly"
+    )
 
 
 def graphite(shared_data: Path, lookups: Lookups) -> pd.DataFrame:

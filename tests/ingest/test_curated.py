@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed
 from db.ingest.curated import check, run_import
-from db.ingest.registry import importer
 from db.models import EntityName, Relation, ReportedFigure, Shipment
+from db.sources import load_importer
 from tests.ingest.entity_helpers import at, entity, table_counts
 
 STARTER = Path(__file__).resolve().parents[2] / "db" / "curated"
@@ -107,7 +107,7 @@ async def test_import_starter_then_link_to_ofac(
     (tmp_path / "ofac" / "sdn.csv").write_bytes(
         b"".join(r for r in real if b"RADIOAVTOMATIKA" in r) + b"\x1a"
     )
-    await importer("ofac")(sessions, tmp_path / "ofac", now=at(1))
+    await load_importer("ofac")(sessions, tmp_path / "ofac", now=at(1))
     async with sessions() as session:
         poly = await entity(session, "curated", "china-poly-group")
         names = set(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed
-from db.ingest.registry import importer
+from db.sources import load_importer
 from tests.ingest.entity_helpers import at, table_counts
 
 SDN_ROW = (
@@ -177,10 +177,10 @@ async def test_malformed_file_changes_nothing(
     make: Callable[[Path, Path], Path],
     message: str,
 ) -> None:
-    await importer("ofac")(sessions, shared_data / "ofac" / "nonsdn_consolidated_2025-04", now=at(0))
+    await load_importer("ofac")(sessions, shared_data / "ofac" / "nonsdn_consolidated_2025-04", now=at(0))
     before = await table_counts(sessions)
     with pytest.raises(ImportFailed, match=message):
-        await importer(source)(sessions, make(tmp_path, shared_data), now=at(1))
+        await load_importer(source)(sessions, make(tmp_path, shared_data), now=at(1))
     assert await table_counts(sessions) == before
 
 
@@ -201,7 +201,7 @@ async def test_hostile_or_broken_xml_is_refused(
 ) -> None:
     path = _write(tmp_path / "sdn.xml", HOSTILE[case])
     with pytest.raises(ImportFailed):
-        await importer("ofac")(sessions, path, now=at(0))
+        await load_importer("ofac")(sessions, path, now=at(0))
     assert (await table_counts(sessions))["entities"] == 0
 
 
@@ -210,6 +210,8 @@ async def test_missing_optional_files_are_fine_and_a_copy_of_the_same_files_is_a
 ) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(shared_data / "ofac" / "nonsdn_consolidated_2025-04", copy)
-    first = await importer("ofac")(sessions, shared_data / "ofac" / "nonsdn_consolidated_2025-04", now=at(0))
+    first = await load_importer("ofac")(
+        sessions, shared_data / "ofac" / "nonsdn_consolidated_2025-04", now=at(0)
+    )
     assert first.rows_read > 0 and not first.already_loaded
-    assert (await importer("ofac")(sessions, copy, now=at(1))).already_loaded
+    assert (await load_importer("ofac")(sessions, copy, now=at(1))).already_loaded

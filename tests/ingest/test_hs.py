@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest import hs
 from db.ingest.base import ImportFailed
-from db.sync.runner import SyncContext, sync_source
-from db.sync.sources import SourceSettings
+from db.sources import SourceSettings
+from db.sync.runner import sync_source
+from db.sync.steps import SyncContext
 from tests.db.sync.source_server import SourceServer
 from tests.ingest.conftest import HS_TABLE, NOW, hs_rows, snapshot_count
 

@@ -1,6 +1,6 @@
 """Malformed source files for every importer: refused with a clear message, the database unchanged.
 
-Every importer in db.ingest.registry.IMPORTERS gets the same battery, built from a real sample of its own
+Every importer in db.sources.IMPORTERS gets the same battery, built from a real sample of its own
 format (read from ../shared/data at test time): empty, truncated mid-record, UTF-16 instead of UTF-8, a
 Latin-1 byte, wrong column count (or missing fields), a duplicated key, 5 MB of junk, and a zip bomb under
 the expected name (no importer reads zips). Plus the format-specific attacks: XML entity expansion
@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.ingest.base import ImportFailed
-from db.ingest.registry import IMPORTERS, importer
 from db.models import Base
+from db.sources import IMPORTERS, load_importer
 from tests.conftest import REPO, SHARED_DATA
 from tests.reliability.stack import create_pg_database, drop_pg_database
 
@@ -210,9 +210,9 @@ async def loaded(
     try:
         await upgrade(engine)
         sessions = make_sessionmaker(engine)
-        await importer("hs")(sessions, SHARED_DATA / "hs/harmonized-system.csv", now=NOW)
-        await importer("ofac")(sessions, SHARED_DATA / "ofac/nonsdn_consolidated_2025-04", now=NOW)
-        await importer("curated")(sessions, REPO / "db" / "curated", now=NOW)
+        await load_importer("hs")(sessions, SHARED_DATA / "hs/harmonized-system.csv", now=NOW)
+        await load_importer("ofac")(sessions, SHARED_DATA / "ofac/nonsdn_consolidated_2025-04", now=NOW)
+        await load_importer("curated")(sessions, REPO / "db" / "curated", now=NOW)
         yield Loaded(sessions, await table_hashes(sessions))
     finally:
         await engine.dispose()
@@ -223,7 +223,7 @@ async def loaded(
 async def assert_refused(loaded: Loaded, source: str, path: Path, options: dict[str, object]) -> str:
     """The import raises ImportFailed with a short, readable message, and no table changed."""
     with pytest.raises(ImportFailed) as caught:
-        await importer(source)(loaded.sessions, path, now=NOW, **options)
+        await load_importer(source)(loaded.sessions, path, now=NOW, **options)
     message = str(caught.value)
     assert message.strip() and len(message) < 1500 and "Traceback" not in message
     assert await table_hashes(loaded.sessions) == loaded.before

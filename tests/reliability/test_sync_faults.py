@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import database_outage
 from db.engine import make_engine, make_sessionmaker
-from db.sync.runner import SyncContext, SyncResult, sync_source
-from db.sync.sources import get_sync_source
+from db.sources import get_sync_source
+from db.sync.runner import sync_source
+from db.sync.steps import SyncContext, SyncResult
 from tests.conftest import SHARED_DATA
 from tests.db.sync.source_server import running_source_server as publisher
 from tests.reliability.stack import clone_database, discard_database

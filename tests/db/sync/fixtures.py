@@ -21,7 +21,7 @@ async def sync_ctx(engine, sessions, tmp_path):  # type: ignore[no-untyped-def]
     """A SyncContext on the test database, with its own cache folder and a short download timeout."""
     import aiohttp
 
-    from db.sync.runner import SyncContext
+    from db.sync.steps import SyncContext
 
     async with aiohttp.ClientSession() as http:
         yield SyncContext(engine, sessions, http, tmp_path / "cache", timeout=2.0)

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import db.sync.scheduler as scheduler
 from db.models import Snapshot, SyncState
+from db.sources import SourceSettings, default_settings
 from db.sync.locks import source_lock
-from db.sync.runner import SyncContext, SyncResult, sync_source
+from db.sync.runner import sync_source
 from db.sync.scheduler import SyncThread, next_delay, run_scheduler
-from db.sync.sources import DEFAULT_SETTINGS, SourceSettings
+from db.sync.steps import SyncContext, SyncResult
 from tests.db.sync.source_server import SourceServer
 
 SDN = "/ofac/downloads/sdn.csv"
@@ -41,7 +42,7 @@ def test_next_delay(outcome: str, failures: int, low: float, high: float) -> Non
 @pytest.fixture
 def sdn_settings(source_server: SourceServer, shared_data: Path) -> dict[str, SourceSettings]:
     source_server.serve_file(SDN, shared_data / "ofac" / "sdn_snapshots" / "2022-09-29" / "sdn.csv")
-    off = {k: SourceSettings(enabled=False, urls=v.urls) for k, v in DEFAULT_SETTINGS.items()}
+    off = {k: SourceSettings(enabled=False, urls=v.urls) for k, v in default_settings().items()}
     return {**off, "ofac_sdn": SourceSettings(urls=(source_server.url(SDN),), interval_minutes=60)}
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ListChange, Snapshot, SyncState
-from db.sync.runner import SyncContext, sync_source
-from db.sync.sources import SourceSettings
+from db.sources import SourceSettings
+from db.sync.runner import sync_source
+from db.sync.steps import SyncContext
 from tests.db.sync.source_server import SourceServer
 
 SDN = "/ofac/downloads/sdn.csv"

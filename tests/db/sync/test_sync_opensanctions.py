@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from db.models import Entity, ListChange, Snapshot
+from db.sources import SourceSettings
 from db.sync.opensanctions import pending_versions
-from db.sync.runner import SyncContext, sync_source
-from db.sync.sources import SourceSettings
+from db.sync.runner import sync_source
+from db.sync.steps import SyncContext
 from tests.db.sync.source_server import SourceServer
 
 INDEX = "/datasets/latest/sanctions/index.json"

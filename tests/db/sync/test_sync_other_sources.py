@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from db.models import ListChange, Snapshot, Source
-from db.sync.runner import SyncContext, sync_source
+from db.sources import SourceSettings, default_settings
+from db.sync.runner import sync_source
 from db.sync.scheduler import run_due
-from db.sync.sources import DEFAULT_SETTINGS, SourceSettings
+from db.sync.steps import SyncContext
 from tests.db.sync.source_server import SourceServer
 
 CSL = "/static/consolidated_screening_list/consolidated.csv"
@@ -69,7 +70,7 @@ async def test_change_file_is_recorded_and_triggers_the_lists(
     sdn = "/ofac/downloads/sdn.csv"
     source_server.serve_file(sdn, shared_data / "ofac" / "sdn_snapshots" / "2024-04-26" / "sdn.csv")
     settings = {
-        **{k: SourceSettings(enabled=False, urls=v.urls) for k, v in DEFAULT_SETTINGS.items()},
+        **{k: SourceSettings(enabled=False, urls=v.urls) for k, v in default_settings().items()},
         "ofac_changes": SourceSettings(urls=(source_server.url("/changes/latest"),), interval_minutes=30),
         "ofac_sdn": SourceSettings(urls=(source_server.url(sdn),), interval_minutes=24 * 60),
     }
