@@ -115,7 +115,7 @@ async def _one_start(
 
 
 async def _index_saved_by_import(db_url: str) -> float:
-    """Seconds `tradewatch import` of a list spends building and saving the name index (bot/cli/imports.py)."""
+    """Seconds `tradewatch import` of a list spends building and saving the name index (bot/cli/import_run.py)."""
     from db.engine import make_engine, make_sessionmaker
     from db.search.cache import warm_index_cached
 

@@ -6,8 +6,10 @@ The toy sources are invented for the test (so are their titles and the lines of 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -67,6 +69,7 @@ TOY_IMPORTER = Importer(
     options=(ImportOption("flavour", "Echoed in the report."),),
 )
 NAMES = "Invented Name One\nInvented Name Two\n"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -85,6 +88,14 @@ def test_the_registry_keeps_the_facts_that_used_to_be_repeated() -> None:
     assert list_importers() == {"ofac", "csl", "opensanctions", "curated"}
     assert list(sync_sources()) == ["ofac_sdn", "ofac_cons", "ofac_changes", "csl", "opensanctions", "hs"]
     assert {s.importer for s in SOURCES.values() if s.importer} == set(IMPORTERS)
+
+
+def test_the_sources_page_lists_every_synced_source_with_its_url() -> None:
+    text = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(\w+)` \|.*$", text, re.M)}
+    for key, source in sync_sources().items():
+        assert key in rows, f"docs/sources.md has no row for {key}"
+        assert PurePosixPath(urlsplit(source.defaults.urls[0]).path).name in rows[key]
 
 
 def test_every_view_derives_from_the_registry(toy: None) -> None:
