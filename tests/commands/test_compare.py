@@ -21,9 +21,9 @@ from commands.parse import split_command
 from commands.registry import run_text
 from db.ingest import curated
 from db.ingest.base import get_source, new_snapshot
-from db.ingest.registry import importer
 from db.lookups import Lookups
 from db.models import TradeFlow
+from db.sources import load_importer
 from tests.commands.trade_seed import NOW, derived_frame, seed_derived, seed_hs
 
 RUSSIA, CHINA, KAZAKHSTAN, KYRGYZSTAN, TURKEY = 643, 156, 398, 417, 792
@@ -184,7 +184,7 @@ async def test_weight_multiple_equals_the_file(
 async def test_total_trade_from_the_imf_file_labelled_as_russias_report(
     sessions: async_sessionmaker[AsyncSession], lookups: Lookups, seeded: None, shared_data: Path
 ) -> None:
-    await importer("imf")(sessions, shared_data / IMF, now=NOW)
+    await load_importer("imf")(sessions, shared_data / IMF, now=NOW)
     reply = await ask(sessions, lookups, "/compare total China, Turkey reporter=RU flow=imports 2021-2023")
     with (shared_data / IMF).open(encoding="utf-8-sig", newline="") as fh:
         cells = {(r["COUNTERPART_COUNTRY.ID"], r["INDICATOR.ID"][:2]): r for r in csv.DictReader(fh)}
