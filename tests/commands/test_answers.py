@@ -16,8 +16,8 @@ from commands.context import Context
 from commands.errors import InvalidInput, NoData
 from commands.registry import run_text
 from commands.replies import Reply
-from db.ingest.registry import importer
 from db.lookups import Lookups
+from db.sources import load_importer
 from tests.commands.trade_seed import DERIVED, NOW, derived_frame, seed_hs
 
 RUSSIA, CHINA, HONG_KONG = 643, 156, 344
@@ -27,10 +27,10 @@ IMF = Path("trade/imf_imts_russia_bilateral/RU_trade.csv")
 @pytest.fixture
 async def loaded(sessions: async_sessionmaker[AsyncSession], shared_data: Path, lookups: Lookups) -> None:
     """The China HS-6 table through its shipped mapping, the IMF Russia file and the HS nomenclature."""
-    await importer("trade-csv")(
+    await load_importer("trade-csv")(
         sessions, shared_data / DERIVED, now=NOW, mapping="china_exports_hs6_monthly", lookups=lookups
     )
-    await importer("imf")(sessions, shared_data / IMF, now=NOW, lookups=lookups)
+    await load_importer("imf")(sessions, shared_data / IMF, now=NOW, lookups=lookups)
     await seed_hs(sessions, shared_data)
 
 
