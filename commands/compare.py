@@ -20,7 +20,7 @@ from commands.compare_basis import Line, line_from_series
 from commands.compare_view import View, build_reply
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
-from commands.measures import parse_measure
+from commands.measures import Measure, parse_measure
 from commands.parse import CommandLine
 from commands.replies import Reply
 from commands.resolve import (
@@ -33,7 +33,7 @@ from commands.resolve import (
     resolve_country,
     split_trailing_country,
 )
-from commands.trade_common import how_to_get, possessive
+from commands.trade_common import fetch_if_possible, how_to_get, possessive
 from db.lookups import Country, Lookups
 from db.queries import trade_compare as cq
 from db.queries.trade import TradeScope
@@ -220,6 +220,8 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
     cited = _cited(ctx, params, codes)
     what = f"{commodity.alias or commodity.label} (HS {', '.join(codes)})"
     last = params.last_year or await cq.latest_year(ctx.session, scopes)
+    if last is None and ctx.fetch_trade is not None:  # nothing loaded: ask UN Comtrade for the last years
+        last = ctx.now().year - 1
     if last is None:
         error = _no_data(ctx, params, what, codes, None)
         return no_data_reply(
@@ -232,16 +234,21 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
     lo, hi = min(first, base), max(last, base)
     mirrors = [TradeScope(p.code, opposite, codes, r.code) for _, r, p in asked]
     measure = parse_measure(params.measure)
-    found = await cq.lines_series(ctx.session, [*scopes, *mirrors], lo, hi, volumes=measure.needs_volumes)
-    lines: list[Line] = []
-    for (country, reporter, partner), scope, other in zip(asked, scopes, mirrors, strict=True):
-        series = found.get((scope.reporter, scope.partner or 0))
-        lines.append(line_from_series(country, reporter, partner, flow, series, mirror=False))
-        mirror = found.get((other.reporter, other.partner or 0))
-        if mirror is not None:
-            lines.append(line_from_series(country, partner, reporter, opposite, mirror, mirror=True))
+    lines = await _read_lines(ctx, asked, scopes, mirrors, (lo, hi), flow, measure)
+    notes = []
+    missing = [
+        s for s, line in zip(scopes, (x for x in lines if not x.mirror), strict=True) if line.series is None
+    ]
+    if missing and ctx.fetch_trade is not None:  # on demand, as /exports does: one request per missing flow
+        fetched = 0
+        for scope in missing:
+            loaded, note = await fetch_if_possible(ctx, scope, list(range(lo, hi + 1)))
+            fetched += loaded
+            notes += [note] if note else []
+        if fetched:
+            lines = await _read_lines(ctx, asked, scopes, mirrors, (lo, hi), flow, measure)
     if all(line.series is None for line in lines):
-        error = _no_data(ctx, params, what, codes, (first, last))
+        error = _no_data(ctx, params, what, codes, (first, last), note=" ".join(dict.fromkeys(notes)))
         return no_data_reply(error, _title(params, what, first, last), await cited(first, last), ctx.lookups)
     title, chart_title = (
         _title(params, what, first, last, base),
@@ -251,6 +258,28 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
     view = View(sorted({*range(first, last + 1), base}), base, params.months, measure)
     reply = await build_reply(ctx, commodity, lines, view, title=title, chart_title=chart_title)
     return with_figures(reply, await cited(first, last), ctx.lookups)
+
+
+async def _read_lines(
+    ctx: Context,
+    asked: list[tuple[Country, Country, Country]],
+    scopes: list[TradeScope],
+    mirrors: list[TradeScope],
+    span: tuple[int, int],
+    flow: str,
+    measure: Measure,
+) -> list[Line]:
+    """Every asked line, each followed by the other side's report of it when that is loaded."""
+    opposite = "M" if flow == "X" else "X"
+    found = await cq.lines_series(ctx.session, [*scopes, *mirrors], *span, volumes=measure.needs_volumes)
+    lines: list[Line] = []
+    for (country, reporter, partner), scope, other in zip(asked, scopes, mirrors, strict=True):
+        series = found.get((scope.reporter, scope.partner or 0))
+        lines.append(line_from_series(country, reporter, partner, flow, series, mirror=False))
+        mirror = found.get((other.reporter, other.partner or 0))
+        if mirror is not None:
+            lines.append(line_from_series(country, partner, reporter, opposite, mirror, mirror=True))
+    return lines
 
 
 def _cited(ctx: Context, params: CompareParams, codes: Sequence[str]):  # type: ignore[no-untyped-def]
@@ -297,7 +326,13 @@ def _chart_title(params: CompareParams, name: str, first: int, last: int) -> str
 
 
 def _no_data(
-    ctx: Context, params: CompareParams, what: str, codes: tuple[str, ...], span: tuple[int, int] | None
+    ctx: Context,
+    params: CompareParams,
+    what: str,
+    codes: tuple[str, ...],
+    span: tuple[int, int] | None,
+    *,
+    note: str = "",
 ) -> NoData:
     """No flow loaded: what was asked, and the fetch command (every partner of the reporter at once)."""
     one = params.countries[0]
@@ -308,6 +343,7 @@ def _no_data(
     where = f" in {span[0]}–{span[1]}" if span else ""
     years = list(range(span[0], span[1] + 1)) if span else [ctx.now().year - 2, ctx.now().year - 1]
     message = f"No data for {_title(params, what, None, None)}{where} in any loaded source, from either side."
+    message += f" {note}" if note else ""
     return NoData(message, how_to_get(ctx.lookups, scope, years))
 
 

@@ -24,7 +24,7 @@ from db.ingest.base import get_source, new_snapshot
 from db.lookups import Lookups
 from db.models import TradeFlow
 from db.sources import load_importer
-from tests.commands.trade_seed import NOW, derived_frame, seed_derived, seed_hs
+from tests.commands.trade_seed import NOW, derived_frame, seed_derived, seed_flows, seed_hs
 
 RUSSIA, CHINA, KAZAKHSTAN, KYRGYZSTAN, TURKEY = 643, 156, 398, 417, 792
 GRAPHITE = ("2504", "380110")
@@ -243,3 +243,32 @@ async def test_no_data_shows_the_cited_figure_and_the_fetch_command(
     text = reply.to_text()
     assert "more than doubled to about $50 million in the first five months of 2022" in text
     assert "tradewatch import comtrade --api --reporter CN --cmd 8542 --period 2021,2022" in text
+
+
+async def test_missing_flows_are_fetched_on_demand(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path, frame: pd.DataFrame
+) -> None:
+    """A fetcher that stores the file's rows for the flow it is asked about; Kazakhstan's comes back empty."""
+    await seed_hs(sessions, shared_data)
+    calls: list[tuple[object, ...]] = []
+
+    async def fetch(session: AsyncSession, reporter: int, partner: int, flow: str, codes: list[str],
+                    years: list[int]) -> int:  # fmt: skip
+        calls.append((reporter, partner, flow, codes, years))
+        rows = frame[
+            (frame.partner == partner) & frame.hs6.str.startswith(tuple(codes)) & frame.year.isin(years)
+        ]
+        return await seed_flows(
+            sessions, rows[rows.partner == RUSSIA], source_key="comtrade", sha256=f"{partner:064d}"
+        )
+
+    async with sessions() as session:
+        ctx = Context(session=session, lookups=lookups, now=lambda: NOW, fetch_trade=fetch)
+        reply = await run_text(ctx, "/compare graphite Russia, Kyrgyzstan 2022-2023")
+    assert calls == [
+        (CHINA, RUSSIA, "X", list(GRAPHITE), [2022, 2023]),
+        (CHINA, KYRGYZSTAN, "X", list(GRAPHITE), [2022, 2023]),
+    ]
+    got = {y["year"]: y["figure"] for y in line(reply, "Russia")["years"]}
+    assert got[2023] == pytest.approx(sum(file_months(frame, RUSSIA, 2023).values()))
+    assert line(reply, "Kyrgyzstan")["source"] is None
