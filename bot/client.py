@@ -107,6 +107,8 @@ def drop_malformed_gateway_frames() -> None:
         try:
             await original(self, msg)
         except MALFORMED_FRAME_ERRORS as exc:
+            if self.session_id is None:  # no READY yet: a session without its state is no session; fail
+                raise  # (serve exits with 1 and its service manager starts it again, deploy/)
             event(
                 log,
                 "gateway_frame_dropped",
