@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -203,10 +204,10 @@ def _weight_expr() -> ColumnElement[float]:
     return func.coalesce(TradeFlow.net_kg, case((TradeFlow.qty_unit == "kg", TradeFlow.qty)))
 
 
-def _amount_columns(volumes: bool) -> list[ColumnElement[object]]:
+def _amount_columns(volumes: bool) -> list[ColumnElement[Any]]:
     """Aggregates an `Amount` is built from; weights and quantities only when asked (they are not in the
     covering index, so a value-only answer never reads them)."""
-    columns: list[ColumnElement[object]] = [func.sum(TradeFlow.value_usd), func.count()]
+    columns: list[ColumnElement[Any]] = [func.sum(TradeFlow.value_usd), func.count()]
     if volumes:
         weight = _weight_expr()
         columns += [
