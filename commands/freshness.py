@@ -50,7 +50,9 @@ class Staleness:
         )
 
 
-def data_staleness(data_date: str | None, every_days: int, lag_days: int, now: dt.datetime) -> Staleness | None:
+def data_staleness(
+    data_date: str | None, every_days: int, lag_days: int, now: dt.datetime
+) -> Staleness | None:
     """Staleness of data ending at `data_date` for a publisher releasing every `every_days`, `lag_days` late.
 
     Returns:

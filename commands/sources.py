@@ -1,8 +1,10 @@
 """`/sources`: how fresh every source is: last sync, data date, rows, last change, next sync; stale ones flagged.
 
-A source is stale when it has not been confirmed current (a successful sync, even an unchanged one, or an
-import) for longer than its `stale_hours` in the `[sync.<source>]` config. Sources loaded only by
-`tradewatch import` (Comtrade, curated files ...) are listed with their snapshots but have no schedule.
+Staleness is judged by the data, never by when a file was imported (a 2024 file imported today is as old as it
+was). A synced source is current while a sync from its publisher (even an unchanged one) confirmed it within its
+`stale_hours` (`[sync.<source>]` config); otherwise, and for sources loaded only by `tradewatch import`, its data
+date is held against its publisher's release cadence (db/sources registry, commands/freshness.py). Sources
+without a cadence (Comtrade fetched per question, curated files) are listed but not judged.
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ from typing import Any
 
 from commands.context import Context
 from commands.errors import InvalidInput, NotFound
+from commands.freshness import data_end, data_staleness
 from commands.parse import CommandLine
 from commands.replies import Citation, Field, Reply
 from db.queries.sources import HoldRow, SourceRow, SyncRow, import_holds, source_rows, sync_rows
-from db.sources import SourceSettings, SyncSource, default_settings, loaded_source_key, sync_sources
+from db.sources import (
+    Cadence,
+    SourceSettings,
+    SyncSource,
+    cadence_of,
+    default_settings,
+    loaded_source_key,
+    sync_sources,
+)
 
 
 @dataclass(frozen=True)
@@ -93,15 +104,38 @@ def when(moment: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def stale_reason(
-    status: SourceStatus, confirmed: dt.datetime | None, hours: float, now: dt.datetime
+    status: SourceStatus,
+    synced_at: dt.datetime | None,
+    hours: float | None,
+    cadence: Cadence | None,
+    now: dt.datetime,
 ) -> str | None:
-    """Why a scheduled source is flagged as stale, or None when it is current."""
-    if confirmed is None:
+    """Why a source is flagged as stale, or None when it is current (see the module docstring).
+
+    Args:
+        synced_at: the last successful sync from the publisher (None: never synced; imports do not count).
+        hours: the sync confirmation window (`stale_hours`); None for sources that are not synced.
+        cadence: the publisher's release cadence; None when it cannot be judged.
+    """
+    if synced_at is not None and hours is not None and now - synced_at <= dt.timedelta(hours=hours):
+        return None  # the publisher's current file, whatever its data date
+    if not status.rows_label and status.scheduled:
         return "never loaded" + ("" if status.sync_enabled else " (sync disabled)")
-    age = now - confirmed
-    if age > dt.timedelta(hours=hours):
-        return f"not confirmed current for {_age(age)} (limit {hours:g} h)"
-    return None
+    unconfirmed = (
+        f"not confirmed by a sync for {_age(now - synced_at)} (limit {hours:g} h)"
+        if synced_at is not None and hours is not None
+        else "loaded from a file, not confirmed by a sync"
+        if status.scheduled
+        else None
+    )
+    if cadence is None:
+        return unconfirmed
+    if data_end(status.data_date) is None:
+        return f"data date unknown; {unconfirmed}" if unconfirmed else None
+    staleness = data_staleness(status.data_date, cadence.every_days, cadence.lag_days, now)
+    if staleness is None:
+        return None
+    return staleness.words(cadence.words) + (f"; {unconfirmed}" if unconfirmed else "")
 
 
 def _apply_row(status: SourceStatus, row: SourceRow) -> None:
@@ -141,15 +175,8 @@ def _scheduled_status(
         status.last_sync_at, status.last_success_at = sync.last_attempt_at, sync.last_success_at
         status.last_outcome, status.last_error = sync.last_outcome, sync.last_error
         status.next_sync_at = sync.next_sync_at
-    candidates = [
-        t
-        for t in (
-            sync.last_success_at if sync else None,
-            row.latest.fetched_at if row and row.latest else None,
-        )
-        if t is not None
-    ]
-    status.stale_reason = stale_reason(status, max(candidates, default=None), settings.stale_hours, now)
+    synced_at = sync.last_success_at if sync else None
+    status.stale_reason = stale_reason(status, synced_at, settings.stale_hours, cadence_of(spec.key), now)
     return status
 
 
@@ -169,6 +196,7 @@ def build_statuses(
     for row in by_key.values():
         status = SourceStatus(row.key, row.title)
         _apply_row(status, row)
+        status.stale_reason = stale_reason(status, None, None, cadence_of(row.key), now)
         out.append(status)
     return out
 

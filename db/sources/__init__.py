@@ -15,6 +15,7 @@ from typing import Any
 
 from db.sources.declared import IMPORTERS, SOURCES
 from db.sources.spec import (
+    Cadence,
     Importer,
     ImportOption,
     ImportPath,
@@ -30,6 +31,7 @@ from db.sources.spec import (
 __all__ = [
     "IMPORTERS",
     "SOURCES",
+    "Cadence",
     "ImportOption",
     "ImportPath",
     "Importer",
@@ -40,6 +42,7 @@ __all__ = [
     "SyncSource",
     "SyncSpec",
     "UnknownSource",
+    "cadence_of",
     "default_settings",
     "get_sync_source",
     "importer_spec",
@@ -134,6 +137,12 @@ def sync_sources() -> dict[str, SyncSource]:
         for s in SOURCES.values()
         if s.sync is not None
     }
+
+
+def cadence_of(key: str) -> Cadence | None:
+    """How often the source's publisher releases data (None: not judged, or not a registry source)."""
+    source = SOURCES.get(key)
+    return source.cadence if source else None
 
 
 def default_settings() -> dict[str, SourceSettings]:

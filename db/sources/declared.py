@@ -7,9 +7,11 @@ The citation catalogue, `tradewatch import` and `tradewatch sync`, the `[sync.<k
 
 from __future__ import annotations
 
-from db.sources.spec import Importer, ImportOption, ImportPath, Source, SourceSettings, SyncSpec
+from db.sources.spec import Cadence, Importer, ImportOption, ImportPath, Source, SourceSettings, SyncSpec
 
 OFAC_DOWNLOADS = "https://www.treasury.gov/ofac/downloads/"
+# Release cadences (/sources judges data dates by them): a list OFAC amends several times a month.
+OFAC_CADENCE = Cadence(30, 0, "amendments several times a month")
 OFAC_SITE = "https://sanctionslist.ofac.treas.gov/"
 
 
@@ -48,6 +50,7 @@ SOURCES: dict[str, Source] = {
             "Derived table: 8-digit Chinese tariff lines rolled up to HS-6 by the table's author.",
             importer="trade-csv",
             preference=1,
+            cadence=Cadence(31, 90, "monthly data (UN Comtrade), about 3 months after the month"),
         ),
         Source(
             "imf_imts",
@@ -57,6 +60,7 @@ SOURCES: dict[str, Source] = {
             "https://data.imf.org/",
             importer="imf",
             preference=3,
+            cadence=Cadence(366, 180, "annual totals, about six months after the year"),
         ),
         Source(
             "trade_csv",
@@ -84,6 +88,7 @@ SOURCES: dict[str, Source] = {
                 ),
                 import_folder=True,
             ),
+            cadence=OFAC_CADENCE,
         ),
         Source(
             "ofac_cons",
@@ -103,6 +108,7 @@ SOURCES: dict[str, Source] = {
                 ),
                 import_folder=True,
             ),
+            cadence=OFAC_CADENCE,
         ),
         Source(
             "ofac_changes",
@@ -121,6 +127,7 @@ SOURCES: dict[str, Source] = {
                 ),
                 triggers=("ofac_sdn", "ofac_cons"),
             ),
+            cadence=OFAC_CADENCE,
         ),
         Source(
             "csl",
@@ -138,6 +145,7 @@ SOURCES: dict[str, Source] = {
                     stale_hours=72,
                 ),
             ),
+            cadence=Cadence(7, 0, "updates weekly or more often"),
         ),
         Source(
             "opensanctions",
@@ -156,6 +164,7 @@ SOURCES: dict[str, Source] = {
                     resource="entities.ftm.json",
                 ),
             ),
+            cadence=Cadence(2, 0, "daily builds"),
         ),
         Source(
             "hs",
@@ -176,6 +185,7 @@ SOURCES: dict[str, Source] = {
                     stale_hours=120 * 24,
                 ),
             ),
+            cadence=Cadence(5 * 366, 0, "a new edition every five years (HS 2022; HS 2027 next)"),
         ),
         Source(
             "curated",

@@ -58,6 +58,21 @@ class SyncSpec:
 
 
 @dataclass(frozen=True)
+class Cadence:
+    """How often a publisher releases new data, to judge a source's data date (commands/freshness.py).
+
+    Attributes:
+        every_days: the length of one release period (31 monthly, 366 annual ...).
+        lag_days: how long after the end of a period its data comes out.
+        words: how `/sources` says it ("monthly, about 3 months after the month").
+    """
+
+    every_days: int
+    lag_days: int
+    words: str
+
+
+@dataclass(frozen=True)
 class Source:
     """One data source, declared once: how it is cited, what it holds, how it is loaded and synced.
 
@@ -72,6 +87,8 @@ class Source:
         family: a name a watch may give for several list sources at once (`ofac`).
         preference: trade sources only: which one answers when several cover a year equally well (lower
             first: the publisher's own data, then tables derived from it, then generic tables).
+        cadence: how often the publisher releases; `/sources` flags data older than that. None when it cannot
+            be judged (data fetched per question, curated files, tables loaded under their own key).
     """
 
     key: str
@@ -84,6 +101,7 @@ class Source:
     sync: SyncSpec | None = None
     family: str | None = None
     preference: int | None = None
+    cadence: Cadence | None = None
 
 
 OptionKind = Literal["flag", "text", "number", "date", "choice", "switch"]
