@@ -7,7 +7,7 @@ import, and each baseline it is compared with, runs in a fresh interpreter; the 
 module imports are not timed (as they were not before, in-process).
 
 `python -m bench.import_process '<json request>'` prints one JSON line: seconds, CPU seconds (this process and
-the children it reaped, such as the Comtrade importer's forked decoder) and the figures' details.
+any children it reaped) and the figures' details.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from bench.gen_trade import TradeChunk, TradeShape
 from bench.stats import Figure, Target
 from db.lookups import Lookups
 
-COMTRADE_ROWS_PER_S = 200_000.0
+COMTRADE_ROWS_PER_S = 100_000.0
 OFAC_SECONDS = 5.0
 CHANGES_SECONDS = 2.0
 SDN_FULL = Path("ofac/sdn_full_2021-07")

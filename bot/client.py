@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import gc
 import importlib
 import logging
 import threading
@@ -319,8 +318,6 @@ class TradewatchBot(commands.Bot):
             *(m for ext in self.extensions.values() for m in getattr(ext, "PRELOAD", ())),
         ]
         await asyncio.to_thread(preload, modules, self._stopping)
-        if not self._stopping.is_set():
-            await asyncio.to_thread(freeze_startup_objects)
 
     async def on_ready(self) -> None:
         if self._announced:  # on_ready fires again after a re-IDENTIFY; the health line is once per start
@@ -375,18 +372,6 @@ def preload(modules: Sequence[str], stopping: threading.Event) -> None:
         except Exception:
             log.exception("preloading %s failed", module)
     event(log, "commands_preloaded", modules=len(modules), seconds=round(time.perf_counter() - started, 2))
-
-
-def freeze_startup_objects() -> None:
-    """Move what start-up made (modules, lookups, indexes, figures) out of the cyclic GC's reach.
-
-    They live as long as the process; left in the oldest generation, every full collection walks them
-    again, and with charts and searches allocating, full collections are what sets the commands' p95.
-    A reload of the name index later leaves the frozen copy to plain reference counting.
-    """
-    gc.collect()
-    gc.freeze()
-    event(log, "startup_objects_frozen", objects=gc.get_freeze_count())
 
 
 async def watch_loop_lag(interval: float = 1.0, threshold: float = 0.5) -> None:

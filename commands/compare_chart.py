@@ -1,8 +1,5 @@
 """The /compare chart: one line per flow over the years, the other side's report of a flow dashed in the same
 colour, a year without data left as a gap (never a zero), the source line under it. CPU-bound: run in a thread.
-
-The figure, its axes and lines are built once and refilled for each chart (`FigurePool`, as the other charts
-do): building them was about a third of a chart's CPU.
 """
 
 from __future__ import annotations
@@ -14,8 +11,7 @@ from dataclasses import dataclass
 
 from matplotlib.lines import Line2D
 
-from commands.chart_canvas import FigurePool, figure_png, new_figure
-from commands.charts import DPI, HEIGHT_IN, MISSING_COLOUR, WIDTH_IN, measure_unit
+from commands.charts import DPI, HEIGHT_IN, MISSING_COLOUR, WIDTH_IN, figure_png, measure_unit, new_figure
 from commands.measures import Measure
 
 PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d08a00", "#2c8c99", "#7f6000", "#c55a96")
@@ -96,9 +92,6 @@ class _CompareFigure:
         return figure_png(self.fig)
 
 
-_POOL = FigurePool(_CompareFigure)
-
-
 def compare_chart(
     *,
     title: str,
@@ -109,5 +102,4 @@ def compare_chart(
     measure: Measure,
 ) -> bytes:
     """PNG bytes of the lines over the years (at most `MAX_LINES`), in the measure's unit."""
-    with _POOL.take() as chart:
-        return chart.draw(title, subtitle, source, years, lines[:MAX_LINES], measure)
+    return _CompareFigure().draw(title, subtitle, source, years, lines[:MAX_LINES], measure)

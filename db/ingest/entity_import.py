@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.gc_pause import gc_paused
 from db.ingest.base import (
     IngestReport,
     find_snapshot,
@@ -211,21 +210,10 @@ async def run_entity_import(
     too many delistings or amendments -> MassChangeHeld, nothing applied, the hold recorded."""
     report = IngestReport(source=spec.key, file=file_name)
     policy = policy or MassChangePolicy()
-    # Tens of thousands of records, rows and dicts stay alive until the commit: collection passes would only
-    # re-scan them (a third of the CPU time of an OFAC import in a process that holds other data). They are
-    # freed by reference counting when _import returns, before the collector is back on.
     try:
-        with gc_paused():
-            await _import(
-                sessions,
-                spec,
-                parse,
-                sha256=sha256,
-                file_name=file_name,
-                now=now,
-                report=report,
-                policy=policy,
-            )
+        await _import(
+            sessions, spec, parse, sha256=sha256, file_name=file_name, now=now, report=report, policy=policy
+        )
     except MassChangeHeld as held:
         await record_hold(sessions, held, sha256=sha256, file_name=file_name, now=now)
         log.warning("import_held source=%s file=%s reason=%s", held.source_key, file_name, held.reason)

@@ -6,25 +6,21 @@ Load path: a first load of a scope is a plain batched INSERT in natural-key orde
 SQLite on this machine); a re-import reads the existing rows of the same source, reporters and periods,
 inserts the new keys, upserts (INSERT ... ON CONFLICT DO UPDATE) only the changed ones and leaves unchanged
 rows alone. Sources whose file is the whole table (`replace=True`) also delete rows the new file dropped.
-A parser that reads a big file on two cores hands its flows over in parts (`FlowsToCome`): each part is
-compared and written as it arrives, in the same one transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.gc_pause import gc_paused
 from db.ingest import trade_write as tw
 from db.ingest.base import (
     ImportFailed,
@@ -42,7 +38,6 @@ from db.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
-Checksum = str | Awaitable[str]  # a file's sha256, or one still being computed (see write_parsed)
 BULK_REBUILD_MIN = 50_000  # SQLite: rebuild indexes after a load of at least this many new rows (if >= table)
 ANALYZE_AFTER = 10_000  # rows written; refresh planner statistics after loads at least this big
 
@@ -101,10 +96,10 @@ class Plan:
     changed: list[Flow]
     unchanged: int
     removed_ids: list[int]
-    written: int = field(init=False)  # len(new) + len(changed), kept: `new` may be emptied once written
 
-    def __post_init__(self) -> None:
-        self.written = len(self.new) + len(self.changed)
+    @property
+    def written(self) -> int:
+        return len(self.new) + len(self.changed)
 
 
 def plan_load(flows: Mapping[FlowKey, Flow], existing: Existing, *, replace: bool) -> Plan:
@@ -125,18 +120,6 @@ def plan_load(flows: Mapping[FlowKey, Flow], existing: Existing, *, replace: boo
     removed = [row_id for key, (row_id, _) in existing.items() if key not in flows] if replace else []
     new.sort()  # natural-key order: B-tree inserts stay local (2x faster on SQLite than random order)
     return Plan(new, changed, unchanged, removed)
-
-
-def plan_part(part: list[Flow], existing: Existing) -> Plan:
-    """`plan_load` for a part of a file's flows whose keys no earlier part had."""
-    if not existing:
-        return Plan(sorted(part), [], 0, [])
-    return plan_load({flow[:6]: flow for flow in part}, existing, replace=False)
-
-
-def plan_counts(plan: Plan) -> list[int]:
-    """New, changed and unchanged rows."""
-    return [len(plan.new), len(plan.changed), plan.unchanged]
 
 
 async def _no_rows(session: AsyncSession) -> bool:
@@ -166,8 +149,6 @@ async def load_flows(
     report: IngestReport,
     replace: bool = False,
     concurrent: bool = False,
-    release: bool = False,
-    rest: FlowsToCome | None = None,
 ) -> None:
     """Write `flows` in the caller's transaction and count what happened in `report`.
 
@@ -181,44 +162,23 @@ async def load_flows(
             reporters that `flows` does not have.
         concurrent: other writers may insert the same keys at the same time (on-demand fetches): insert
             new rows with ON CONFLICT DO UPDATE instead of a plain INSERT.
-        release: the caller hands `flows` over (a dict): it is emptied once written.
-        rest: the file's other flows, still being parsed: each part is written as it comes (it is added to
-            `flows` by the parser). Not with `replace` (that needs every key first).
     """
-    if rest is not None and replace:
-        raise ValueError("a load that replaces rows needs every flow before it starts")
     keys = list(flows)
     empty = not keys or await _no_rows(session)  # a first load: nothing to read back (20 ms at 250k keys)
     existing = {} if empty else await existing_flows(session, source_id, keys, whole_reporters=replace)
-    del keys
     plan = plan_load(flows, existing, replace=replace)
-    del existing
     ids = {"source_id": source_id, "snapshot_id": snapshot_id}
-    expected = max(len(plan.new), rest.expected if rest else 0)
-    rebuild = await _bulk_rebuild(session, expected, concurrent)
+    rebuild = await _bulk_rebuild(session, len(plan.new), concurrent)
     if rebuild:
         await tw.set_indexes(session, present=False)
-    counts = plan_counts(plan)
-    with progress(max(plan.written, expected), "loading trade flows") as bar:
+    with progress(plan.written, "loading trade flows") as bar:
         await _write_plan(session, plan, ids, concurrent, bar)
-        for part in rest.parts() if rest else ():
-            part_keys = [] if empty else [flow[:6] for flow in part]
-            part_plan = plan_part(
-                part, await existing_flows(session, source_id, part_keys) if part_keys else {}
-            )
-            await _write_plan(session, part_plan, ids, concurrent, bar)
-            counts = [n + more for n, more in zip(counts, plan_counts(part_plan), strict=True)]
-    new, changed, unchanged = counts
-    removed = len(plan.removed_ids)
-    releasing = tw.release_in_thread(flows, plan.new) if release and isinstance(flows, dict) else None
-    try:
-        await _finish_load(session, plan.removed_ids, written=new + changed, rebuild=rebuild)
-    finally:
-        if releasing is not None:
-            releasing.join()
-    report.rows_loaded += new + changed
-    report.rows_unchanged += unchanged
-    report.extra["new / updated / removed rows"] = f"{new:,} / {changed:,} / {removed:,}"
+    await _finish_load(session, plan.removed_ids, written=plan.written, rebuild=rebuild)
+    report.rows_loaded += plan.written
+    report.rows_unchanged += plan.unchanged
+    report.extra["new / updated / removed rows"] = (
+        f"{len(plan.new):,} / {len(plan.changed):,} / {len(plan.removed_ids):,}"
+    )
 
 
 async def _write_plan(
@@ -238,10 +198,7 @@ async def _write_plan(
 
 
 async def _finish_load(session: AsyncSession, removed_ids: list[int], *, written: int, rebuild: bool) -> None:
-    """After the inserts: indexes back, dropped rows deleted, planner statistics refreshed.
-
-    Runs while `trade_write.release_in_thread` may be emptying the flows: it reads only the ids it needs.
-    """
+    """After the inserts: indexes back, dropped rows deleted, planner statistics refreshed."""
     if rebuild:
         await tw.set_indexes(session, present=True)
     for start in range(0, len(removed_ids), 1000):
@@ -250,30 +207,13 @@ async def _finish_load(session: AsyncSession, removed_ids: list[int], *, written
         await tw.analyze(session)
 
 
-class FlowsToCome(Protocol):
-    """The rest of a file's flows, still being parsed (on another core) while the first ones are written."""
-
-    @property
-    def expected(self) -> int:
-        """About how many flows the whole file holds (sizes the load before every part is in)."""
-
-    def parts(self) -> Iterator[list[Flow]]:
-        """Each part's flows with keys no earlier part had, in file order; each is also added to the
-        ParsedFlows' `flows` (a key seen before is counted as a duplicate or refused as the parser says)."""
-
-    def summary(self) -> tuple[str | None, dict[str, Any]]:
-        """The file's data date and the snapshot's meta, once every part is in (the loader reads it before
-        it releases the flows)."""
-
-
 @dataclass
 class ParsedFlows:
-    """The output of an importer's parse + normalise stages (with `rest`: the first part of it)."""
+    """The output of an importer's parse + normalise stages."""
 
     flows: FlowSet
     data_date: str | None
     meta: dict[str, Any] = field(default_factory=dict)
-    rest: FlowsToCome | None = None
 
 
 async def write_parsed(
@@ -281,29 +221,22 @@ async def write_parsed(
     *,
     spec: SourceSpec,
     parsed: ParsedFlows,
-    sha256: Checksum,
+    sha256: str,
     file_name: str,
     now: dt.datetime,
     report: IngestReport,
     replace: bool = False,
     concurrent: bool = False,
-    release: bool = False,
 ) -> bool:
-    """Snapshot + load inside the caller's transaction. False if this exact file was already loaded.
-
-    With `release`, the caller hands `parsed` over: its flows are emptied once written (see `load_flows`).
-    With a checksum still being computed, whether the file was loaded before is known only once the rows
-    are written: then LoadedBefore is raised, for the caller to roll back.
-    """
+    """Snapshot + load inside the caller's transaction. False if this exact file was already loaded."""
     source = await ensure_source(session, spec)
-    known = sha256 if isinstance(sha256, str) else None
-    if known is not None and await find_snapshot(session, source, known) is not None:
+    if await find_snapshot(session, source, sha256) is not None:
         report.already_loaded = True
         return False
     snapshot = await new_snapshot(
         session,
         source,
-        sha256=known or f"pending-{uuid.uuid4().hex}",  # unique until the real one is known
+        sha256=sha256,
         file_name=file_name,
         now=now,
         data_date=parsed.data_date,
@@ -317,23 +250,9 @@ async def write_parsed(
         report=report,
         replace=replace,
         concurrent=concurrent,
-        release=release,
-        rest=parsed.rest,
     )
-    if parsed.rest is not None:  # known once every part is in
-        snapshot.data_date, meta = parsed.rest.summary()
-        snapshot.meta = meta or None
-    if known is None:
-        known = await sha256
-        if await find_snapshot(session, source, known) is not None:
-            raise LoadedBefore
-        snapshot.sha256 = known
     finish_snapshot(snapshot, report)
     return True
-
-
-class LoadedBefore(Exception):
-    """A checksum known only after the rows were written names a snapshot already stored: roll back."""
 
 
 class _DryRun(Exception):
@@ -360,7 +279,7 @@ async def import_flows(
     *,
     spec: SourceSpec,
     path: Path,
-    sha256: Checksum,
+    sha256: str,
     now: dt.datetime,
     report: IngestReport,
     parse: Callable[[], ParsedFlows],
@@ -369,47 +288,13 @@ async def import_flows(
 ) -> IngestReport:
     """Run a trade importer: skip a file already loaded, parse it, then load it in ONE transaction.
 
-    A checksum still being computed (an awaitable) is checked once the rows are written, before the
-    commit: a file loaded before is then rolled back and reported as already loaded.
-
     Raises:
         ImportFailed: the file is malformed (from `parse`), or another writer loaded the same flows at the
             same moment. Nothing was changed.
     """
-    if isinstance(sha256, str) and await already_loaded(sessions, spec, sha256):
+    if await already_loaded(sessions, spec, sha256):
         report.already_loaded = True
         return report
-    # No cyclic GC from parsing to the end of the load: a big file's flows are hundreds of thousands of
-    # GC-tracked tuples (the collector never untracks a namedtuple), and every collection while they live
-    # re-scans them all (0.1 s of CPU per 250,000 rows). They are freed, by reference counting, when
-    # _parse_and_write returns, before collections resume.
-    with gc_paused():
-        await _parse_and_write(
-            sessions,
-            spec=spec,
-            path=path,
-            sha256=sha256,
-            now=now,
-            report=report,
-            parse=parse,
-            replace=replace,
-            dry_run=dry_run,
-        )
-    return report
-
-
-async def _parse_and_write(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    spec: SourceSpec,
-    path: Path,
-    sha256: Checksum,
-    now: dt.datetime,
-    report: IngestReport,
-    parse: Callable[[], ParsedFlows],
-    replace: bool,
-    dry_run: bool,
-) -> None:
     parsed = parse()
     if not parsed.flows:
         raise ImportFailed(
@@ -426,19 +311,14 @@ async def _parse_and_write(
                 now=now,
                 report=report,
                 replace=replace,
-                release=True,
             )
             if dry_run:
                 raise _DryRun
     except _DryRun:
         report.extra["dry run"] = "nothing was written"
-    except LoadedBefore:  # rolled back: report it as the early check would have
-        report.rows_read = report.rows_loaded = report.rows_unchanged = 0
-        report.skipped.clear()
-        report.extra.clear()
-        report.already_loaded = True
     except (IntegrityError, tw.ConcurrentWrite) as exc:
         log.debug("integrity error during import", exc_info=exc)
         raise ImportFailed(
             f"{path.name}: another import wrote the same rows at the same moment; run it again"
         ) from None
+    return report

@@ -11,7 +11,6 @@ searches keep using the previous one.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import logging
 import time
@@ -24,7 +23,6 @@ from typing import Any
 from sqlalchemy import Text, bindparam, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.gc_pause import gc_paused
 from db.models import Designation, Entity, EntityIdentifier, EntityName, Snapshot, Source
 from db.names import is_dense, normalize_name, strip_titles
 from db.search.columns import KIND_CODE, OTHER_KIND, EntityColumns, IdentifierColumns, NameColumns
@@ -226,26 +224,16 @@ async def _load_entities(session: AsyncSession) -> EntityColumns:
     return columns
 
 
-def _return_memory() -> None:
-    """Give the build's temporary memory back to the OS (glibc keeps freed heap otherwise); best effort."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): the memory is reused by the process instead
-        pass
-
-
 async def load_index(session: AsyncSession) -> NameIndex:
     """Read every name and entity from the database and build a fresh index (in a worker thread)."""
     started = time.perf_counter()
-    with gc_paused():
-        version = await read_version(session)
-        names = await _load_names(session)
-        entities = await _load_entities(session)
-        identifiers = await _load_identifiers(session)
-        index = await asyncio.to_thread(NameIndex.build, names, entities, version, identifiers)
+    version = await read_version(session)
+    names = await _load_names(session)
+    entities = await _load_entities(session)
+    identifiers = await _load_identifiers(session)
+    index = await asyncio.to_thread(NameIndex.build, names, entities, version, identifiers)
     n_entities = len(entities)
     del names, entities, identifiers
-    _return_memory()
     log.info(
         "name index built: names=%d entities=%d bytes=%d seconds=%.2f",
         index.size,

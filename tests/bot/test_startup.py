@@ -162,27 +162,11 @@ async def test_commodity_autocomplete_typed_before_the_index_is_loaded_waits_for
     assert bot.health["hs_codes"] > 1000 and bot.health["database"] == bot.app.engine.dialect.name
 
 
-async def test_preload_ends_by_freezing_the_startup_objects(
+async def test_preload_imports_every_cog_module_after_the_start_up_work(
     bot: TradewatchBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frozen: list[bool] = []
-    monkeypatch.setattr("bot.client.freeze_startup_objects", lambda: frozen.append(True))
+    asked: list[list[str]] = []
+    monkeypatch.setattr("bot.client.preload", lambda modules, _stopping: asked.append(list(modules)))
     await bot._preload()  # the entity index waits for the gateway: the preload goes on after its timeout
-    assert frozen == [True]
-    bot._stopping.set()
-    await bot._preload()
-    assert frozen == [True]  # a bot closing while it preloads does not freeze
-
-
-def test_frozen_startup_objects_leave_the_collector_working() -> None:
-    # In a child process: freezing is for the life of a process, and this one runs the rest of the tests.
-    code = (
-        "import gc, weakref\n"
-        "from bot.client import freeze_startup_objects\n"
-        "freeze_startup_objects()\n"
-        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
-        "class Node: pass\n"
-        "a, b = Node(), Node(); a.other, b.other = b, a; ref = weakref.ref(a); del a, b\n"
-        "gc.collect(); assert ref() is None  # cycles made after start-up are still collected\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    wanted = {m for ext in bot.extensions.values() for m in getattr(ext, "PRELOAD", ())}
+    assert len(asked) == 1 and "bot.trade_fetch" in asked[0] and wanted <= set(asked[0])

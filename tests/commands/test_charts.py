@@ -6,24 +6,13 @@ import csv
 import io
 import struct
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-import matplotlib as mpl
-import numpy as np
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+from matplotlib.text import Text
 
 from commands import charts as charts_module
-from commands.chart_canvas import (
-    TEXT_CACHE,
-    ChartCanvas,
-    ChartRenderer,
-    FigurePool,
-    _Raster,
-    _TextCache,
-    encode_png,
-)
 from commands.charts import annual_comparison_chart, monthly_comparison_chart, pick_unit, ranking_chart
 from commands.tables import csv_bytes, monospace_table
 from commands.trade_common import fmt_multiple, fmt_pct, fmt_usd
@@ -70,70 +59,58 @@ def test_ranking_and_annual_charts() -> None:
         assert data[:8] == PNG and len(data) > 10_000
 
 
-TEXTS = [
-    ({"s": "Exports of graphite from Germany to Russia", "fontsize": 13, "fontweight": "bold", "va": "top"}),
-    ({"s": "Source: UN Comtrade, data 2024-05-01;\nsecond line", "fontsize": 7.5, "linespacing": 1.3}),
-    ({"s": "no data", "rotation": 90, "fontsize": 7.5, "ha": "center", "va": "bottom"}),
-    ({"s": "$8.41M  31.2% · +45% y/y", "fontsize": 8.5, "ha": "right", "va": "center"}),
-    ({"s": "Limited Liability\nCompany Sovtransavto", "ha": "center", "va": "center", "fontsize": 10}),
-]
+def drawn_texts(monkeypatch: pytest.MonkeyPatch, draw: Any) -> list[str]:
+    """Every visible text of the figure a chart function drew (title, legend, ticks, labels ...)."""
+    figures: list[Figure] = []
+    real = charts_module.figure_png
+
+    def keep(fig: Figure) -> bytes:
+        figures.append(fig)
+        return real(fig)
+
+    monkeypatch.setattr(charts_module, "figure_png", keep)
+    assert draw()[:8] == PNG
+    (fig,) = figures
+    return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
 
 
-def _ink_box(canvas_class: type[FigureCanvasAgg], text: dict[str, object]) -> tuple[int, int, int, int]:
-    fig = Figure(figsize=(5, 2), dpi=200, facecolor="white")
-    canvas_class(fig)
-    fig.text(0.5, 0.5, **text)  # type: ignore[arg-type]
-    fig.canvas.draw()
-    ys, xs = np.nonzero(np.asarray(fig.canvas.buffer_rgba())[..., 0] < 128)
-    return int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+def test_monthly_chart_draws_every_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    current = [1.2e6, None, 3.4e6, 2.0e6, None, 1.0e6, 1.1e6, 1.3e6, 0.9e6, 2.2e6, 2.5e6, 3.0e6]
+    texts = drawn_texts(
+        monkeypatch,
+        lambda: monthly_comparison_chart(
+            title="Exports of graphite", subtitle="HS 2504", source="Source: UN Comtrade",
+            current=current, previous=[0.5e6] * 11 + [None], current_label="2023", previous_label="2022",
+            previous_average=0.5e6,
+        ),
+    )  # fmt: skip
+    for text in ("Exports of graphite", "HS 2504", "Source: UN Comtrade", "2022", "2023", "2022 monthly average",
+                 "peak Mar: $3.40M", "US$ million", "Jan", "Dec"):  # fmt: skip
+        assert text in texts, text
+    assert texts.count("no data") == 3  # two months of this year, one of the previous
 
 
-@pytest.mark.parametrize("text", TEXTS)
-def test_chart_text_lands_where_matplotlib_puts_it(text: dict[str, object]) -> None:
-    """The cached one-bitmap-per-string text path (commands/chart_canvas.py) draws each string where stock
-    Agg does with the same (unhinted) glyphs: alignment, rotation and line spacing within 2 px."""
-    with mpl.rc_context({"text.hinting": "none"}):
-        stock = _ink_box(FigureCanvasAgg, text)
-    ours = _ink_box(ChartCanvas, text)
-    assert all(abs(a - b) <= 2 for a, b in zip(stock, ours, strict=True)), (stock, ours)
+def test_ranking_chart_draws_every_value_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = drawn_texts(
+        monkeypatch,
+        lambda: ranking_chart(
+            title="Top partners", subtitle="s", source="Source: test", labels=["Poland", "South Korea"],
+            values=[3.2e8, 2.7e8], notes=["21.4% · -13.7% y/y", "18.0% · -11.1% y/y"],
+        ),
+    )  # fmt: skip
+    for text in ("Top partners", "Source: test", "Poland", "South Korea", "US$ million",
+                 "  $320M  21.4% · -13.7% y/y", "  $270M  18.0% · -11.1% y/y"):  # fmt: skip
+        assert text in texts, text
 
 
-def test_chart_text_is_cached() -> None:
-    """The second chart with the same strings renders none of them again (the fast path is in use)."""
-    ranking_chart(title="t", subtitle="s", source="x", labels=["Poland"], values=[3.2e8], notes=["21.4%"])
-    misses = TEXT_CACHE.misses
-    ranking_chart(title="t", subtitle="s", source="x", labels=["Poland"], values=[3.2e8], notes=["21.4%"])
-    assert TEXT_CACHE.misses == misses
-
-
-def test_chart_text_falls_back_to_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Should a matplotlib release change the internals the fast path uses, charts still draw their text."""
-
-    def changed(*_args: object) -> None:
-        raise AttributeError("'FT2Font' object has no attribute 'draw_glyphs_to_bitmap'")
-
-    monkeypatch.setattr(ChartRenderer, "_raster", changed)
-    for text in TEXTS:
-        stock = _ink_box(FigureCanvasAgg, text)
-        assert _ink_box(ChartCanvas, text) == stock
-
-
-def test_text_cache_keeps_to_its_byte_budget() -> None:
-    """Least recently used strings go first once the bitmaps pass the budget."""
-    cache = _TextCache(budget=3000)
-    for key in ("a", "b", "c"):
-        cache.put((key,), _Raster(np.zeros((10, 100), np.uint8), (0, 0), (100, 10, 2)))
-    assert cache.get(("a",)) is not None  # "a" is now the most recent
-    cache.put(("d",), _Raster(np.zeros((10, 100), np.uint8), (0, 0), (100, 10, 2)))
-    assert cache.bytes == 3000 and cache.get(("b",)) is None
-    assert all(cache.get((k,)) is not None for k in "acd")
-
-
-def test_png_encoder_round_trip() -> None:
-    rgb = np.random.default_rng(1).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
-    data = encode_png(rgb)
-    assert data[:8] == PNG and png_size(data) == (53, 37)
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), rgb)
+def test_annual_chart_marks_a_missing_year(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = drawn_texts(
+        monkeypatch,
+        lambda: annual_comparison_chart(
+            title="t", subtitle="s", source="x", labels=["2022", "2023"], values=[None, 5.0e6]
+        ),
+    )
+    assert "no data" in texts and "$5.00M" in texts and "2022" in texts and "2023" in texts
 
 
 def _monthly(i: int) -> bytes:
@@ -168,20 +145,15 @@ def _no_average() -> bytes:
     )  # fmt: skip
 
 
-def test_reused_figures_keep_nothing_from_the_previous_chart(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Figures are refilled chart after chart: each chart drawn after others equals it drawn on a new figure
-    (fewer rows, no average line, other units, no peak, then all of them back)."""
+def test_the_same_chart_twice_is_the_same_png() -> None:
+    """Nothing of one chart stays behind for the next (fewer rows, no average line, other units, no peak)."""
     charts = [_monthly(0), _ranking(10), _no_average(), _ranking(2), _monthly(0), _ranking(10)]
-    again = [_monthly(0), _ranking(10), _no_average(), _ranking(2), _monthly(0), _ranking(10)]
-    with monkeypatch.context() as m:  # pools that keep nothing: a new figure for every chart
-        m.setattr(charts_module, "_MONTHLY", FigurePool(charts_module._MonthlyFigure, size=0))
-        m.setattr(charts_module, "_RANKING", FigurePool(charts_module._RankingFigure, size=0))
-        fresh = [_monthly(0), _ranking(10), _no_average(), _ranking(2), _monthly(0), _ranking(10)]
-    assert charts == again == fresh
+    assert charts[0] == charts[4] and charts[1] == charts[5]
+    assert [_no_average(), _ranking(2)] == charts[2:4]
 
 
 def test_charts_drawn_in_threads_equal_charts_drawn_alone() -> None:
-    """Charts are drawn concurrently (asyncio.to_thread): the shared text cache must not mix them up."""
+    """Charts are drawn concurrently (asyncio.to_thread): each draws its own figure."""
     alone = [_monthly(i) for i in range(6)]
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(_monthly, [*range(6), *range(6)]))

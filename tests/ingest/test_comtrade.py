@@ -7,7 +7,6 @@ rows of the China monthly exports table, re-shaped into Comtrade records at test
 from __future__ import annotations
 
 import copy
-import gc
 import json
 import logging
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest import comtrade, comtrade_records
-from db.ingest.base import ImportFailed, IngestReport, sha256_file
+from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.comtrade_api import (
     ComtradeParams,
     ComtradeQuery,
@@ -28,10 +27,8 @@ from db.ingest.comtrade_api import (
     import_from_api,
 )
 from db.ingest.fetch import FetchFailed
-from db.lookups import Lookups
-from tests.ingest.comtrade_standin import ComtradeStandIn, china_records, india_record
+from tests.ingest.comtrade_standin import ComtradeStandIn, india_record
 from tests.ingest.conftest import INDIA_SAMPLE, NOW, flow_rows, snapshot_count
-from tests.ingest.gc_watch import collections_between
 
 
 async def test_india_sample(sessions: async_sessionmaker[AsyncSession], shared_data: Path) -> None:
@@ -317,11 +314,7 @@ async def test_wrong_encoding_names_the_line(
         await comtrade.run_import(sessions, path, now=NOW)
 
 
-# --- the fast paths of the file importer (db/ingest/comtrade.py) ------------------------------------------
-
-
-def test_check_utf8_names_the_line_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(comtrade, "UTF8_CHUNK", 5)  # tiny chunks: multi-byte characters split between two
+def test_check_utf8_names_the_line_of_the_first_bad_byte() -> None:
     good = '{"a": "C\u00f4te d\'Ivoire",\n "b": "\u20ac \U0001f600"}\n'.encode()
     comtrade.check_utf8(good, "good.json")
     comtrade.check_utf8(b'{"data": []}', "ascii.json")
@@ -377,38 +370,8 @@ def outcome(call: Any) -> Any:
 
 
 @pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf"])
-async def test_decode_and_hash_gives_the_file_checksum_and_the_records(
-    shared_data: Path, tmp_path: Path, prefix: bytes
-) -> None:
-    """The mapped file is hashed in a thread while it is decoded: same digest and records as apart."""
+def test_a_byte_order_mark_is_skipped(shared_data: Path, tmp_path: Path, prefix: bytes) -> None:
     path = tmp_path / "sample.json"
     path.write_bytes(prefix + (shared_data / INDIA_SAMPLE).read_bytes())
-    (records, meta), hashing = await comtrade.decode_and_hash(path)  # type: ignore[misc]
-    assert await hashing == sha256_file(path)
-    assert (records, meta) == comtrade.read_response(path) and len(records) > 0
-
-
-@pytest.mark.parametrize(("content", "message"), [(b"", "is empty"), (b'{"data": [{"a": 1', "line 1 column")])
-async def test_decode_and_hash_of_a_malformed_file_fails_after_the_hash(
-    tmp_path: Path, content: bytes, message: str
-) -> None:
-    path = tmp_path / "bad.json"
-    path.write_bytes(content)
-    with pytest.raises(ImportFailed, match=message):
-        await comtrade.decode_and_hash(path)
-    path.unlink()  # the mapping is gone with the failure: nothing still holds the file
-
-
-async def test_no_cyclic_gc_from_the_decode_to_the_commit(
-    sessions: async_sessionmaker[AsyncSession],
-    shared_data: Path,
-    lookups: Lookups,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Resumed between the decode and the load, the first collection would scan every decoded flow again."""
-    path = tmp_path / "china.json"
-    path.write_text(json.dumps({"data": china_records(shared_data, lookups)}), encoding="utf-8")
-    with collections_between(monkeypatch, comtrade, "decode_and_hash", "import_flows") as collections:
-        report = await comtrade.run_import(sessions, path, now=NOW)
-    assert report.rows_loaded > 1000 and collections == [] and gc.isenabled()
+    records, meta = comtrade.read_response(path)
+    assert (records, meta) == comtrade.read_response(shared_data / INDIA_SAMPLE) and len(records) > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,6 @@ from db.ingest.trade_write import Flow, insert_sql
 from db.lookups import Lookups
 from db.models import TradeFlow
 from tests.ingest.conftest import CHINA_TABLE, NOW, flow_rows
-from tests.ingest.gc_watch import collections_between
 
 # Flows from the real China table (first rows: Australia and Belgium, January 2017).
 A = Flow(156, 36, "X", "250410", 201701, "M", 6, 10200.0, None, 6116.362, None)
@@ -150,47 +148,10 @@ async def _always_on_sqlite(session: AsyncSession, new_rows: int, concurrent: bo
     return session.get_bind().dialect.name == "sqlite"
 
 
-async def test_no_cyclic_gc_during_a_load_and_the_flows_are_freed_before_it_resumes(
-    sessions: async_sessionmaker[AsyncSession],
-    shared_data: Path,
-    lookups: Lookups,
-    monkeypatch: pytest.MonkeyPatch,
+async def test_a_bulk_load_writes_every_row_in_natural_key_order(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A collection while a big file's flows are alive would re-scan every one of them (see import_flows)."""
-    seen_enabled: list[bool] = []
-    real_write = trade_load.write_parsed
-
-    async def write(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen_enabled.append(gc.isenabled())
-        return await real_write(*args, **kwargs)
-
-    monkeypatch.setattr(trade_load, "write_parsed", write)
-    flows_before = sum(type(o) is Flow for o in gc.get_objects())
-    with collections_between(monkeypatch, trade_load, "_parse_and_write", "_parse_and_write") as collections:
-        report = await trade_csv.run_import(
-            sessions, shared_data / CHINA_TABLE, now=NOW, lookups=lookups, mapping="china_exports_hs6_monthly"
-        )
-        assert collections == []  # not one automatic collection from parsing to commit
-        assert sum(type(o) is Flow for o in gc.get_objects()) == flows_before  # freed by reference counting
-    assert report.rows_loaded > 0 and seen_enabled == [False] and gc.isenabled()
-
-    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise ImportFailed("broken file")
-
-    monkeypatch.setattr(trade_csv, "parse", broken)
-    with pytest.raises(ImportFailed, match="broken file"):
-        await trade_csv.run_import(
-            sessions, shared_data / CHINA_TABLE, now=NOW, lookups=lookups, mapping="china_exports_hs6_monthly",
-            source_key="test_gc", source_title="test", publisher="test",
-        )  # fmt: skip
-    assert gc.isenabled()
-
-
-@pytest.mark.parametrize("release", [False, True])
-async def test_release_empties_the_handed_over_flows_once_written(
-    sessions: async_sessionmaker[AsyncSession], release: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`release`: the flows are freed in a thread while the indexes are rebuilt; the rows are all written."""
+    """Indexes dropped and rebuilt, rows in multi-row INSERTs and a remainder: all written, in key order."""
     monkeypatch.setattr(trade_load, "_bulk_rebuild", _always_on_sqlite)
     # SQLite: batches of one INSERT of two rows (3 rounded down to whole statements), then one of one row
     monkeypatch.setattr(trade_write, "ROWS_PER_INSERT", 2)
@@ -201,16 +162,14 @@ async def test_release_empties_the_handed_over_flows_once_written(
     async with sessions() as session, session.begin():
         assert await trade_load.write_parsed(
             session,
-            spec=trade_load.SourceSpec("test_release", "test", "test"),
+            spec=trade_load.SourceSpec("test_bulk", "test", "test"),
             parsed=trade_load.ParsedFlows(flows, None),
             sha256="0" * 64,
             file_name="x",
             now=NOW,
             report=report,
-            release=release,
         )
     assert report.rows_loaded == 5 and report.extra["new / updated / removed rows"] == "5 / 0 / 0"
-    assert len(flows) == (0 if release else 5)
     async with sessions() as session:
         cols = [getattr(TradeFlow, c) for c in Flow._fields]
         in_id_order = (await session.execute(select(*cols).order_by(TradeFlow.id))).all()
