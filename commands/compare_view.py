@@ -126,16 +126,17 @@ def _tables(lines: Sequence[Line], view: View) -> list[Field]:
 
 
 def _sources(lines: Sequence[Line]) -> Field:
-    parts = []
+    """Per source and codes: the lines it answers (lines that share both are listed together)."""
+    groups: dict[str, list[str]] = {}
     for line in lines:
         if line.series is None:
             continue
         codes = sorted({r.hs_code for r in line.series.rows})
         summed = level_text({p: [lv] for p, lv in line.series.levels.items()}, line.series.levels, codes)
         freq = "monthly" if line.freq == "M" else "annual"
-        parts.append(
-            f"{line.label}: {line.series.chosen.source_title} ({freq}). {summed.split(' One HS level')[0]}"
-        )
+        what = f"{line.series.chosen.source_title} ({freq}). {summed.split(' One HS level')[0]}"
+        groups.setdefault(what, []).append(line.label)
+    parts = [f"{', '.join(labels)}: {what}" for what, labels in groups.items()]
     text = (
         "\n".join(parts)
         + "\nEach line comes from one source for all its years; sources are never added together."
