@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from db.ingest.mass_change import DEFAULT_SHARE, MassChangePolicy
 from db.sources import SourceSettings, default_settings, settings_from_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,29 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class ImportsConfig:
+    """`tradewatch import`, `tradewatch sync` and the schedule: the mass-change guard (db/ingest/mass_change.py).
+
+    A list snapshot that would delist, or amend, more than `mass_change_share` of the list's entries is held,
+    not applied, until someone confirms it with `--accept-mass-change`.
+    """
+
+    mass_change_share: float = DEFAULT_SHARE
+
+    def __post_init__(self) -> None:
+        value = self.mass_change_share
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise ConfigError(
+                f"[imports] mass_change_share must be a share above 0 and up to 1, got {value!r}"
+            )
+        object.__setattr__(self, "mass_change_share", float(value))
+
+    def policy(self, accept: bool = False) -> MassChangePolicy:
+        """The guard as configured (`accept`: the person running the command confirmed a mass change)."""
+        return MassChangePolicy(self.mass_change_share, accept)
+
+
+@dataclass(frozen=True)
 class ScreenConfig:
     """`/screen` and `tradewatch screen` (commands/screen.py): the scores for a `match` and a `possible`.
 
@@ -125,6 +149,7 @@ class Config:
     sync: SyncConfig = SyncConfig()
     alerts: AlertsConfig = AlertsConfig()
     screen: ScreenConfig = ScreenConfig()
+    imports: ImportsConfig = ImportsConfig()
 
     @property
     def database_url(self) -> str:
@@ -169,6 +194,7 @@ _SECTIONS: dict[str, type] = {
     "sync": SyncConfig,
     "alerts": AlertsConfig,
     "screen": ScreenConfig,
+    "imports": ImportsConfig,
 }
 
 # Environment variable -> (section, key). Secrets are only ever read from here.

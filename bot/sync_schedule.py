@@ -21,6 +21,7 @@ def start_sync_thread(config: Config) -> SyncThread | None:
         config.sync.sources(),
         timeout=config.sync.timeout_seconds,
         jitter=config.sync.jitter_seconds,
+        mass_change=config.imports.policy(),
     )
     thread.start()
     return thread

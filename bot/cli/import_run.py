@@ -26,6 +26,8 @@ async def run_importer(config: Config, source: str, path: Path, **options: Any) 
     names that moves seconds of work from the bot's next start to the import.
     """
     fn = load_importer(source)
+    if source in list_importers():
+        options["mass_change"] = config.imports.policy(bool(options.pop("accept_mass_change", False)))
     async with open_app(config) as app:
         report: IngestReport = await fn(app.sessions, path, now=utcnow(), **options)
         if source in list_importers() and not report.already_loaded and not options.get("dry_run"):

@@ -26,16 +26,25 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def sync_context(config: Config) -> AsyncIterator[SyncContext]:
+async def sync_context(config: Config, *, accept_mass_change: bool = False) -> AsyncIterator[SyncContext]:
     """Open the database and an HTTP session for syncing (closed on exit)."""
     async with open_app(config) as app, aiohttp.ClientSession() as http:
-        yield SyncContext(app.engine, app.sessions, http, config.cache_dir, config.sync.timeout_seconds)
+        yield SyncContext(
+            app.engine,
+            app.sessions,
+            http,
+            config.cache_dir,
+            config.sync.timeout_seconds,
+            mass_change=config.imports.policy(accept_mass_change),
+        )
 
 
-async def sync_now(config: Config, keys: list[str], *, force: bool = False) -> list[SyncResult]:
+async def sync_now(
+    config: Config, keys: list[str], *, force: bool = False, accept_mass_change: bool = False
+) -> list[SyncResult]:
     """Sync the named sources one after the other and plan their next scheduled check."""
     settings = config.sync.sources()
-    async with sync_context(config) as ctx:
+    async with sync_context(config, accept_mass_change=accept_mass_change) as ctx:
         results = [
             await sync_and_plan(
                 ctx, key, settings, jitter=config.sync.jitter_seconds, rng=random.Random(), force=force
@@ -76,6 +85,12 @@ def choose(config: Config, names: tuple[str, ...]) -> list[str]:
     is_flag=True,
     help="Download in full (no conditional request) and re-import even if nothing seems to have changed.",
 )
+@click.option(
+    "--accept-mass-change",
+    is_flag=True,
+    help="Apply a file the mass-change guard held back (it delists or amends more of a list than "
+    "[imports] mass_change_share allows): downloads it again and imports it. Implies --force.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source.")
 @click.option(
     "--schedule",
@@ -83,15 +98,23 @@ def choose(config: Config, names: tuple[str, ...]) -> list[str]:
     help="Keep running and sync every enabled source on its interval (as `tradewatch serve` does).",
 )
 @click.pass_obj
-def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, schedule: bool) -> None:
+def sync(
+    config: Config,
+    sources: tuple[str, ...],
+    force: bool,
+    accept_mass_change: bool,
+    as_json: bool,
+    schedule: bool,
+) -> None:
     """Fetch sources from their official URLs and import what changed.
 
     SOURCE is one of: ofac_sdn, ofac_cons, ofac_changes, csl, opensanctions, hs (default: every source enabled
     in the [sync] config). Unchanged files cost a conditional request and change nothing; a file that fails to
-    download or parse changes nothing and is reported (exit status 1).
+    download or parse changes nothing and is reported (exit status 1); so does a file the mass-change guard
+    holds back (outcome `held`, shown by `/sources`; apply it with --accept-mass-change once checked).
     """
     if schedule:
-        if sources or force:
+        if sources or force or accept_mass_change:
             raise click.UsageError(
                 "--schedule runs every enabled source on its interval; drop SOURCE and --force"
             )
@@ -101,7 +124,14 @@ def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, s
     if not keys:
         raise click.UsageError("every source is disabled in the [sync] config; name the ones to sync")
     try:
-        results = asyncio.run(sync_now(config, keys, force=force))
+        results = asyncio.run(
+            sync_now(
+                config,
+                keys,
+                force=force or accept_mass_change,
+                accept_mass_change=accept_mass_change,
+            )
+        )
     except (OSError, SQLAlchemyError, SchemaOutOfDate) as exc:  # the database itself, not a source
         raise click.ClickException(f"cannot sync: {exc.__class__.__name__}: {exc}") from None
     for result in results:
@@ -118,9 +148,9 @@ def sync(config: Config, sources: tuple[str, ...], force: bool, as_json: bool, s
                 )
             )
         else:
-            click.echo(result.summary(), err=result.failed)
+            click.echo(result.summary(), err=result.outcome in {"failed", "held"})
             for report in result.reports:
                 if not report.already_loaded:
                     click.echo("  " + report.summary().replace("\n", "\n  "))
-    if any(r.failed for r in results):
+    if any(r.outcome in {"failed", "held"} for r in results):
         raise SystemExit(1)

@@ -39,6 +39,8 @@ class MassChangeHeld(ImportFailed):
     def __init__(self, source_key: str, reason: str) -> None:
         self.source_key = source_key
         self.reason = reason
+        self.sha256 = ""  # which file: filled in by importers that load several (OpenSanctions deltas)
+        self.file_name = ""
         super().__init__(
             f"{source_key}: held, not applied: {reason}. If the publisher really changed this much, apply it with "
             "--accept-mass-change (tradewatch import ... or tradewatch sync SOURCE); no alerts were queued"

@@ -27,6 +27,7 @@ from db.ingest.base import ImportFailed, IngestReport, sha256_file
 from db.ingest.country_names import country_code
 from db.ingest.entity_import import ParsedSnapshot, run_entity_import
 from db.ingest.entity_records import DesignationRecord, EntityRecord
+from db.ingest.mass_change import MassChangePolicy
 from db.ingest.opensanctions_delta import run_delta_import
 from db.ingest.opensanctions_files import read_json_lines, spec_for
 from db.ingest.opensanctions_ftm import to_records
@@ -238,12 +239,13 @@ async def run_import(
     now: dt.datetime,
     dataset: str | None = None,
     delta: bool = False,
+    mass_change: MassChangePolicy | None = None,
     **_options: Any,
 ) -> IngestReport:
     """Import an OpenSanctions export file or folder (or, with delta=True, a delta folder)."""
     path = Path(path)
     if delta:
-        return await run_delta_import(sessions, path, now=now, dataset=dataset)
+        return await run_delta_import(sessions, path, now=now, dataset=dataset, policy=mass_change)
     file, index = locate(path)
     sha = sha256_file(file)
 
@@ -255,7 +257,9 @@ async def run_import(
 
     name = dataset or index.get("name") or _peek_dataset(file)
     spec = spec_for(name, index.get("title") or _peek_title(file))
-    return await run_entity_import(sessions, spec, parse, sha256=sha, file_name=file.name, now=now)
+    return await run_entity_import(
+        sessions, spec, parse, sha256=sha, file_name=file.name, now=now, policy=mass_change
+    )
 
 
 def _peek_title(file: Path) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ingest.base import ImportFailed, IngestReport, find_snapshot, sha256_file
 from db.ingest.entity_import import ParsedSnapshot, ensure_source, load_snapshot
+from db.ingest.mass_change import MassChangeHeld, MassChangePolicy, record_hold
 from db.ingest.opensanctions_files import read_json_lines, spec_for
 from db.ingest.opensanctions_ftm import to_records
 
@@ -90,9 +91,33 @@ def _version_date(version: str) -> str | None:
 
 
 async def run_delta_import(
-    sessions: async_sessionmaker[AsyncSession], folder: Path, *, now: dt.datetime, dataset: str | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    folder: Path,
+    *,
+    now: dt.datetime,
+    dataset: str | None = None,
+    policy: MassChangePolicy | None = None,
 ) -> IngestReport:
-    """Apply every version of a delta folder not yet loaded, in version order, in one transaction."""
+    """Apply every version of a delta folder not yet loaded, in version order, in one transaction.
+
+    A version that deletes or amends too much of the dataset is held (db.ingest.mass_change): the whole
+    transaction rolls back, so no version of the folder is applied."""
+    policy = policy or MassChangePolicy()
+    try:
+        return await _apply_versions(sessions, folder, now=now, dataset=dataset, policy=policy)
+    except MassChangeHeld as held:
+        await record_hold(sessions, held, sha256=held.sha256, file_name=held.file_name, now=now)
+        raise
+
+
+async def _apply_versions(
+    sessions: async_sessionmaker[AsyncSession],
+    folder: Path,
+    *,
+    now: dt.datetime,
+    dataset: str | None,
+    policy: MassChangePolicy,
+) -> IngestReport:
     listed, named = versions(Path(folder))
     name = dataset or named or "unknown"
     spec = spec_for(name)
@@ -107,15 +132,20 @@ async def run_delta_import(
                 skipped_versions += 1
                 continue
             parsed = parse_version(path, version, name, ops)
-            await load_snapshot(
-                session,
-                source,
-                parsed,
-                sha256=sha,
-                file_name=f"{version}/{path.name}",
-                now=now,
-                report=report,
-            )
+            try:
+                await load_snapshot(
+                    session,
+                    source,
+                    parsed,
+                    sha256=sha,
+                    file_name=f"{version}/{path.name}",
+                    now=now,
+                    report=report,
+                    policy=policy,
+                )
+            except MassChangeHeld as held:
+                held.sha256, held.file_name = sha, f"{version}/{path.name}"
+                raise
             applied += 1
     if applied == 0:
         report.already_loaded = True

@@ -27,6 +27,12 @@ DATA_DATE = ImportOption(
 DRY_RUN = ImportOption(
     "dry_run", "Read and check everything, load it, then roll back: nothing is kept.", "flag"
 )
+ACCEPT_MASS_CHANGE = ImportOption(
+    "accept_mass_change",
+    "Apply the file even if it delists or amends more of the list than the mass-change guard allows "
+    "([imports] mass_change_share in config.toml, default 5%): confirms a real mass change.",
+    "flag",
+)
 
 # The order is the order of `tradewatch sync`, its schedule and `/sources`.
 SOURCES: dict[str, Source] = {
@@ -275,7 +281,7 @@ IMPORTERS: dict[str, Importer] = {
             "db.ingest.ofac",
             "OFAC SDN or non-SDN list: a folder with sdn.csv (or cons_prim.csv) and its siblings, or an XML file.",
             ImportPath("PATH", exists=True, dir_okay=True),
-            options=(DATA_DATE,),
+            options=(DATA_DATE, ACCEPT_MASS_CHANGE),
         ),
         Importer(
             "csl",
@@ -287,6 +293,7 @@ IMPORTERS: dict[str, Importer] = {
                 ImportOption(
                     "partial", "The file is an excerpt: entries missing from it are not delisted.", "flag"
                 ),
+                ACCEPT_MASS_CHANGE,
             ),
         ),
         Importer(
@@ -301,6 +308,7 @@ IMPORTERS: dict[str, Importer] = {
                 ImportOption(
                     "delta", "PATH is a delta folder (delta.json + one folder per version).", "flag"
                 ),
+                ACCEPT_MASS_CHANGE,
             ),
         ),
         Importer(

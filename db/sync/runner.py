@@ -15,6 +15,7 @@ from typing import Any
 
 from db.ingest.base import ImportFailed, find_snapshot, get_source, new_snapshot, sha256_files
 from db.ingest.fetch import Fetched, FetchFailed
+from db.ingest.mass_change import MassChangeHeld
 from db.sources import SourceSettings, SyncSource, get_sync_source
 from db.sync.locks import source_lock
 from db.sync.opensanctions import sync_opensanctions
@@ -78,6 +79,8 @@ async def _run_guarded(
         return await syncers[source.mode](ctx, source, settings, state, force)
     except (FetchFailed, SyncFailed) as exc:
         return SyncResult(source.key, "failed", f"{exc}; nothing was changed")
+    except MassChangeHeld as exc:
+        return SyncResult(source.key, "held", str(exc))
     except ImportFailed as exc:
         return SyncResult(
             source.key, "failed", f"the new file could not be imported: {exc}; nothing was changed"
@@ -99,6 +102,9 @@ async def _record_outcome(ctx: SyncContext, key: str, result: SyncResult, state:
         )
         return
     if result.outcome == "busy":
+        return
+    if result.outcome == "held":  # not a failure of the sync: the publisher's file needs a person's look
+        await save_state(ctx.sessions, key, last_outcome="held", last_error=clip(result.message))
         return
     values: dict[str, Any] = {
         "last_outcome": result.outcome,
@@ -128,7 +134,13 @@ async def sync_files(
         for f in fetched:
             link_or_copy(f.path, staging / f.path.name)
         path = staging if source.import_folder else staging / fetched[0].path.name
-        report = await run_importer(ctx, source.importer, path)
+        try:
+            report = await run_importer(ctx, source.importer, path)
+        except MassChangeHeld:
+            # Remembered as seen: the next checks answer "unchanged" (the hold stays on /sources) until the
+            # publisher serves another file or someone applies this one with --accept-mass-change.
+            await save_state(ctx.sessions, source.key, files=files, last_sha256=combined)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     await fill_data_date(ctx, report.snapshot_id, published_date(fetched))

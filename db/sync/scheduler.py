@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import current_revision, head_revision, make_engine, make_sessionmaker
+from db.ingest.mass_change import MassChangePolicy
 from db.models import SyncState
 from db.sources import SourceSettings, get_sync_source
 from db.sync.runner import sync_source
@@ -184,12 +185,14 @@ class SyncThread:
         *,
         timeout: float,
         jitter: float,
+        mass_change: MassChangePolicy | None = None,
     ) -> None:
         self.database_url = database_url
         self.cache_dir = cache_dir
         self.settings = dict(settings)
         self.timeout = timeout
         self.jitter = jitter
+        self.mass_change = mass_change or MassChangePolicy()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -232,7 +235,14 @@ class SyncThread:
             if not await self._schema_ready(engine):
                 return
             async with aiohttp.ClientSession() as http:
-                ctx = SyncContext(engine, make_sessionmaker(engine), http, self.cache_dir, self.timeout)
+                ctx = SyncContext(
+                    engine,
+                    make_sessionmaker(engine),
+                    http,
+                    self.cache_dir,
+                    self.timeout,
+                    mass_change=self.mass_change,
+                )
                 await run_scheduler(ctx, self.settings, jitter=self.jitter, stop=self._stop)
         except Exception:
             log.exception("sync thread ended with an error")

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.ingest.base import IngestReport
 from db.ingest.fetch import Fetched, fetch_to_cache
+from db.ingest.mass_change import MassChangePolicy
 from db.models import ListChange, Snapshot
-from db.sources import SyncSource, load_importer
+from db.sources import SyncSource, list_importers, load_importer
 from db.sync.state import file_name
 
 
@@ -39,6 +40,7 @@ class SyncContext:
     cache_dir: Path
     timeout: float = 600.0
     now: Callable[[], dt.datetime] = _utcnow
+    mass_change: MassChangePolicy = MassChangePolicy()  # the guard for the list imports a sync runs
 
 
 @dataclass
@@ -46,7 +48,8 @@ class SyncResult:
     """The outcome of one source's sync.
 
     `outcome` is one of: imported (a new snapshot was loaded), unchanged (304 or same content), recorded (a
-    record-only source moved), failed (nothing changed; `message` says why), busy (another process holds the
+    record-only source moved), held (the mass-change guard held the new file back: nothing applied, no alerts;
+    `message` says why), failed (nothing changed; `message` says why), busy (another process holds the
     source's lock).
     """
 
@@ -138,7 +141,10 @@ def describe(fetched: Fetched) -> dict[str, Any]:
 async def run_importer(ctx: SyncContext, name: str, path: Path, **options: Any) -> IngestReport:
     """Run a registered importer on a fetched file or folder (it owns its transaction)."""
     fn = load_importer(name)
-    return await fn(ctx.sessions, path, now=ctx.now(), **options)
+    if name in list_importers():
+        options["mass_change"] = ctx.mass_change
+    report: IngestReport = await fn(ctx.sessions, path, now=ctx.now(), **options)
+    return report
 
 
 async def count_changes(ctx: SyncContext, snapshot_ids: list[int]) -> int:
