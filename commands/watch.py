@@ -25,7 +25,7 @@ from db.outbox import (
     source_matches,
     watch_matches,
 )
-from db.queries.sources import stored_source_keys
+from db.queries.sources import import_holds, stored_source_keys
 from db.queries.watch import (
     MAX_FILTER_TEXT,
     WatchFilters,
@@ -245,16 +245,25 @@ async def run_watch_list(ctx: Context, params: WatchListParams) -> Reply:
                 f"{s.failed} failed{last}",
             )
         )
+    holds = await import_holds(ctx.session)
     return Reply(
         title=f"{len(summaries)} watch{'es' if len(summaries) != 1 else ''}",
-        summary=[
-            "A paused watch posts nothing and records no new changes until /watch resume; "
-            "the alerts it had waiting are kept and posted then."
-        ]
-        if any(s.watch.paused for s in summaries)
-        else [],
+        summary=(
+            [
+                "A paused watch posts nothing and records no new changes until /watch resume; "
+                "the alerts it had waiting are kept and posted then."
+            ]
+            if any(s.watch.paused for s in summaries)
+            else []
+        )
+        + [
+            f"Update held: {h.source_key} ({h.file_name}): {h.reason}. No alert was sent for it; /sources says "
+            "how to apply it once the publisher is checked."
+            for h in holds.values()
+        ],
         fields=fields,
         numbers={
+            "held": sorted(holds),
             "watches": [
                 {
                     "id": s.watch.id,
@@ -265,7 +274,7 @@ async def run_watch_list(ctx: Context, params: WatchListParams) -> Reply:
                     "failed": s.failed,
                 }
                 for s in summaries
-            ]
+            ],
         },
         ephemeral=True,
     )

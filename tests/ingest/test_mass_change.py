@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commands.context import Context
 from commands.registry import run_text
+from commands.watch import WatchAddParams, WatchListParams, run_watch_add, run_watch_list
 from db.ingest import ofac
 from db.ingest.mass_change import MassChangeHeld, MassChangePolicy
 from db.lookups import load_lookups
@@ -91,3 +92,12 @@ async def test_sources_shows_the_hold_and_how_to_apply_it(
     assert "update held" in reply.summary[0] and sdn["flagged"]
     assert "--accept-mass-change" in sdn["held"] and "delisted" in sdn["held"]
     assert "HELD:" in reply.to_text()
+
+    # The watch channels' admins see it too (/watch list), so a quiet channel is not read as "no change".
+    async with sessions() as session:
+        ctx = Context(session=session, lookups=load_lookups())
+        await run_watch_add(ctx, WatchAddParams(guild_id=1, channel_id=55, user_id=9, sources="ofac_sdn"))
+        await session.commit()
+        listed = await run_watch_list(ctx, WatchListParams(guild_id=1))
+    assert listed.numbers["held"] == ["ofac_sdn"]
+    assert any(line.startswith("Update held: ofac_sdn") for line in listed.summary)
