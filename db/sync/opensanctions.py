@@ -10,10 +10,11 @@ the same versions are tried again next time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -47,6 +48,7 @@ class DatasetIndex:
     version: str | None
     delta_url: str | None
     resources: dict[str, str]
+    checksums: dict[str, str] = field(default_factory=dict)  # resource name -> SHA-1 the index publishes
 
 
 def read_index(path: Path, index_url: str) -> DatasetIndex:
@@ -70,12 +72,37 @@ def read_index(path: Path, index_url: str) -> DatasetIndex:
         if isinstance(r, dict) and r.get("name") and r.get("url")
     }
     delta = data.get("delta_url")
+    checksums = {
+        str(r["name"]): str(r["checksum"]).lower()
+        for r in data.get("resources") or []
+        if isinstance(r, dict) and r.get("name") and isinstance(r.get("checksum"), str)
+    }
     return DatasetIndex(
         str(data.get("name") or wanted),
         str(data["version"]) if data.get("version") else None,
         urljoin(index_url, delta) if isinstance(delta, str) and delta else None,
         resources,
+        checksums,
     )
+
+
+def check_checksum(path: Path, url: str, expected: str | None) -> None:
+    """The export must be the file the index describes: a cut or stale download would delist what it lacks.
+
+    Raises:
+        SyncFailed: the SHA-1 differs from the index's `checksum` (nothing is imported).
+    """
+    if not expected:
+        return
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise SyncFailed(
+            f"{url}: incomplete or changed download: its SHA-1 is {digest.hexdigest()[:12]}…, the dataset index "
+            f"says {expected[:12]}…; nothing was imported (the next check fetches it again)"
+        )
 
 
 def read_versions(path: Path, delta_url: str) -> dict[str, str]:
@@ -136,6 +163,11 @@ async def _baseline(
     name = settings.resource or "entities.ftm.json"
     url = index.resources.get(name) or urljoin(settings.urls[0], name)
     export = await fetch_one(ctx, url, files_dir(ctx, source.key), name, force=force)
+    try:
+        check_checksum(export.path, url, index.checksums.get(name))
+    except SyncFailed:
+        (files_dir(ctx, source.key) / f"{name}.meta.json").unlink(missing_ok=True)  # next check: a full fetch
+        raise
     staging = staging_dir(ctx, source.key)
     try:
         link_or_copy(export.path, staging / name)

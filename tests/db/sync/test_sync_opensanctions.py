@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,8 +20,9 @@ EXPORT = "/datasets/20240527/sanctions/entities.ftm.json"
 FIRST, LAST = "20240527134702-zbn", "20240528134729-3iv"
 
 
-def serve_index(server: SourceServer, version: str) -> None:
+def serve_index(server: SourceServer, version: str, checksum: str | None = None) -> None:
     """A dataset index in OpenSanctions' format (built here: the shared t1 index.json is the catalogue one)."""
+    export = {"name": "entities.ftm.json", "url": server.url(EXPORT), "mime_type": "application/json+ftm"}
     index = {
         "name": "sanctions",
         "title": "Consolidated Sanctions",
@@ -28,9 +30,7 @@ def serve_index(server: SourceServer, version: str) -> None:
         "updated_at": "2024-05-27T13:47:02",
         "last_export": "2024-05-27T13:47:02",
         "delta_url": server.url(f"/artifacts/sanctions/{version}/delta.json"),
-        "resources": [
-            {"name": "entities.ftm.json", "url": server.url(EXPORT), "mime_type": "application/json+ftm"}
-        ],
+        "resources": [{**export, "checksum": checksum} if checksum else export],
     }
     server.serve_bytes(INDEX, json.dumps(index).encode(), content_type="application/json")
 
@@ -103,3 +103,21 @@ def test_pending_versions() -> None:
     assert pending_versions(versions, "20240101-a") == ["20240102-b", "20240103-c"]
     assert pending_versions(versions, "20240103-c") == []
     assert pending_versions(versions, "20231231-z") is None  # the history no longer reaches back: reload
+
+
+async def test_an_export_that_is_not_the_one_the_index_describes_is_refused(
+    sync_ctx: SyncContext, source_server: SourceServer, shared_data: Path
+) -> None:
+    """The index publishes each export's SHA-1: a cut download (or a stale copy) is refused, then fetched again."""
+    export = (shared_data / "opensanctions" / "yente_fixtures" / "t1" / "entities.ftm.json").read_bytes()
+    settings = SourceSettings(urls=(source_server.url(INDEX),), resource="entities.ftm.json")
+    source_server.serve_bytes(EXPORT, export[: len(export) // 2])
+    serve_index(source_server, FIRST, checksum=hashlib.sha1(export, usedforsecurity=False).hexdigest())
+    refused = await sync_source(sync_ctx, "opensanctions", settings)
+    assert refused.outcome == "failed" and "SHA-1" in refused.message
+    async with sync_ctx.sessions() as session:
+        assert (await session.execute(select(Snapshot.id))).first() is None
+
+    source_server.serve_bytes(EXPORT, export)  # the publisher's whole file: fetched in full, not as a 304
+    assert (await sync_source(sync_ctx, "opensanctions", settings)).outcome == "imported"
+    assert source_server.fetched(EXPORT) == [200, 200]
