@@ -53,10 +53,8 @@ def import_and_report(config: Config, source: str, path: str, **options: Any) ->
     click.echo(report.summary())
 
 
-def iso_date(value: str | None) -> str | None:
+def iso_date(value: str) -> str:
     """A YYYY-MM-DD date given on the command line, checked; BadParameter saying what a date looks like."""
-    if value is None:
-        return None
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:

@@ -31,7 +31,7 @@ def import_command(spec: Importer) -> click.Command:
     kinds = {o.name: o.kind for o in spec.options}
 
     @click.pass_obj
-    def run(config: Config, **values: Any) -> None:
+    def run(config: Config, /, **values: Any) -> None:
         path = values.pop(argument)
         if path is None and spec.path.config_default:
             path = str(getattr(config, spec.path.config_default))
