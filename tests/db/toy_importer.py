@@ -30,8 +30,13 @@ async def run_import(
     *,
     now: dt.datetime,
     flavour: str | None = None,
+    mass_change: object = None,
 ) -> IngestReport:
-    """File the lines of `path` as one snapshot; `flavour` is echoed in the report and the snapshot's meta."""
+    """File the lines of `path` as one snapshot; `flavour` is echoed in the report and the snapshot's meta.
+
+    `mass_change` is the guard policy every list importer is given (db/ingest/mass_change.py); a toy list
+    records no entries, so it has nothing to guard.
+    """
     path = Path(path)
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not lines:
