@@ -6,7 +6,8 @@ from __future__ import annotations
 from commands.replies import Attachment, Field, Reply
 from commands.resolve import TOTAL_WORDS
 from commands.tables import csv_bytes
-from db.lookups import Lookups, fold
+from db.lookups import Lookups
+from db.text import fold
 
 LIST_WORDS = frozenset({"aliases", "alias", "list aliases", "commodities", "all aliases"})
 FIELD_CHARS = 1000  # under Discord's 1,024 per field

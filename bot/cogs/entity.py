@@ -162,7 +162,8 @@ class EntityCog(commands.Cog):
         entity_type: app_commands.Choice[str] | None = None,
     ) -> None:
         """Who is this? Listings, aliases, identifiers, owners and shipments, with sources."""
-        from commands.entity import EntityParams, run_entity
+        from commands.entity import run_entity
+        from commands.entity_params import EntityParams
 
         params = EntityParams.build(
             name,

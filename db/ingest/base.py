@@ -79,7 +79,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def progress(total: int | None, desc: str, unit: str = "rows") -> tqdm:
+def progress(total: int | None, desc: str, unit: str = "rows") -> tqdm[Any]:
     """A progress bar on stderr, shown only on a terminal (quiet in tests and logs)."""
     return tqdm(
         total=total,
