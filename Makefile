@@ -29,6 +29,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check bot commands db tests
 	$(VENV)/bin/ruff format --check bot commands db tests
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) -m bench

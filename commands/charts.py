@@ -98,6 +98,8 @@ def figure_png(fig: Figure) -> bytes:
     """The drawn figure as an RGB PNG at zlib level 1 (an opaque chart needs no alpha channel; level 1 is
     about 4x faster to encode than Pillow's default for ~3% more bytes)."""
     canvas = fig.canvas
+    if not isinstance(canvas, FigureCanvasAgg):  # every chart here is made with an Agg canvas; others get one
+        canvas = FigureCanvasAgg(fig)
     canvas.draw()
     width, height = canvas.get_width_height(physical=True)
     image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)

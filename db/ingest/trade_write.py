@@ -9,7 +9,7 @@ import functools
 from itertools import chain
 from typing import Any, NamedTuple
 
-from sqlalchemy import Index, bindparam, literal_column
+from sqlalchemy import ColumnClause, Index, bindparam, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,13 +61,13 @@ def insert_sql(dialect: Dialect, *, source_id: int, snapshot_id: int, upsert: bo
     `session.execute(insert(...), [dicts])` would halve the throughput. With `rows` > 1, one statement
     inserts that many rows and its parameters are as many Flows, one after the other.
     """
-    ids = {
+    ids: dict[str, ColumnClause[Any]] = {
         "source_id": literal_column(str(int(source_id))),
         "snapshot_id": literal_column(str(int(snapshot_id))),
     }
     if rows == 1:
         values: Any = {**{c: bindparam(c) for c in Flow._fields}, **ids}
-        expected = Flow._fields
+        expected: tuple[str, ...] = Flow._fields
     else:
         values = [{**{c: bindparam(f"{c}_{i}") for c in Flow._fields}, **ids} for i in range(rows)]
         expected = tuple(f"{c}_{i}" for i in range(rows) for c in Flow._fields)

@@ -100,6 +100,7 @@ async def _pages(session: AsyncSession, table: Any, *columns: Any) -> AsyncItera
     """
     conn = await session.connection()
     driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # a checked-out connection always holds its driver's connection
     stmt = (
         select(table.c.id, *columns)
         .where(table.c.id > bindparam("after"))
