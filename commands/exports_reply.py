@@ -21,6 +21,7 @@ from commands.series import LoadedSeries
 from commands.tables import csv_bytes, monospace_table
 from commands.trade_common import (
     FLOW_WORDS,
+    NOTES_FIELD,
     chart_source_line,
     chpl_summary,
     fmt_pct,
@@ -33,7 +34,6 @@ from commands.trade_common import (
 )
 from db.lookups import Country
 
-NOTES_FIELD = "Notes"
 SUBTITLE_CHARS = 58  # one line left of the chart's legend
 
 

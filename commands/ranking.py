@@ -7,7 +7,7 @@ monospace table, bar chart, CSV and machine-readable numbers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from commands.basis import MISSING_MONTHS_RULE, Basis, Comparison, Peak, compare, make_basis, peak
@@ -18,6 +18,7 @@ from commands.measures import Measure
 from commands.replies import Attachment, Citation, Field, Reply
 from commands.tables import csv_bytes, monospace_table
 from commands.trade_common import (
+    NOTES_FIELD,
     chart_source_line,
     fetch_if_possible,
     fmt_pct,
@@ -181,7 +182,7 @@ def ranking_table(ranking: Ranking, basis: Basis, label: str, name_width: int = 
         ]
         for i in ranking.top
     ]
-    header = ["#", label, str(basis.year), "Share", str(basis.base_year), "Growth"]
+    header = ["#", label, basis.span(), "Share", basis.span(basis.base_year), "Growth"]
     table = monospace_table(header, rows, right=[True, False, True, True, True, True])
     if any(i.partial for i in ranking.top):
         table += "\n* over the months with data in both years only (the comparison rule)"
@@ -369,9 +370,10 @@ def summary_lines(ranking: Ranking, window: Window) -> list[str]:
 
 
 async def ranking_reply(
-    ranking: Ranking, window: Window, citations: list[Citation], spec: ReplySpec
+    ranking: Ranking, window: Window, citations: list[Citation], spec: ReplySpec, notes: Sequence[str] = ()
 ) -> Reply:
     """The common shape of both rankings: summary, fields, chart (drawn in a thread), CSV and numbers.
+    `notes`: extra lines (e.g. anomaly flags) for one "Notes" field after the comparison rule.
 
     Raises:
         NoData: no item has a positive value in the year.
@@ -413,7 +415,11 @@ async def ranking_reply(
     return Reply(
         title=spec.title,
         summary=summary_lines(ranking, window),
-        fields=[*spec.fields, Field("Comparison rule", MISSING_MONTHS_RULE)],
+        fields=[
+            *spec.fields,
+            Field("Comparison rule", MISSING_MONTHS_RULE),
+            *([Field(NOTES_FIELD, "\n".join(f"• {n}" for n in notes))] if notes else []),
+        ],
         citations=citations,
         numbers=numbers,
         attachments=[

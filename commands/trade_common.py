@@ -25,6 +25,7 @@ from db.sources import SOURCES
 log = logging.getLogger(__name__)
 
 FLOW_WORDS = {"X": ("exports", "to"), "M": ("imports", "from")}
+NOTES_FIELD = "Notes"  # the field trade answers gather extra notes in (e.g. anomaly flags)
 LEVEL_NAMES = {
     0: "all goods",
     2: "HS-2 chapters",
