@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from commands.errors import InvalidInput
 from db.queries.trade import Amount
 
-MEASURE_KEYS = ("value", "weight", "quantity", "unit-value")
 _ALIASES = {
     "value": "value",
     "usd": "value",

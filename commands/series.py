@@ -24,11 +24,6 @@ def amounts_by_period(rows: Iterable[CodeValue]) -> dict[int, Amount]:
     return {p: total for p, amounts in out.items() if (total := add_amounts(amounts)) is not None}
 
 
-def sum_by_period(rows: Iterable[CodeValue]) -> dict[int, float | None]:
-    """Values only: per period, the codes' values added (None when every value is null)."""
-    return {p: a.value_usd for p, a in amounts_by_period(rows).items()}
-
-
 @dataclass(frozen=True)
 class LoadedSeries:
     """Everything an answer about one flow is built from."""

@@ -50,13 +50,6 @@ def fmt_multiple(value: float | None) -> str:
     return f"{value:,.0f}x" if value >= 100 else f"{value:,.1f}x"
 
 
-def pct_change(current: float | None, previous: float | None) -> float | None:
-    """Percentage change, None when there is nothing (or zero) to compare with."""
-    if current is None or not previous:
-        return None
-    return (current - previous) / previous * 100.0
-
-
 def period_label(period: int) -> str:
     """202303 -> `2023-03`; 202300 (annual) -> `2023`."""
     year, month = divmod(period, 100)

@@ -10,15 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Schema = Literal["Company", "Organization", "LegalEntity", "Person", "PublicBody", "Vessel", "Airplane"]
 RelationKind = Literal["ownership", "directorship", "family", "associate", "linked_to", "supplier", "same_as"]
-SCHEMATA: tuple[str, ...] = get_args(Schema)
-RELATION_KINDS: tuple[str, ...] = get_args(RelationKind)
 QUALIFIED_KEY = re.compile(r"^[a-z][a-z0-9_]*(:[A-Za-z0-9_.-]+)?:[^\s:]+$")
 # A hand-written file expands (every alias followed) to a few thousand nodes; a YAML alias "bomb" of ten lines
 # expands to billions, and validating it would exhaust the machine's memory.
