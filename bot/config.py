@@ -73,7 +73,7 @@ class SyncConfig:
     """
 
     enabled: bool = True
-    jitter_seconds: float = 120.0
+    jitter_seconds: float = 30.0
     timeout_seconds: float = 600.0
     overrides: Mapping[str, SourceSettings] = field(default_factory=dict)
 

@@ -34,6 +34,12 @@ ACCEPT_MASS_CHANGE = ImportOption(
     "flag",
 )
 
+# The lists whose changes watch channels post (OFAC, CSL) are checked every two minutes: a conditional request
+# (If-None-Match / If-Modified-Since) answered 304 with no body when nothing changed, so a new designation
+# reaches a channel within about five minutes of its publication (docs/reliability.md has the measurement).
+# Failures back off to hourly checks (db/sync/scheduler.py).
+ALERT_LIST_INTERVAL = 2.0
+
 # The order is the order of `tradewatch sync`, its schedule and `/sources`.
 SOURCES: dict[str, Source] = {
     s.key: s
@@ -89,7 +95,7 @@ SOURCES: dict[str, Source] = {
                 "files",
                 SourceSettings(
                     urls=_ofac(["sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv"]),
-                    interval_minutes=60,
+                    interval_minutes=ALERT_LIST_INTERVAL,
                     stale_hours=48,
                 ),
                 import_folder=True,
@@ -109,7 +115,7 @@ SOURCES: dict[str, Source] = {
                 "files",
                 SourceSettings(
                     urls=_ofac(["cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv"]),
-                    interval_minutes=180,
+                    interval_minutes=ALERT_LIST_INTERVAL,
                     stale_hours=72,
                 ),
                 import_folder=True,
@@ -128,7 +134,7 @@ SOURCES: dict[str, Source] = {
                 "record",
                 SourceSettings(
                     urls=("https://sanctionslistservice.ofac.treas.gov/changes/latest",),
-                    interval_minutes=30,
+                    interval_minutes=10,
                     stale_hours=24,
                 ),
                 triggers=("ofac_sdn", "ofac_cons"),
@@ -147,7 +153,7 @@ SOURCES: dict[str, Source] = {
                 "files",
                 SourceSettings(
                     urls=("https://api.trade.gov/static/consolidated_screening_list/consolidated.json",),
-                    interval_minutes=360,
+                    interval_minutes=ALERT_LIST_INTERVAL,
                     stale_hours=72,
                 ),
             ),

@@ -35,6 +35,9 @@ from db.sync.steps import SyncContext, SyncResult
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 300.0
+# Failures back off to at least this (or the source's own interval if longer): a publisher that is down or
+# refusing us is asked once an hour, not every two minutes.
+MAX_RETRY_SECONDS = 3600.0
 BUSY_RETRY_SECONDS = 60.0
 FAILED_PASS_RETRY_SECONDS = 10.0  # a pass that could not read or write the schedule (database unreachable)
 
@@ -45,7 +48,7 @@ def next_delay(
     """Seconds until the next check of a source after `result` (with `failures` consecutive failures)."""
     interval = settings.interval_minutes * 60
     if result.failed:
-        interval = min(interval, FIRST_RETRY_SECONDS * 2 ** max(failures - 1, 0))
+        interval = min(FIRST_RETRY_SECONDS * 2 ** max(failures - 1, 0), max(interval, MAX_RETRY_SECONDS))
     return interval + rng.uniform(0, jitter)
 
 

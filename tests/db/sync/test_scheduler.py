@@ -39,6 +39,23 @@ def test_next_delay(outcome: str, failures: int, low: float, high: float) -> Non
     assert low <= delay <= high
 
 
+@pytest.mark.parametrize(
+    ("outcome", "failures", "low", "high"),
+    [
+        ("unchanged", 0, 120, 120 + 60),
+        ("failed", 1, 300, 300 + 60),  # a failing publisher is not asked every two minutes
+        ("failed", 3, 1200, 1200 + 60),
+        ("failed", 9, 3600, 3600 + 60),  # nor less than once an hour
+    ],
+)
+def test_a_frequent_source_backs_off_on_failures(
+    outcome: str, failures: int, low: float, high: float
+) -> None:
+    settings = SourceSettings(interval_minutes=2)
+    delay = next_delay(settings, SyncResult("ofac_sdn", outcome, ""), failures, 60, random.Random(7))
+    assert low <= delay <= high
+
+
 @pytest.fixture
 def sdn_settings(source_server: SourceServer, shared_data: Path) -> dict[str, SourceSettings]:
     source_server.serve_file(SDN, shared_data / "ofac" / "sdn_snapshots" / "2022-09-29" / "sdn.csv")
