@@ -11,11 +11,11 @@ Each line is answered by one source for the whole span and one HS level per code
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from commands.basis import parse_months
-from commands.cited import no_data_reply, reported_figures_for, with_figures
+from commands.cited import CitedFigure, no_data_reply, reported_figures_for, with_figures
 from commands.compare_basis import Line, line_from_series
 from commands.compare_view import View, build_reply
 from commands.context import Context
@@ -282,14 +282,16 @@ async def _read_lines(
     return lines
 
 
-def _cited(ctx: Context, params: CompareParams, codes: Sequence[str]):  # type: ignore[no-untyped-def]
-    async def find(first: int, last: int):  # type: ignore[no-untyped-def]
+def _cited(
+    ctx: Context, params: CompareParams, codes: Sequence[str]
+) -> Callable[[int, int], Awaitable[list[CitedFigure]]]:
+    async def find(first: int, last: int) -> list[CitedFigure]:
         if params.countries_are == "partners":
             return await reported_figures_for(
                 ctx, codes=codes, reporter=params.anchor, partners=params.countries, flow=params.flow,
                 first_year=first, last_year=last,
             )  # fmt: skip
-        found = []
+        found: list[CitedFigure] = []
         for country in params.countries:
             found += await reported_figures_for(
                 ctx, codes=codes, reporter=country, partners=[params.anchor], flow=params.flow,

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 
 from rigour.text import ascii_text
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AlertOutbox, Entity, EntityName, ListChange, Source, Watch
@@ -253,6 +252,8 @@ async def write_alerts(session: AsyncSession, changes: Sequence[ListChange]) -> 
     return len(rows)
 
 
-def _insert_ignoring_duplicates(session: AsyncSession):  # type: ignore[no-untyped-def]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(AlertOutbox).on_conflict_do_nothing(index_elements=["change_id", "watch_id"])
+def _insert_ignoring_duplicates(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
+    keys = ["change_id", "watch_id"]
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(AlertOutbox).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(AlertOutbox).on_conflict_do_nothing(index_elements=keys)

@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
@@ -68,8 +69,8 @@ def database_unreachable(error: BaseException, url: str) -> click.ClickException
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use (`--help` imports them all to list them)."""
 
-    def __init__(self, *args: object, lazy_subcommands: dict[str, str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.lazy_subcommands = lazy_subcommands
 
     def list_commands(self, ctx: click.Context) -> list[str]:

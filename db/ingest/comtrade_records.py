@@ -80,12 +80,11 @@ def _int(value: Any, key: str) -> int:
 
 
 def _number(value: Any, key: str) -> float | None:
-    kind = type(value)
-    if kind is float:
+    if isinstance(value, float):
         if value - value != 0:  # inf or nan
             raise RecordError(f"{key} {value!r} is not a finite number")
-        return value  # type: ignore[no-any-return]
-    if kind is int:
+        return value
+    if type(value) is int:  # not bool
         return float(value)
     if value is None or value == "":
         return None
@@ -129,7 +128,7 @@ def _scope_reason(
 TOTAL_PARTNER2 = (0, None)
 TOTAL_CUSTOMS = ("C00", None)
 TOTAL_MOT = (0, None)
-NOT_CACHED = object()
+NOT_CACHED = ("", -1)  # a value no code maps to, of the cache's own type
 
 
 class Normaliser:
@@ -163,7 +162,7 @@ class Normaliser:
         found = self.codes.get(cmd, NOT_CACHED)
         if found is NOT_CACHED:
             found = self.codes[cmd] = _code_level(cmd.strip())
-        return found  # type: ignore[return-value]
+        return found
 
     def scope_reason(self, rec: Record, flow: str) -> str | None:
         key = (rec.typeCode, rec.classificationCode, flow, rec.partner2Code, rec.customsCode, rec.motCode)
@@ -220,6 +219,7 @@ class Normaliser:
         if reason:
             self.report.skip(reason)
             return None
+        assert code is not None  # a missing code always gave a reason above
         if value is not None and value < 0:
             raise RecordError(f"primaryValue {value} is negative")
         net, qty = rec.netWgt, rec.qty
@@ -230,7 +230,7 @@ class Normaliser:
         unit = rec.qtyUnitAbbr
         if not qty or rec.qtyUnitCode in (-1, None) or unit in (None, "", "N/A"):
             qty, unit = None, None
-        hs_code, level = code  # type: ignore[misc]
+        hs_code, level = code
         # A plain tuple in Flow's field order, not a Flow: the garbage collector stops tracking a tuple of plain
         # values, never a namedtuple, and 250,000 tracked flows made its passes a quarter of an import's time.
         return cast(

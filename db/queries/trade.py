@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -222,7 +222,7 @@ def _amount_columns(volumes: bool) -> list[ColumnElement[Any]]:
     return columns
 
 
-def _amount(values: tuple[object, ...]) -> Amount:
+def _amount(values: tuple[Any, ...]) -> Amount:
     """An `Amount` from the aggregates of `_amount_columns` (a partial weight or quantity is no figure)."""
     value = _float(values[0])
     if len(values) == 2:
@@ -534,5 +534,5 @@ async def pair_holdings(
     )
 
 
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+def _float(value: SupportsFloat | None) -> float | None:
+    return None if value is None else float(value)
