@@ -217,7 +217,9 @@ async def run_exports(ctx: Context, params: ExportsParams) -> Reply:
         )
     infos = await trade_sources.snapshot_infos(ctx.session, {r.snapshot_id for r in series.rows})
     citations = trade_citations(infos, params.reporter, params.partner, year=year)
-    absent = await family_absent(ctx.session, series.chosen.source_id, scope, commodity, series.levels)
+    absent = await family_absent(
+        ctx.session, series.chosen.source_id, scope, commodity, series.levels, series.codes
+    )
     reply = await build_reply(
         ctx, params, commodity, series, citations, defaulted_year=params.year is None, absent=absent
     )

@@ -197,7 +197,7 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
         None,
         year=window.year,
     )
-    absent = await family_absent(ctx.session, source_id, scope, commodity, levels)
+    absent = await family_absent(ctx.session, source_id, scope, commodity, levels, codes)
     spec = _partners_spec(ctx, params, commodity, name, window, ranking, codes, present, levels, absent)
     reply = await rk.ranking_reply(ranking, window, citations, spec)
     first = min(window.year, window.basis.base_year)

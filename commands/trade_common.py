@@ -146,8 +146,11 @@ async def family_absent(
     scope: TradeScope,
     commodity: ResolvedCommodity,
     levels: dict[str, int],
+    answered: Sequence[str] = (),
 ) -> list[str]:
     """HS-6 codes of the commodity's family that the source holds no row of for the reporter and flow.
+
+    `answered`: codes the answer itself summed (held, so not asked about again).
 
     A requested HS-6 code, or a heading answered from its subheadings (not its own row), is checked; a
     heading the source holds as a row of its own covers its whole family. E.g. graphite (2504 + 380110) in
@@ -162,6 +165,7 @@ async def family_absent(
         elif levels.get(prefix, 99) > len(prefix):
             entries = await hsq.codes_with_prefix(session, prefix, limit=80)
             candidates += [e.code for e in entries if e.level == 6]
+    candidates = [c for c in dict.fromkeys(candidates) if c not in set(answered)]
     if not candidates:
         return []
     held = await tq.codes_held(session, source_id, scope.reporter, scope.flow, candidates)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, SupportsFloat
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Source, TradeFlow
@@ -503,18 +503,23 @@ async def all_goods_amounts(
 async def codes_held(
     session: AsyncSession, source_id: int, reporter: int, flow: str, codes: Iterable[str], *, limit: int = 60
 ) -> set[str]:
-    """Which of these HS codes the source holds any row of for the reporter and flow (one index seek each)."""
-    held: set[str] = set()
-    for code in list(dict.fromkeys(codes))[:limit]:
-        stmt = (
-            select(TradeFlow.hs_code)
+    """Which of these HS codes the source holds any row of for the reporter and flow.
+
+    One statement: per code an EXISTS (an index seek on `ix_trade_flows_goods`), joined with UNION ALL.
+    """
+    wanted = list(dict.fromkeys(codes))[:limit]
+    if not wanted:
+        return set()
+    parts = [
+        select(literal(code).label("code")).where(
+            select(TradeFlow.id)
             .where(TradeFlow.reporter == reporter, TradeFlow.flow == flow, _prefix_range(code))
             .where(TradeFlow.source_id == source_id)
-            .limit(1)
+            .exists()
         )
-        if (await session.execute(stmt)).first() is not None:
-            held.add(code)
-    return held
+        for code in wanted
+    ]
+    return set((await session.execute(union_all(*parts))).scalars())
 
 
 async def pair_holdings(

@@ -174,9 +174,11 @@ async def test_every_query_shape_uses_an_index(
             await tq.goods_amounts(s, GOODS, 1, "M", 4, [202301, 202201])
             await tq.all_goods_amounts(s, GOODS, 1, "M", [202301, 202201])
             await tq.pair_holdings(s, 156, 643, "X")
+            await tq.codes_held(s, 1, 156, "X", ["250410", "250490", "TOTAL"])
+            await tq.partner_amounts(s, ALL_PARTNERS, 1, "M", LEVELS, TWO_YEARS, volumes=True)
 
     plans = await explained(engine, run)
-    assert len(plans) >= 15
+    assert len(plans) >= 17
     for statement, plan in plans:
         text = "\n".join(plan)
         if engine.dialect.name == "sqlite":
