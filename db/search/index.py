@@ -25,6 +25,7 @@ _KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)  # by
 _POOL_DICE = 150  # candidates kept by Dice similarity of trigram sets
 _POOL_CONTAINED = 100  # and by share of the query's trigrams found (short names first)
 _SOUND_ALIKE_KEYS = 2  # extra candidate searches with listed words that sound like unknown query words
+_EXPAND_BELOW = 92.0  # ... run only when no name scores this well (commands.entity_card.STRONG_SCORE)
 IDENTIFIER_SCORE = 100.0  # an exact identifier: ranked before every name
 
 
@@ -270,8 +271,9 @@ class NameIndex:
     ) -> list[EntityHit]:
         """The best-matching entities for a normalised query key, best first.
 
-        An exact identifier (`by_identifier`) comes before every name. Names are found by shared trigrams
-        (also of the query with an unknown word replaced by a listed word that sounds alike), then scored.
+        An exact identifier (`by_identifier`) comes before every name. Names are found by shared trigrams,
+        then scored; when none scores `_EXPAND_BELOW`, also by the trigrams of the query with an unknown word
+        replaced by a listed word that sounds alike (`vladimir poetin` -> `vladimir putin`).
 
         Args:
             key: the query after `db.names.normalize_name`.
@@ -285,13 +287,27 @@ class NameIndex:
         if not key or self.size == 0:
             return []
         mask = self.name_mask(filters or SearchFilters())
-        positions = self._candidates(key, mask, prefix)
-        if not prefix:
-            for alike in self._sound_alike_keys(key):
-                positions = np.union1d(positions, self._candidates(alike, mask, prefix))
         by_id = [] if prefix else self.by_identifier(key, filters)
+        positions = self._candidates(key, mask, prefix)
+        hits = self._scored(key, positions, prefix, within_words)
+        if not prefix and (not hits or hits[0].score < _EXPAND_BELOW):
+            alike = [self._candidates(k, mask, prefix) for k in self._sound_alike_keys(key)]
+            extra = np.setdiff1d(np.concatenate(alike), positions) if alike else alike
+            if len(extra):
+                more = {h.entity_id: h for h in self._scored(key, extra, prefix, within_words)}
+                for h in hits:
+                    if h.entity_id not in more or h.score > more[h.entity_id].score:
+                        more[h.entity_id] = h
+                hits = sorted(more.values(), key=lambda h: (-h.score, h.entity_id))
+        exact = {h.entity_id for h in by_id}
+        return (by_id + [h for h in hits if h.entity_id not in exact])[:limit]
+
+    def _scored(
+        self, key: str, positions: npt.NDArray[np.int64], prefix: bool, within_words: bool
+    ) -> list[EntityHit]:
+        """The entities of the candidate names, each with its best-scoring name, best first."""
         if len(positions) == 0:
-            return by_id[:limit]
+            return []
         keys = [self.key(int(p)) for p in positions]
         scores = (
             np.array(
@@ -313,11 +329,7 @@ class NameIndex:
                 best[entity] = EntityHit(
                     int(self.entity_ids[entity]), round(score, 1), int(self.name_ids[pos]), name_key
                 )
-        exact = {h.entity_id for h in by_id}
-        names = sorted(
-            (h for h in best.values() if h.entity_id not in exact), key=lambda h: (-h.score, h.entity_id)
-        )
-        return (by_id + names)[:limit]
+        return sorted(best.values(), key=lambda h: (-h.score, h.entity_id))
 
 
 def _identifier_arrays(

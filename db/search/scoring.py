@@ -55,11 +55,12 @@ def _word_alignment(
     rows: list[list[float]],
     units: list[tuple[int, int, int]],
     prefix_hits: list[bool] | None,
-    weight: Callable[[str], float],
+    sizes: list[float],
 ) -> float:
     """Length-weighted best match of each query word, scaled by the share of the name covered.
 
-    `units` are (vocabulary position, first word, word count): the name's words and adjacent pairs.
+    `units` are (vocabulary position, first word, word count): the name's words and adjacent pairs;
+    `sizes` each name word's length times its weight (rare words count more in the coverage).
     Plain Python on purpose: the matrices are a few words square, where numpy's per-call cost dominates.
     """
     explained = 0.0
@@ -80,11 +81,10 @@ def _word_alignment(
             covered.update(range(best_at[1], best_at[1] + best_at[2]))
     explained /= sum(len(w) for w in q_words)
     name_len = sum(
-        len(w) * weight(w)
-        for j, w in enumerate(n_words)
+        size for j, (w, size) in enumerate(zip(n_words, sizes, strict=True))
         if j in covered or not w.endswith(_PATRONYMIC_ENDINGS)
-    )
-    coverage = sum(len(n_words[j]) * weight(n_words[j]) for j in covered) / name_len if name_len else 0.0
+    )  # fmt: skip
+    coverage = sum(sizes[j] for j in covered) / name_len if name_len else 0.0
     return explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
 
 
@@ -96,12 +96,13 @@ def _name_units(n_words: list[str]) -> list[tuple[str, int, int]]:
 
 
 def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> list[list[float]]:
-    """Word similarity: rapidfuzz ratio, raised to PHONETIC_SCORE for words that sound alike."""
+    """Word similarity: rapidfuzz ratio, raised for the same letters in another romanisation and for words
+    that sound alike. A query word found as it is among the candidates' words needs neither."""
     rows: list[list[float]] = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
     if short:
         return rows
     for q, row in zip(q_words, rows, strict=True):
-        if len(q) < 2:
+        if len(q) < 2 or max(row) == 100.0:
             continue
         folded = letters(q)
         for j, score in enumerate(row):
@@ -148,13 +149,15 @@ def score_candidates(
     short = len(q_compact) <= SHORT_QUERY and not prefix
     rows = _rows(q_words, vocabulary, short)
     starts = [w.startswith(q_words[-1]) for w in vocabulary] if prefix else None
+    weights = {w: len(w) * weight(w) for n_words in split for w in n_words}
     scores = []
     for name, n_words, units in zip(names, split, unit_lists, strict=True):
         if not n_words:
             scores.append(0.0)
             continue
         coded = [(where[w], j, k) for w, j, k in units]
-        aligned = _word_alignment(q_words, n_words, rows, coded, starts, weight)
+        sizes = [weights[w] for w in n_words]
+        aligned = _word_alignment(q_words, n_words, rows, coded, starts, sizes)
         whole = fuzz.token_sort_ratio(query, name)
         compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
         inside = _inside_a_word(q_words, n_words) if within_words else 0.0
