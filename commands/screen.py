@@ -23,6 +23,7 @@ from typing import Any
 from commands.context import Context
 from commands.entity import MIN_SCORE
 from commands.entity_card import STRONG_SCORE
+from commands.entity_match import why_matched
 from commands.entity_params import check_name
 from commands.errors import CommandError, InvalidInput, NoData
 from commands.parse import CommandLine
@@ -128,14 +129,12 @@ def _country_note(row_country: str | None, record: EntityRecord) -> tuple[bool, 
     return True, f"; country differs: row {row_country.upper()}, list {', '.join(listed)}"
 
 
-def judge(hit: EntityHit, record: EntityRecord, row_country: str | None, thresholds: Thresholds) -> Verdict:
-    """The verdict for one candidate: its score against the thresholds, then the country check."""
-    matched = next(
-        (n for n in record.names if n.name_id == hit.name_id),
-        None,
-    )
-    name = matched.name if matched else record.name
-    kind = f" ({matched.kind})" if matched and matched.kind != "primary" else ""
+def judge(
+    key: str, hit: EntityHit, record: EntityRecord, row_country: str | None, thresholds: Thresholds
+) -> Verdict:
+    """The verdict for one candidate (`key`: the row's search key): its score against the thresholds, then
+    the country check; the explanation is /entity's "why it matched" plus the country comparison."""
+    matched = next((n for n in record.names if n.name_id == hit.name_id), None)
     differs, country = _country_note(row_country, record)
     if hit.score >= thresholds.match and not differs:
         verdict = "match"
@@ -143,13 +142,12 @@ def judge(hit: EntityHit, record: EntityRecord, row_country: str | None, thresho
         verdict = "possible"
     else:
         verdict = "none"
-    if hit.identifier is not None:
-        explanation = f"{record.schema} {record.name!r}: identifier {hit.identifier} matched exactly{country}"
-    else:
-        via = f" via {name!r}{kind}" if name != record.name else ""
-        explanation = f"{record.schema} {record.name!r}{via}: name score {hit.score:.0f}/100{country}"
+    # why_matched's own country check reads a record without countries as disagreeing: ours says so instead.
+    why = why_matched(key, hit, [record]).removeprefix("Why: ").removesuffix(".")
+    explanation = f"{record.schema} {record.name!r}, score {hit.score:.0f}/100: {why}{country}"
     if verdict == "none":
         return Verdict("none", hit.score, explanation=f"closest: {explanation}")
+    name = matched.name if matched else record.name
     return Verdict(verdict, hit.score, name, list_label(record), record.entity_id, explanation)
 
 
@@ -250,7 +248,7 @@ async def screen_table(
             else ""
         )
         row = [
-            _with_note(judge(h, records[h.entity_id], row_country, thresholds), note)
+            _with_note(judge(keys[name], h, records[h.entity_id], row_country, thresholds), note)
             for h in _kept(hits[keys[name]], keep)
             if h.entity_id in records
         ]

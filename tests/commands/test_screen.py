@@ -143,7 +143,10 @@ async def test_each_row_gets_a_verdict(
         "KING PAI TECHNOLOGY CO., LTD.",  # the alias that matched; the explanation names the record
         "SDN List (RUSSIA-EO14024)",
     )
-    assert king["explanation"].startswith("Organization 'KING-PAI TECHNOLOGY HK CO., LIMITED' via 'KING PAI")
+    assert king["explanation"].startswith(
+        "Organization 'KING-PAI TECHNOLOGY HK CO., LIMITED', score 100/100: "
+    )
+    assert "name 'KING PAI TECHNOLOGY CO., LTD.' (aka): king exact, pai exact" in king["explanation"]
     assert "country HK agrees" in king["explanation"] and king["entity_id"]
     assert by_name["Sinno Electronics"]["verdict"] == "match"
     assert by_name["Radioavtomatika"]["matched_name"] == "RADIOAVTOMATIKA LLC"
