@@ -34,10 +34,11 @@ from tests.e2e.test_sync_serve import wait_for_snapshots
 from tests.e2e.test_watch_alerts import add_watch
 from tests.e2e.watch_harness import ServeProcess, alert_messages, clean_env, entries_of, write_config
 
-pytestmark = pytest.mark.e2e
-
 SCALE = float(os.environ.get("TW_LATENCY_SCALE", "30"))
 SAMPLES = int(os.environ.get("TW_LATENCY_SAMPLES", "2"))
+INTERVAL = default_settings()["ofac_sdn"].interval_minutes * 60 / SCALE  # seconds between checks
+# A publication waits up to an interval (plus jitter) to be fetched; 60 s more covers import and delivery.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180 + SAMPLES * (2 * INTERVAL + 60))]
 SDN = "/ofac/downloads/sdn.csv"
 OTHERS = ("ofac_cons", "ofac_changes", "csl", "opensanctions", "hs")
 
@@ -95,7 +96,7 @@ async def test_publication_to_alert_latency(
     source_server.serve_bytes(
         SDN, version(lines, left_out), last_modified=email.utils.format_datetime(stamp, usegmt=True)
     )
-    interval = default_settings()["ofac_sdn"].interval_minutes * 60 / SCALE
+    interval = INTERVAL
     latencies: list[float] = []
 
     async with Driver() as discord:
