@@ -82,6 +82,11 @@ async def run_demo(config: Config, out_dir: Path, *, fetch: bool = False) -> Non
         else:
             click.echo(f"Loading real source files from {sources_dir} into {where}")
             for source, relative, options in DEMO_IMPORTS:
+                if not (sources_dir / relative).exists():
+                    raise click.ClickException(
+                        f"{sources_dir / relative} does not exist: point TRADEWATCH_SOURCES_DIR at a folder of "
+                        "the source files, or run `tradewatch demo --fetch` to fetch them from their publishers"
+                    )
                 report = await load_importer(source)(
                     app.sessions, sources_dir / relative, now=utcnow(), **options
                 )

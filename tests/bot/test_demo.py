@@ -142,3 +142,20 @@ async def test_demo_says_which_publisher_failed(
     for key in ("hs", "ofac_sdn", "csl", "opensanctions", "UN Comtrade"):
         assert f"  {key}: " in err, key
     assert "TRADEWATCH_SOURCES_DIR" in err and "Traceback" not in err
+
+
+async def test_demo_names_a_missing_local_source_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEWATCH_", "DISCORD_", "COMTRADE_"))}
+    env |= {"TRADEWATCH_SOURCES_DIR": str(tmp_path / "nowhere"), "TRADEWATCH_DATA_DIR": str(tmp_path / "var")}
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "demo", "--out", str(tmp_path / "out")),
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await proc.communicate()
+    err = stderr.decode()
+    assert proc.returncode == 1
+    assert f"{tmp_path / 'nowhere'}/hs/harmonized-system.csv does not exist" in err
+    assert "--fetch" in err and "database" not in err and "Traceback" not in err
