@@ -292,7 +292,11 @@ class NameIndex:
         hits = self._scored(key, positions, prefix, within_words)
         if not prefix and (not hits or hits[0].score < _EXPAND_BELOW):
             alike = [self._candidates(k, mask, prefix) for k in self._sound_alike_keys(key)]
-            extra = np.setdiff1d(np.concatenate(alike), positions) if alike else alike
+            extra = (
+                np.setdiff1d(np.concatenate(alike), positions).astype(np.int64, copy=False)
+                if alike
+                else np.empty(0, dtype=np.int64)
+            )
             if len(extra):
                 more = {h.entity_id: h for h in self._scored(key, extra, prefix, within_words)}
                 for h in hits:
