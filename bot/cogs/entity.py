@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -162,17 +163,8 @@ class EntityCog(commands.Cog):
         entity_type: app_commands.Choice[str] | None = None,
     ) -> None:
         """Who is this? Listings, aliases, identifiers, owners and shipments, with sources."""
-        from commands.entity import run_entity
-        from commands.entity_params import EntityParams
-
-        params = EntityParams.build(
-            name,
-            self.bot.app.lookups,
-            country=country,
-            list_term=list_term,
-            entity_type=entity_type.value if entity_type else None,
-        )
-        await answer(interaction, run_entity, params)
+        options = EntityOptions(name, country, list_term, entity_type.value if entity_type else None)
+        await answer(interaction, _run_entity, options)
 
     @app_commands.command(name="screen")
     @app_commands.describe(
@@ -210,6 +202,33 @@ class EntityCog(commands.Cog):
             MAX_ROWS,
         )
         await answer(interaction, _run_screen, params)
+
+
+@dataclass(frozen=True)
+class EntityOptions:
+    """/entity's options as typed; checked after the acknowledgement (see _run_entity)."""
+
+    name: str
+    country: str | None
+    list_term: str | None
+    entity_type: str | None
+
+
+async def _run_entity(ctx: Context, options: EntityOptions) -> Reply:
+    """Imported after the interaction is acknowledged: the first import (followthemoney, the search) can
+    take seconds on a loaded machine, past Discord's 3 s. Bad options are answered privately all the same
+    (bot/errors.py removes the public "thinking…" placeholder)."""
+    from commands.entity import run_entity
+    from commands.entity_params import EntityParams
+
+    params = EntityParams.build(
+        options.name,
+        ctx.lookups,
+        country=options.country,
+        list_term=options.list_term,
+        entity_type=options.entity_type,
+    )
+    return await run_entity(ctx, params)
 
 
 async def _run_screen(ctx: Context, params: ScreenParams) -> Reply:

@@ -132,13 +132,21 @@ async def test_bad_options_are_refused_before_acknowledging(bot: TradewatchBot) 
             commodity="chips",
             partner="Narnia",
         )
+    assert interaction.response.calls == []
+
+
+async def test_entity_acknowledges_before_importing_its_command(bot: TradewatchBot) -> None:
+    """/entity's first import (followthemoney, the search) can pass Discord's 3 s on a loaded machine: the
+    cog defers first; a bad name is still refused (the tree's on_error answers privately after the defer)."""
+    interaction = FakeInteraction(client=bot)
     with pytest.raises(InvalidInput):
         await _command(bot, "entity").callback(
             bot.get_cog("EntityCog"),
             interaction,  # type: ignore[arg-type]
             name="@everyone",
         )
-    assert interaction.response.calls == []
+    assert interaction.response.calls == [("defer", {"thinking": True, "ephemeral": False})]
+    assert interaction.followup.sent == []
 
 
 async def test_help_is_private(bot: TradewatchBot) -> None:
