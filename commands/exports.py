@@ -11,7 +11,6 @@ The reply itself is assembled in commands.exports_reply.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from commands.basis import make_basis
 from commands.cited import no_data_reply, reported_figures_for, with_figures
@@ -25,7 +24,6 @@ from commands.resolve import (
     ResolvedCommodity,
     check_options,
     is_country,
-    parse_flow,
     resolve_commodity,
     split_trailing_country,
 )
@@ -37,65 +35,13 @@ from commands.trade_common import (
     no_data_error,
     trade_citations,
 )
-from commands.trade_params import (
-    BASIS_OPTIONS,
-    BASIS_USAGE,
-    BasisOptions,
-    commodity_text,
-    optional_year,
-    partner_and_reporter,
-)
-from db.lookups import Country, Lookups
+from commands.trade_params import BASIS_OPTIONS, USAGE, ExportsParams
+from db.lookups import Lookups
 from db.queries import trade as tq
 from db.queries import trade_sources
 from db.queries.trade import SourceCoverage, TradeScope
 
-USAGE = f"/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
 OPTIONS = ("commodity", "partner", "year", "reporter", "flow", *BASIS_OPTIONS)
-
-
-@dataclass(frozen=True)
-class ExportsParams:
-    """Validated arguments of /exports (the Discord cog builds the same from its typed options)."""
-
-    commodity: str
-    partner: Country
-    reporter: Country
-    flow: str = "X"
-    year: int | None = None
-    options: BasisOptions = BasisOptions()
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        commodity: str | None,
-        partner: str | None,
-        lookups: Lookups,
-        year: int | str | None = None,
-        reporter: str | None = None,
-        flow: str | None = None,
-        measure: str | None = None,
-        vs: int | str | None = None,
-        months: str | None = None,
-    ) -> ExportsParams:
-        """Validate and resolve the arguments (the commodity is resolved later, against the database).
-
-        Raises:
-            InvalidInput: missing commodity or partner, bad year, flow, measure, base or months, partner equal
-                to reporter.
-            NotFound: unknown partner or reporter (with the closest country names).
-        """
-        text = commodity_text(commodity, USAGE)
-        partner_country, reporter_country = partner_and_reporter(
-            lookups,
-            partner,
-            reporter,
-            usage=USAGE,
-            same_hint="Name the other country of the flow, e.g. /exports chips RU reporter=CN.",
-        )
-        options = BasisOptions.build(measure, vs, months)
-        return cls(text, partner_country, reporter_country, parse_flow(flow), optional_year(year), options)
 
 
 def take_trailing_year(lookups: Lookups, words: list[str]) -> tuple[list[str], str | None]:

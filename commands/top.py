@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import textwrap
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from commands import ranking as rk
 from commands.cited import no_data_reply, reported_figures_for, with_figures
@@ -27,11 +27,10 @@ from commands.resolve import (
     check_options,
     is_commodity_token,
     is_country,
-    parse_flow,
     resolve_commodity,
     split_on_year,
 )
-from commands.top_goods import TopGoodsParams, parse_top_goods, run_top_goods
+from commands.top_goods import parse_top_goods, run_top_goods
 from commands.trade_common import (
     chpl_summary,
     family_absent,
@@ -42,15 +41,8 @@ from commands.trade_common import (
     trade_citations,
     uniform_level,
 )
-from commands.trade_params import (
-    BASIS_OPTIONS,
-    BASIS_USAGE,
-    BasisOptions,
-    commodity_text,
-    optional_year,
-    reporter_country,
-)
-from db.lookups import Country, Lookups
+from commands.trade_params import BASIS_OPTIONS, PARTNERS_USAGE, TopGoodsParams, TopPartnersParams
+from db.lookups import Lookups
 from db.queries import trade as tq
 from db.queries import trade_sources
 from db.queries.trade import AGGREGATE_PARTNERS, KeyAmount, TradeScope
@@ -63,45 +55,6 @@ __all__ = [
     "run_top_goods",
     "run_top_partners",
 ]
-
-PARTNERS_USAGE = f"/top partners <commodity> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
-
-
-@dataclass(frozen=True)
-class TopPartnersParams:
-    """Validated arguments of /top partners."""
-
-    commodity: str
-    reporter: Country
-    flow: str = "X"
-    year: int | None = None
-    options: BasisOptions = BasisOptions()
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        commodity: str | None,
-        lookups: Lookups,
-        year: int | str | None = None,
-        reporter: str | None = None,
-        flow: str | None = None,
-        measure: str | None = None,
-        vs: int | str | None = None,
-        months: str | None = None,
-    ) -> TopPartnersParams:
-        """Validate the arguments (the commodity is resolved later, against the database).
-
-        Raises:
-            InvalidInput / NotFound: missing commodity, bad year, flow, measure, base or months, unknown reporter.
-        """
-        return cls(
-            commodity_text(commodity, PARTNERS_USAGE),
-            reporter_country(lookups, reporter),
-            parse_flow(flow),
-            optional_year(year),
-            BasisOptions.build(measure, vs, months),
-        )
 
 
 def parse_top_partners(line: CommandLine, lookups: Lookups) -> TopPartnersParams:

@@ -8,65 +8,20 @@ summed), so nothing is counted twice; the source's all-goods TOTAL row, when it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from commands import ranking as rk
 from commands.cited import ALL_CODES, reported_figures_for, with_figures
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
 from commands.parse import CommandLine
 from commands.replies import Field, Reply
-from commands.resolve import check_options, is_country, parse_flow, split_on_year
+from commands.resolve import check_options, is_country, split_on_year
 from commands.trade_common import LEVEL_NAMES, flow_phrase, source_choice_text, trade_citations
-from commands.trade_params import (
-    BASIS_OPTIONS,
-    BASIS_USAGE,
-    BasisOptions,
-    optional_year,
-    partner_and_reporter,
-)
-from db.lookups import Country, Lookups
+from commands.trade_params import BASIS_OPTIONS, GOODS_USAGE, TopGoodsParams
+from db.lookups import Lookups
 from db.queries import hs as hsq
 from db.queries import trade as tq
 from db.queries import trade_sources
 from db.queries.trade import Amount, KeyAmount, TradeScope
-
-GOODS_USAGE = f"/top goods <partner> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
-
-
-@dataclass(frozen=True)
-class TopGoodsParams:
-    """Validated arguments of /top goods."""
-
-    partner: Country
-    reporter: Country
-    flow: str = "X"
-    year: int | None = None
-    options: BasisOptions = BasisOptions()
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        partner: str | None,
-        lookups: Lookups,
-        year: int | str | None = None,
-        reporter: str | None = None,
-        flow: str | None = None,
-        measure: str | None = None,
-        vs: int | str | None = None,
-        months: str | None = None,
-    ) -> TopGoodsParams:
-        """Validate and resolve the arguments.
-
-        Raises:
-            InvalidInput / NotFound: missing or unknown partner or reporter, bad year or flow.
-        """
-        partner_country, reporter_c = partner_and_reporter(
-            lookups, partner, reporter, usage=GOODS_USAGE, same_hint=f"Usage: {GOODS_USAGE}"
-        )
-        options = BasisOptions.build(measure, vs, months)
-        return cls(partner_country, reporter_c, parse_flow(flow), optional_year(year), options)
 
 
 def parse_top_goods(line: CommandLine, lookups: Lookups) -> TopGoodsParams:

@@ -1,7 +1,9 @@
-"""Argument validation shared by /exports, /top partners and /top goods (one rule per argument).
+"""The validated arguments of /exports, /top partners and /top goods, and the validation they share (one rule
+per argument).
 
 Each function takes what the user typed (a CLI word or a Discord option) and returns the resolved value,
-or raises `InvalidInput` / `NotFound` with a message saying what was wrong and what would work.
+or raises `InvalidInput` / `NotFound` with a message saying what was wrong and what would work. This module is
+light (no charts): the Discord cogs build the params here, acknowledge, and only then import the commands.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from commands.basis import parse_months
 from commands.errors import InvalidInput
 from commands.measures import VALUE, Measure, parse_measure
-from commands.resolve import parse_year, resolve_country
+from commands.resolve import parse_flow, parse_year, resolve_country
 from db.lookups import Country, Lookups
 
 MAX_COMMODITY_CHARS = 100
@@ -89,3 +91,124 @@ def optional_year(value: int | str | None) -> int | None:
         InvalidInput: not a year, or out of range.
     """
     return parse_year(value) if value not in (None, "") else None
+
+
+USAGE = f"/exports <commodity> <partner> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
+PARTNERS_USAGE = f"/top partners <commodity> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
+GOODS_USAGE = f"/top goods <partner> [year] [reporter=CN] [flow=exports|imports] {BASIS_USAGE}"
+
+
+@dataclass(frozen=True)
+class ExportsParams:
+    """Validated arguments of /exports (the Discord cog builds the same from its typed options)."""
+
+    commodity: str
+    partner: Country
+    reporter: Country
+    flow: str = "X"
+    year: int | None = None
+    options: BasisOptions = BasisOptions()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        commodity: str | None,
+        partner: str | None,
+        lookups: Lookups,
+        year: int | str | None = None,
+        reporter: str | None = None,
+        flow: str | None = None,
+        measure: str | None = None,
+        vs: int | str | None = None,
+        months: str | None = None,
+    ) -> ExportsParams:
+        """Validate and resolve the arguments (the commodity is resolved later, against the database).
+
+        Raises:
+            InvalidInput: missing commodity or partner, bad year, flow, measure, base or months, partner equal
+                to reporter.
+            NotFound: unknown partner or reporter (with the closest country names).
+        """
+        text = commodity_text(commodity, USAGE)
+        partner_country, reporter_country = partner_and_reporter(
+            lookups,
+            partner,
+            reporter,
+            usage=USAGE,
+            same_hint="Name the other country of the flow, e.g. /exports chips RU reporter=CN.",
+        )
+        options = BasisOptions.build(measure, vs, months)
+        return cls(text, partner_country, reporter_country, parse_flow(flow), optional_year(year), options)
+
+
+@dataclass(frozen=True)
+class TopPartnersParams:
+    """Validated arguments of /top partners."""
+
+    commodity: str
+    reporter: Country
+    flow: str = "X"
+    year: int | None = None
+    options: BasisOptions = BasisOptions()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        commodity: str | None,
+        lookups: Lookups,
+        year: int | str | None = None,
+        reporter: str | None = None,
+        flow: str | None = None,
+        measure: str | None = None,
+        vs: int | str | None = None,
+        months: str | None = None,
+    ) -> TopPartnersParams:
+        """Validate the arguments (the commodity is resolved later, against the database).
+
+        Raises:
+            InvalidInput / NotFound: missing commodity, bad year, flow, measure, base or months, unknown reporter.
+        """
+        return cls(
+            commodity_text(commodity, PARTNERS_USAGE),
+            reporter_country(lookups, reporter),
+            parse_flow(flow),
+            optional_year(year),
+            BasisOptions.build(measure, vs, months),
+        )
+
+
+@dataclass(frozen=True)
+class TopGoodsParams:
+    """Validated arguments of /top goods."""
+
+    partner: Country
+    reporter: Country
+    flow: str = "X"
+    year: int | None = None
+    options: BasisOptions = BasisOptions()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        partner: str | None,
+        lookups: Lookups,
+        year: int | str | None = None,
+        reporter: str | None = None,
+        flow: str | None = None,
+        measure: str | None = None,
+        vs: int | str | None = None,
+        months: str | None = None,
+    ) -> TopGoodsParams:
+        """Validate and resolve the arguments.
+
+        Raises:
+            InvalidInput / NotFound: missing or unknown partner or reporter, bad year or flow.
+        """
+        partner_country, reporter_c = partner_and_reporter(
+            lookups, partner, reporter, usage=GOODS_USAGE, same_hint=f"Usage: {GOODS_USAGE}"
+        )
+        options = BasisOptions.build(measure, vs, months)
+        return cls(partner_country, reporter_c, parse_flow(flow), optional_year(year), options)

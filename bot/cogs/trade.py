@@ -2,6 +2,8 @@
 
 The commands' logic (matplotlib draws their charts) is imported when first used, not with the
 cog, so that the bot registers its commands and connects first; bot/client.py preloads PRELOAD right after.
+The arguments are validated with the light commands.trade_params, and the command module is imported only
+after the acknowledgement: a first command that meets the preload mid-import still acknowledges within 3 s.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from discord.ext import commands
 from bot.client import TradewatchBot
 from bot.cogs import answer, commodity_choices, country_choices
 from commands.basis import MONTHS
+from commands.context import Context
+from commands.replies import Reply
 from commands.resolve import YEAR_MAX, YEAR_MIN
+from commands.trade_params import ExportsParams, TopGoodsParams, TopPartnersParams
 
 PRELOAD = ("commands.exports", "commands.top")
 Year = app_commands.Range[int, YEAR_MIN, YEAR_MAX]
@@ -36,6 +41,24 @@ COMMON = {
 }
 # Spans offered as you type months (any FROM-TO is accepted).
 SPANS = [(1, 3), (1, 5), (1, 6), (1, 9), (4, 6), (7, 9), (7, 12), (10, 12), (1, 12)]
+
+
+async def run_exports(ctx: Context, params: ExportsParams) -> Reply:
+    from commands.exports import run_exports as run
+
+    return await run(ctx, params)
+
+
+async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
+    from commands.top import run_top_partners as run
+
+    return await run(ctx, params)
+
+
+async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
+    from commands.top import run_top_goods as run
+
+    return await run(ctx, params)
 
 
 def _flow(choice: app_commands.Choice[str] | None) -> str | None:
@@ -88,8 +111,6 @@ class TradeCog(commands.Cog):
         months: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         """One flow for a year or months against a base year: total, multiple, peak, chart and CSV."""
-        from commands.exports import ExportsParams, run_exports
-
         params = ExportsParams.build(
             commodity=commodity,
             partner=partner,
@@ -128,8 +149,6 @@ class TradeCog(commands.Cog):
         months: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         """The 10 biggest partners for a commodity, with shares, growth and a bar chart."""
-        from commands.top import TopPartnersParams, run_top_partners
-
         params = TopPartnersParams.build(
             commodity=commodity,
             year=year,
@@ -158,8 +177,6 @@ class TradeCog(commands.Cog):
         months: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         """The 10 biggest goods (HS headings) traded with a partner, with shares, growth and a bar chart."""
-        from commands.top import TopGoodsParams, run_top_goods
-
         params = TopGoodsParams.build(
             partner=partner,
             year=year,

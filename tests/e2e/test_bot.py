@@ -151,6 +151,25 @@ async def test_exports_reply_with_chart_csv_and_citation(
     assert len(list(csv.reader(io.StringIO(table.data.decode("utf-8-sig"))))) > 12
 
 
+async def test_exports_by_weight_against_a_base_year_over_months(stack: Stack) -> None:
+    """The typed options of issue 14: measure (a choice), vs (a year) and months (text with suggestions)."""
+    options = {
+        "commodity": "artificial graphite",
+        "partner": "RU",
+        "year": 2023,
+        "measure": "weight",
+        "vs": 2021,
+    }
+    reply = await public_reply(stack, "exports", {**options, "months": "1-5"})
+    embed = reply.embeds[0]
+    assert embed["title"].endswith("Jan–May 2023, by weight")
+    assert "× Jan–May 2021 by weight" in embed["description"]
+    [table] = [a for a in reply.attachments if a.filename.endswith(".csv")]
+    assert "weight_kg" in table.data.decode("utf-8-sig").splitlines()[0]
+    refused = await private_answer(stack, "exports", {**options, "months": "5-1"})
+    assert "runs backwards" in refused
+
+
 @pytest.mark.parametrize(
     ("command", "options", "in_title"),
     [
