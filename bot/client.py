@@ -62,6 +62,7 @@ COG_MODULES: list[str] = [
     "bot.cogs.entity",
     "bot.cogs.help",
     "bot.cogs.sources",
+    "bot.cogs.brief",  # /changes and /brief
     "bot.cogs.watch",  # /watch, and the alert delivery loop (started in the cog's cog_load)
 ]
 
@@ -239,6 +240,7 @@ class TradewatchBot(commands.Bot):
             now=utcnow,
             fetch_trade=self.fetch_trade,
             sync_settings=self.config.sync.sources(),
+            focus=self.config.focus,
         )
 
     async def setup_hook(self) -> None:

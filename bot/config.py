@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from commands.focus import Focus, FocusError
 from db.ingest.mass_change import DEFAULT_SHARE, MassChangePolicy
 from db.sources import SourceSettings, default_settings, settings_from_table
 
@@ -150,6 +151,7 @@ class Config:
     alerts: AlertsConfig = AlertsConfig()
     screen: ScreenConfig = ScreenConfig()
     imports: ImportsConfig = ImportsConfig()
+    focus: Focus = Focus()
 
     @property
     def database_url(self) -> str:
@@ -195,6 +197,7 @@ _SECTIONS: dict[str, type] = {
     "alerts": AlertsConfig,
     "screen": ScreenConfig,
     "imports": ImportsConfig,
+    "focus": Focus,
 }
 
 # Environment variable -> (section, key). Secrets are only ever read from here.
@@ -324,5 +327,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
                 for key, value in values[name].items()
                 if key in defaults
             }
-        sections[name] = cls(**kwargs)
+        try:
+            sections[name] = cls(**kwargs)
+        except FocusError as exc:
+            raise ConfigError(str(exc)) from None
     return Config(**sections)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from commands.focus import Focus
     from db.lookups import Lookups
     from db.sources import SourceSettings
 
@@ -30,6 +31,7 @@ class Context:
             called with (session, reporter, partner, flow, hs_codes, years) and returns rows loaded.
         sync_settings: the `[sync.<source>]` settings in force (for `/sources`' staleness limits); None: the
             registry's defaults.
+        focus: the team's focus (config [focus]) for /changes and /brief; None: the defaults.
     """
 
     session: AsyncSession
@@ -37,3 +39,4 @@ class Context:
     now: Callable[[], dt.datetime] = utcnow
     fetch_trade: Callable[..., Awaitable[int]] | None = None
     sync_settings: Mapping[str, SourceSettings] | None = None
+    focus: Focus | None = None

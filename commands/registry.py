@@ -74,6 +74,19 @@ COMMANDS: dict[str, CommandSpec] = {
             "/screen file:<CSV or XLSX> [name_column:..] [country_column:..] [all_candidates:True]",
             "Every name of a sheet against the lists: a results CSV with a verdict per row.",
         ),
+        CommandSpec(
+            "changes",
+            "commands.changes",
+            "/changes [source] [since=7d|YYYY-MM-DD] [country=CN] [program=RUSSIA-EO14024] "
+            "[change=added|removed|amended]",
+            "List changes: counts by list and kind, focus entries first, every entry as CSV.",
+        ),
+        CommandSpec(
+            "brief",
+            "commands.brief",
+            "/brief [since=7d|YYYY-MM-DD]",
+            "The editorial meeting brief: list changes, trade movers, stale sources, with chart and CSV.",
+        ),
         CommandSpec("sources", "commands.sources", "/sources", "Freshness of every data source."),
         CommandSpec("help", "commands.help", "/help", "What each command does."),
     ]

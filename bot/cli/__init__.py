@@ -21,6 +21,7 @@ from bot.config import ConfigError, load_config
 # Subcommand name -> "module:attribute" of its click command.
 SUBCOMMANDS = {
     "ask": "bot.cli.ask:ask",
+    "brief": "bot.cli.brief:brief",
     "changes": "bot.cli.lists:changes",
     "curate": "bot.cli.lists:curate_group",
     "db": "bot.cli.database:db_group",
@@ -35,7 +36,7 @@ SUBCOMMANDS = {
 
 # Subcommands that only read the database: for them a SQLite file that does not exist is a wrong path, not a
 # first run (they would create an empty database there and answer "nothing loaded yet").
-READ_ONLY = {"ask", "changes", "screen"}
+READ_ONLY = {"ask", "brief", "changes", "screen"}
 
 
 def missing_sqlite_file(url: str) -> str | None:

@@ -24,6 +24,7 @@ async def ask_once(config: Config, text: str) -> Reply:
             lookups=app.lookups,
             fetch_trade=trade_fetcher(config),
             sync_settings=config.sync.sources(),
+            focus=config.focus,
         )
         return await run_text(ctx, text)
 

@@ -69,6 +69,10 @@ DEMO_QUESTIONS = [
     # Entities: the curated Poly Group file, and OFAC's SINNO grouped with the curated Entity List firm.
     "/entity Poly Group",
     "/entity sinno electronic",
+    # Editorial meeting: what changed on the lists (SDN 2022-09-30 -> 2024-05-01), Hong Kong's entries, then the
+    # brief (list changes, trade movers of the focus commodities, stale sources; chart and CSV).
+    "/changes ofac_sdn since=2024-01-01 country=HK change=added",
+    "/brief since=2024-01-01",
 ]
 
 

@@ -1,23 +1,22 @@
 """CLI for the list sources beyond importing them: `curate check` and `changes`.
 
-Each command is a thin call into db/: `curate check` only validates, `changes` reads db.queries.changes.
+Each command is a thin call into db/: `curate check` only validates, `changes` runs commands.changes (the /changes answer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
-import sys
 from pathlib import Path
 
 import click
 
-from bot.cli.import_run import iso_date
 from bot.config import Config
 from bot.runtime import open_app
+from commands.changes import CHANGE_KINDS, ChangesParams, run_changes
+from commands.context import Context
+from commands.errors import CommandError
+from commands.replies import Reply
 from db.ingest.curated import check
-from db.queries.changes import ChangeRow, list_changes
 
 
 @click.group("curate")
@@ -43,40 +42,48 @@ def curate_check(config: Config, folder: str | None) -> None:
     click.echo(f"{target}: {len(parsed)} file(s), {facts} facts, all cited. OK")
 
 
-def _row_text(row: ChangeRow) -> str:
-    fields = ", ".join(row.fields) if row.fields else ""
-    extra = f" ({fields})" if fields else ""
-    return (
-        f"{row.detected_at:%Y-%m-%d %H:%M}  {row.source:<28} {row.change:<8} {row.entity_key:<12} "
-        f"{row.name}{extra}  [data date {row.data_date or 'unknown'}]"
-    )
-
-
 @click.command("changes")
 @click.argument("source", required=False)
-@click.option("--since", help="Only changes detected on or after this date (YYYY-MM-DD).")
-@click.option("--limit", default=200, show_default=True, help="At most this many changes (newest first).")
+@click.option("--since", help="Only changes of lists published since: 7d (days back) or YYYY-MM-DD.")
+@click.option("--country", help="Only entries tied to this country (ISO2 or name, e.g. CN).")
+@click.option(
+    "--program", help="Only entries listed under a program containing this text (e.g. RUSSIA-EO14024)."
+)
+@click.option("--change", type=click.Choice(CHANGE_KINDS), help="Only this kind of change.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), help="Write changes.csv (every entry) here."
+)
 @click.pass_obj
-def changes(config: Config, source: str | None, since: str | None, limit: int, as_json: bool) -> None:
-    """List detected list changes (added, removed, amended), newest first, optionally for one SOURCE."""
-    since_date = dt.date.fromisoformat(iso_date(since)) if since else None
+def changes(
+    config: Config,
+    source: str | None,
+    since: str | None,
+    country: str | None,
+    program: str | None,
+    change: str | None,
+    as_json: bool,
+    out_dir: str | None,
+) -> None:
+    """List changes (added, removed, amended): counts by list and kind, then the entries, focus entries first.
 
-    async def run() -> list[ChangeRow]:
+    The same answer as /changes in Discord; the focus is config.toml's [focus] table.
+    """
+    params = ChangesParams(source.lower() if source else None, since, country, program, change)
+
+    async def run() -> Reply:
         async with open_app(config) as app, app.sessions() as session:
-            return await list_changes(session, source=source, since=since_date, limit=limit)
+            ctx = Context(session=session, lookups=app.lookups, focus=config.focus)
+            return await run_changes(ctx, params)
 
-    rows = asyncio.run(run())
-    if as_json:
-        json.dump([row.as_dict() for row in rows], sys.stdout, ensure_ascii=False, indent=2, default=str)
-        click.echo("")
-        return
-    if not rows:
-        click.echo(
-            "No changes recorded"
-            + (f" for {source}" if source else "")
-            + ". (The first snapshot of a source is its baseline and records none.)"
-        )
-        return
-    for row in rows:
-        click.echo(_row_text(row))
+    try:
+        reply = asyncio.run(run())
+    except CommandError as exc:
+        click.echo(f"error: {exc.user_text()}".replace("\n", " "), err=True)
+        raise SystemExit(2) from None
+    click.echo(reply.to_json() if as_json else reply.to_text())
+    if out_dir:
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for attachment in reply.attachments:
+            (folder / attachment.filename).write_bytes(attachment.data)

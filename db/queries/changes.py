@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ListChange, Snapshot, Source
@@ -28,6 +28,7 @@ class ChangeRow:
     snapshot_id: int
     data_date: str | None
     file_name: str
+    source_url: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -35,8 +36,17 @@ class ChangeRow:
         return out
 
 
+MAX_CHANGES = 50_000
+
+
 async def list_changes(
-    session: AsyncSession, *, source: str | None = None, since: dt.date | None = None, limit: int = 200
+    session: AsyncSession,
+    *,
+    source: str | None = None,
+    since: dt.date | None = None,
+    limit: int = 200,
+    change: str | None = None,
+    since_data_date: bool = False,
 ) -> list[ChangeRow]:
     """Changes newest first, optionally for one source key and detected on or after a date.
 
@@ -44,36 +54,51 @@ async def list_changes(
         session: an open session.
         source: a source key (`ofac_sdn`, `csl`, `opensanctions:ua_war_sanctions` ...) or None for all.
         since: only changes detected on or after this date (UTC).
-        limit: at most this many rows (capped at 10,000).
+        limit: at most this many rows (capped at MAX_CHANGES).
+        change: only `added`, `removed` or `amended`.
+        since_data_date: `since` holds against the publisher's data date of the snapshot that brought the
+            change (the detection date when the publisher stated none), not the date it was detected here.
     """
     stmt = (
-        select(ListChange, Source.key, Snapshot.data_date, Snapshot.file_name)
+        select(ListChange, Source.key, Snapshot.data_date, Snapshot.file_name, Source.url)
         .join(Source, Source.id == ListChange.source_id)
         .join(Snapshot, Snapshot.id == ListChange.snapshot_id)
         .order_by(ListChange.detected_at.desc(), ListChange.id.desc())
-        .limit(max(1, min(limit, 10_000)))
+        .limit(max(1, min(limit, MAX_CHANGES)))
     )
-    if source:
-        stmt = stmt.where(Source.key == source)
+    if source:  # a key, or a family of keys such as `opensanctions` for `opensanctions:<dataset>`
+        stmt = stmt.where(or_(Source.key == source, Source.key.startswith(f"{source}:", autoescape=True)))
+    if change:
+        stmt = stmt.where(ListChange.change == change)
     if since:
-        stmt = stmt.where(ListChange.detected_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+        detected = ListChange.detected_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+        if since_data_date:
+            stmt = stmt.where(
+                or_(
+                    and_(Snapshot.data_date.is_not(None), Snapshot.data_date >= since.isoformat()),
+                    and_(Snapshot.data_date.is_(None), detected),
+                )
+            )
+        else:
+            stmt = stmt.where(detected)
     rows = []
-    for change, key, data_date, file_name in (await session.execute(stmt)).all():
-        details = dict(change.details or {})
+    for entry, key, data_date, file_name, url in (await session.execute(stmt)).all():
+        details = dict(entry.details or {})
         rows.append(
             ChangeRow(
-                change.id,
+                entry.id,
                 key,
-                change.change,
-                change.entity_key,
-                change.entity_id,
-                change.name,
+                entry.change,
+                entry.entity_key,
+                entry.entity_id,
+                entry.name,
                 list(details.get("fields") or []),
                 details,
-                change.detected_at,
-                change.snapshot_id,
+                entry.detected_at,
+                entry.snapshot_id,
                 data_date,
                 file_name,
+                url,
             )
         )
     return rows
