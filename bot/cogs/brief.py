@@ -6,7 +6,7 @@ from discord import Interaction, app_commands
 from discord.ext import commands
 
 from bot.client import TradewatchBot
-from bot.cogs import answer
+from bot.cogs import answer, country_choices
 from commands.brief import BriefParams, run_brief
 from commands.changes import CHANGE_KINDS, ChangesParams, run_changes
 from db.sources import watchable_sources
@@ -30,6 +30,7 @@ class BriefCog(commands.Cog):
         source=[app_commands.Choice(name=key, value=key) for key in list(watchable_sources())[:25]],
         change=[app_commands.Choice(name=kind, value=kind) for kind in CHANGE_KINDS],
     )
+    @app_commands.autocomplete(country=country_choices)
     @app_commands.guild_only()
     async def changes(
         self,
