@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from bot.cli.demo_fetch import fetch_demo_sources
+from bot.cli.demo_screen import screen_demo_sheet
 from bot.config import Config
 from bot.runtime import open_app
 from commands.context import Context, utcnow
@@ -110,6 +111,16 @@ async def run_demo(config: Config, out_dir: Path, *, fetch: bool = False) -> Non
             click.echo(reply.to_text())
             for attachment in reply.attachments:
                 (out_dir / attachment.filename).write_bytes(attachment.data)
+        click.echo("")
+        click.echo(
+            ">>> tradewatch screen demo-consignees.csv --name-column consignee --country-column country"
+        )
+        async with app.sessions() as session:
+            note, reply = await screen_demo_sheet(session, app.lookups, out_dir)
+        click.echo(note)
+        click.echo(reply.to_text())
+        for attachment in reply.attachments:
+            (out_dir / attachment.filename).write_bytes(attachment.data)
         click.echo(f"\nCharts and CSV tables are in {out_dir}/")
 
 
