@@ -203,7 +203,17 @@ def chart_texts(params: ExportsParams, commodity: ResolvedCommodity, series: Loa
     codes = "all goods" if commodity.is_total else "HS " + short_codes(series.codes or list(commodity.codes))
     what = commodity.label if "HS" in commodity.label else f"{codes}: {commodity.label}"
     freq = ", monthly" if series.freq == "M" else ", annual"
-    return head, textwrap.shorten(what, width=SUBTITLE_CHARS - len(freq), placeholder="…") + freq
+    return head, _fit(what, SUBTITLE_CHARS - len(freq)) + freq
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` characters at a word, keeping a closing parenthesis whole (it names the codes)."""
+    if len(text) <= width:
+        return text
+    words, opening, codes = text.rpartition(" (")
+    if opening and codes.endswith(")") and len(codes) + 12 < width:
+        return textwrap.shorten(words, width=width - len(codes) - 2, placeholder="…") + " (" + codes
+    return textwrap.shorten(text, width=width, placeholder="…")
 
 
 def render_chart(texts: tuple[str, str], series: LoadedSeries, citation: str) -> bytes:

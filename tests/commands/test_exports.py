@@ -466,3 +466,20 @@ async def test_run_exports_direct_call(
     assert reply.numbers["total"] == pytest.approx(
         sum(monthly(frame, HONG_KONG, ("2504", "380110"), 2022).values())
     )
+
+
+@pytest.mark.parametrize(
+    ("label", "kept"),
+    [
+        ("graphite, natural and artificial (HS 2504, 380110)", "(HS 2504, 380110)"),
+        ("gallium, germanium and 5 other minor metals (HS 811292)", "(HS 811292)"),
+        ("integrated circuits (chips, HS 8542)", "(chips, HS 8542)"),
+    ],
+)
+def test_chart_subtitle_keeps_the_codes_when_cut(label: str, kept: str) -> None:
+    from commands.exports_reply import SUBTITLE_CHARS, _fit
+
+    width = SUBTITLE_CHARS - len(", monthly")
+    fitted = _fit(label, width)
+    assert len(fitted) <= width and fitted.endswith(kept)
+    assert fitted.split(" (")[0].rstrip("…") in label
