@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from commands.anomalies import FLAGS_RULE, flags_by_partner
 from commands.basis import parse_months
 from commands.cited import CitedFigure, no_data_reply, reported_figures_for, with_figures
 from commands.compare_basis import Line, line_from_series
@@ -22,7 +23,7 @@ from commands.context import Context
 from commands.errors import InvalidInput, NoData
 from commands.measures import Measure, parse_measure
 from commands.parse import CommandLine
-from commands.replies import Reply
+from commands.replies import Field, Reply
 from commands.resolve import (
     YEAR_MAX,
     YEAR_MIN,
@@ -33,7 +34,7 @@ from commands.resolve import (
     resolve_country,
     split_trailing_country,
 )
-from commands.trade_common import fetch_if_possible, how_to_get, possessive
+from commands.trade_common import NOTES_FIELD, fetch_if_possible, how_to_get, possessive
 from db.lookups import Country, Lookups
 from db.queries import trade_compare as cq
 from db.queries.trade import TradeScope
@@ -257,7 +258,30 @@ async def run_compare(ctx: Context, params: CompareParams) -> Reply:
     measure = measure.with_unit(a for line in lines for a in line.amounts.values())
     view = View(sorted({*range(first, last + 1), base}), base, params.months, measure)
     reply = await build_reply(ctx, commodity, lines, view, title=title, chart_title=chart_title)
+    reply = await _with_flags(ctx, reply, lines, last, params.months)
     return with_figures(reply, await cited(first, last), ctx.lookups)
+
+
+async def _with_flags(
+    ctx: Context, reply: Reply, lines: list[Line], year: int, months: tuple[int, int] | None
+) -> Reply:
+    """Anomaly flags (commands/anomalies.py) of each monthly line's last year shown, in a Notes field."""
+    first_month, last_month = months or (1, 12)
+    span = [year * 100 + m for m in range(first_month, last_month + 1)]
+    flags: list[str] = []
+    for line in lines:
+        if line.mirror or line.series is None or line.freq != "M":
+            continue
+        series = line.series
+        found = await flags_by_partner(
+            ctx.session, series.scope, series.chosen.source_id, series.levels, span
+        )
+        label = f"{line.reporter.name} → {line.partner.name}"
+        flags += [f"{label}: {flag}" for flag in found.get(line.partner.code, [])]
+    if not flags:
+        return replace(reply, numbers={**reply.numbers, "flags": []})
+    note = Field(NOTES_FIELD, "\n".join(f"• {n}" for n in [*flags, FLAGS_RULE])[:1024])
+    return replace(reply, fields=[*reply.fields, note], numbers={**reply.numbers, "flags": flags})
 
 
 async def _read_lines(

@@ -10,8 +10,10 @@ The reply itself is assembled in commands.exports_reply.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
+from commands.anomalies import FLAGS_RULE, flags_by_partner
 from commands.basis import make_basis
 from commands.cited import no_data_reply, reported_figures_for, with_figures
 from commands.context import Context
@@ -166,8 +168,16 @@ async def run_exports(ctx: Context, params: ExportsParams) -> Reply:
     absent = await family_absent(
         ctx.session, series.chosen.source_id, scope, commodity, series.levels, series.codes
     )
+    flags: list[str] = []
+    if series.freq == "M":
+        found = await flags_by_partner(
+            ctx.session, scope, series.chosen.source_id, series.levels, basis.month_periods(year)
+        )
+        flags = found.get(params.partner.code, [])
     reply = await build_reply(
-        ctx, params, commodity, series, citations, defaulted_year=params.year is None, absent=absent
-    )
+        ctx, params, commodity, series, citations, defaulted_year=params.year is None, absent=absent,
+        notes=[*flags, FLAGS_RULE] if flags else (),
+    )  # fmt: skip
+    reply = dataclasses.replace(reply, numbers={**reply.numbers, "flags": flags})
     first = min(year, basis.base_year)
     return with_figures(reply, await cited(first_year=first, last_year=year), ctx.lookups)

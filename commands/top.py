@@ -15,6 +15,7 @@ import textwrap
 from dataclasses import replace
 
 from commands import ranking as rk
+from commands.anomalies import FLAGS_RULE, flags_by_partner
 from commands.cited import no_data_reply, reported_figures_for, with_figures
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
@@ -152,9 +153,25 @@ async def run_top_partners(ctx: Context, params: TopPartnersParams) -> Reply:
     )
     absent = await family_absent(ctx.session, source_id, scope, commodity, levels, codes)
     spec = _partners_spec(ctx, params, commodity, name, window, ranking, codes, present, levels, absent)
-    reply = await rk.ranking_reply(ranking, window, citations, spec)
+    flags = await _top_flags(ctx, scope, window, ranking, levels)
+    reply = await rk.ranking_reply(
+        ranking, window, citations, spec, notes=[*flags, FLAGS_RULE] if flags else ()
+    )
+    reply = replace(reply, numbers={**reply.numbers, "flags": flags})
     first = min(window.year, window.basis.base_year)
     return with_figures(reply, await cited(first_year=first, last_year=window.year), ctx.lookups)
+
+
+async def _top_flags(
+    ctx: Context, scope: TradeScope, window: rk.Window, ranking: rk.Ranking, levels: dict[str, int]
+) -> list[str]:
+    """Anomaly flags (commands/anomalies.py) of the top partners' monthly series, one line per flag."""
+    if window.chosen.freq != "M":
+        return []
+    top = {int(i.key): i.name for i in ranking.top if i.key.isdigit()}
+    span = window.basis.month_periods(window.year)
+    found = await flags_by_partner(ctx.session, scope, window.chosen.source_id, levels, span, list(top))
+    return [f"{top[p]}: {flag}" for p in top for flag in found.get(p, [])]
 
 
 def _partners_spec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import TradeFlow
@@ -65,3 +65,29 @@ async def partner_code_values(
         PartnerCodeValue(int(p), str(c), int(lv), int(per), float(v) if v is not None else None, int(s))
         for p, c, lv, per, s, v in (await session.execute(stmt)).all()
     ]
+
+
+async def monthly_history(
+    session: AsyncSession,
+    scope: TradeScope,
+    source_id: int,
+    levels: dict[str, int],
+    last_period: int,
+    partners: Sequence[int] | None = None,
+) -> dict[tuple[int, int], float]:
+    """Every month's value up to `last_period` per (partner, period), from one monthly source: what the anomaly
+    flags (commands/anomalies.py) hold a month against. `partners` (at most 300) narrows a scope without one."""
+    if not levels:
+        return {}
+    stmt = (
+        select(TradeFlow.partner, TradeFlow.period, func.sum(TradeFlow.value_usd))
+        .where(*_scope_filters(scope), TradeFlow.source_id == source_id, TradeFlow.freq == "M")
+        .where(TradeFlow.period.between(0, last_period), _level_filters(levels))
+        .group_by(TradeFlow.partner, TradeFlow.period)
+        .limit(MAX_RANKING_ROWS)
+    )
+    if partners is not None:
+        stmt = stmt.where(TradeFlow.partner.in_(sorted(set(partners))[:300]))
+    return {
+        (int(p), int(per)): float(v) for p, per, v in (await session.execute(stmt)).all() if v is not None
+    }
