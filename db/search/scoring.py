@@ -42,6 +42,7 @@ _PATRONYMIC_ENDINGS = ("ovich", "evich", "ovna", "evna", "ichna", "ogly", "kyzy"
 # A one-word query inside a longer word scores 75 plus up to 20 for the share of the word it covers.
 # The query has at least _INSIDE_MIN letters and the word _INSIDE_EXTRA more (`intel` is not in `inteller`).
 _INSIDE_MIN, _INSIDE_EXTRA, _INSIDE_BASE, _INSIDE_SPAN = 5, 4, 75.0, 20.0
+_SOUND_FLOOR = 40.0  # ratio below which a word is not checked for sounding alike (`bwtyn` ~ `putin` is 40)
 SHORT_QUERY = 4  # letters: a query this short is an acronym or a short name, matched exactly
 SHORT_QUERY_FACTOR = 0.85
 ONE_WORD_FACTOR = 0.9
@@ -106,6 +107,8 @@ def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> list[list[f
             continue
         folded = letters(q)
         for j, score in enumerate(row):
+            if score < _SOUND_FLOOR:  # no two letters in common: neither a romanisation nor a sound-alike
+                continue
             if score < SAME_LETTERS_SCORE and folded == letters(vocabulary[j]):
                 row[j] = SAME_LETTERS_SCORE
             elif score < PHONETIC_SCORE and sound_alike(q, vocabulary[j]):
