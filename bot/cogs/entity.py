@@ -28,7 +28,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ("commands.entity", "commands.screen", "db.search.cache", "db.search.service")
+PRELOAD = (
+    "commands.entity",
+    "commands.entity_params",
+    "commands.errors",
+    "commands.screen",
+    "commands.screen_table",
+    "db.search.cache",
+    "db.search.service",
+)
 
 # Autocomplete must answer within Discord's 3 seconds; past this the user just gets no suggestions.
 SUGGEST_SECONDS = 1.5

@@ -188,6 +188,9 @@ async def test_ask_fetches_missing_data_on_demand(
     rows = china_frame[(china_frame.partner == 643) & (china_frame.hs6 == "811292")]
     by_month = rows[rows.period // 100 == 2023].groupby("period").val.sum()
     env = {"COMTRADE_API_BASE": standin.base}
+    assert (await tradewatch(tmp_path, "db", "upgrade", env=env))[
+        0
+    ] == 0  # `ask` reads, never creates, a database
     code, out, err = await tradewatch(tmp_path, "ask", "/exports gallium RU 2023", "--json", env=env)
     assert code == 0, err
     numbers = json.loads(out)["numbers"]
@@ -198,6 +201,7 @@ async def test_ask_fetches_missing_data_on_demand(
     off = tmp_path / "off.toml"
     off.write_text("[comtrade]\nfetch_on_demand = false\n")
     calls = len(standin.calls)
+    assert (await tradewatch(tmp_path / "other", "db", "upgrade", env=env))[0] == 0
     code, out, err = await tradewatch(
         tmp_path / "other", "--config", str(off), "ask", "/exports gallium RU 2023", env=env
     )

@@ -60,7 +60,8 @@ async def test_china_table_matches_the_file(
         assert row[2:5] == (156, f.partner, "X") and row[7:9] == ("M", 6)
         assert row[9] == pytest.approx(f.val, rel=1e-12)
         assert row[11] == (None if f.qty == 0 else pytest.approx(f.qty, rel=1e-12))
-        assert row[12] is None  # the table does not name its quantity unit
+        # The table names no unit; its mapping declares kg (UN Comtrade's unit for these codes, $1-5 a kg).
+        assert row[12] == (None if f.qty == 0 else "kg")
     async with sessions() as session:
         snap, source = (await session.execute(select(Snapshot, Source).join(Source))).one()
     assert source.key == "china_customs_derived" and "China-reported" in source.publisher

@@ -174,8 +174,11 @@ def read_only(path: Path) -> Iterator[None]:
 async def write_watch(engine: AsyncEngine, n: int) -> None:
     async with engine.begin() as conn:
         await conn.execute(
-            text("INSERT INTO watches (guild_id, channel_id, created_at, paused) VALUES (:g, 1, CURRENT_TIMESTAMP, false)"),
-            {"g": n},
+            text(
+                "INSERT INTO watches (guild_id, channel_id, filters_key, created_at, paused) "
+                "VALUES (:g, 1, :key, CURRENT_TIMESTAMP, false)"
+            ),
+            {"g": n, "key": f"test-watch-{n}"},
         )  # fmt: skip
 
 
