@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import brief as brief_bench
 from bench import compare as compare_bench
 from bench import entity as entity_bench
 from bench import imports as import_bench
@@ -49,7 +50,7 @@ from bench.name_parts import load_parts
 from bench.stats import Figure
 from db.lookups import Lookups, load_lookups
 
-AREAS = ("trade", "entity", "import", "serve", "compare", "screen")
+AREAS = ("trade", "entity", "import", "serve", "compare", "screen", "brief")
 FULL_NAMES = 1_000_000
 SMALL_NAMES = 20_000
 GENERATOR_VERSION = 1
@@ -80,7 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="SQLite files and caches (default bench/.data)"
     )
-    parser.add_argument("--screen-rows", type=int, default=10_000, help="names in the screening bench's sheet")
+    parser.add_argument(
+        "--screen-rows", type=int, default=10_000, help="names in the screening bench's sheet"
+    )
     parser.add_argument("--screen-baseline", type=int, default=20,
                         help="names timed for the screening baseline (a full scan each), scaled to --screen-rows")  # fmt: skip
     parser.add_argument("--shared-data", type=Path,
@@ -269,7 +272,11 @@ async def db_size(url: str) -> str:
 async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
     args = run.args
     areas = set(args.areas)
-    url = await load_main(run, backend) if areas & {"trade", "entity", "serve", "compare", "screen"} else None
+    url = (
+        await load_main(run, backend)
+        if areas & {"trade", "entity", "serve", "compare", "screen", "brief"}
+        else None
+    )
     try:
         if url:
             run.data[f"main database size ({backend})"] = await db_size(url)
@@ -283,6 +290,9 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
             step(f"{backend}: /compare figures")
             asked = compare_bench.draw_questions(run.chunks, run.shape, args.queries)  # type: ignore[arg-type]
             run.figures += await compare_bench.measure(url, backend, asked, run.lookups, df)
+        if "brief" in areas and url and df is not None:
+            step(f"{backend}: /brief figures")
+            run.figures += await brief_bench.measure(url, backend, args.queries, run.lookups, df)
         if "entity" in areas and url and run.names:
             step(f"{backend}: entity figures ({run.names.count:,} names)")
             run.figures += await entity_bench.measure(
@@ -326,7 +336,7 @@ def prepare(run: Run) -> tuple[Any, Any]:
     args = run.args
     areas = set(args.areas)
     baselines = df = None
-    if areas & {"trade", "import", "serve", "compare"}:
+    if areas & {"trade", "import", "serve", "compare", "brief"}:
         step(f"generating trade flows at scale {args.scale:g}")
         run.shape = make_shape(run.lookups, args.shared_data, args.scale)
         run.chunks = list(generate(run.shape))
@@ -335,7 +345,7 @@ def prepare(run: Run) -> tuple[Any, Any]:
             f"x 2 flows x 48 months (2020-01..2023-12), HS-6 codes per pair and flow 1..{int(run.shape.codes_per_pair.max())} "
             f"(median {int(sorted(run.shape.codes_per_pair.ravel())[run.shape.codes_per_pair.size // 2])}) of {len(run.shape.codes):,}"
         )  # fmt: skip
-    if "compare" in areas and "trade" not in areas:
+    if areas & {"compare", "brief"} and "trade" not in areas:
         df = trade_bench.frame(run.chunks, run.shape)  # type: ignore[arg-type]
     if "trade" in areas:
         step("pandas / DuckDB baselines")

@@ -51,12 +51,18 @@ def found_share(result_csv: bytes, queries: Sequence[Query]) -> tuple[float, dic
     found = 0
     for row, q in zip(rows, queries, strict=True):
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-        if row["verdict"] in ("match", "possible") and row["entity_id"] and int(row["entity_id"]) in q.accepted:
+        if (
+            row["verdict"] in ("match", "possible")
+            and row["entity_id"]
+            and int(row["entity_id"]) in q.accepted
+        ):
             found += 1
     return found / len(queries), counts
 
 
-def baseline_seconds(keys: list[str], queries: Sequence[Query], sample: int, rows: int) -> tuple[float, float]:
+def baseline_seconds(
+    keys: list[str], queries: Sequence[Query], sample: int, rows: int
+) -> tuple[float, float]:
     """(ms per name, seconds scaled to `rows` names) of a per-name rapidfuzz full scan."""
     timed = []
     for q in queries[:sample]:

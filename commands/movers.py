@@ -197,6 +197,11 @@ async def find_movers(ctx: Context, focus: Focus) -> MoversResult:
             before = [a for k in range(1, TRAILING_MONTHS + 1) if (a := amounts.get(shift(first, -k)))]
             mover = Mover(group, partner, name, comparison, span_avg, VALUE.average(before), len(before))
             result.all.append(mover)
+    if not result.all:
+        result.notes.append(
+            f"{chosen.source_title} holds no exports of the focus commodities from {reporter.name} to the focus "
+            f"countries in {basis.span()} or the 12 months before."
+        )
     ranked = [m for m in result.all if m.trailing_multiple is not None]
     result.rises = sorted(
         (m for m in ranked if (m.trailing_multiple or 0) > 1), key=lambda m: -(m.trailing_multiple or 0)
