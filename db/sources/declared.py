@@ -37,7 +37,7 @@ ACCEPT_MASS_CHANGE = ImportOption(
 # The lists whose changes watch channels post (OFAC, CSL) are checked every two minutes: a conditional request
 # (If-None-Match / If-Modified-Since) answered 304 with no body when nothing changed, so a new designation
 # reaches a channel within about five minutes of its publication (docs/reliability.md has the measurement).
-# Failures back off to hourly checks (db/sync/scheduler.py).
+# Failures back off, doubling up to hourly checks (db/sync/scheduler.py).
 ALERT_LIST_INTERVAL = 2.0
 
 # The order is the order of `tradewatch sync`, its schedule and `/sources`.

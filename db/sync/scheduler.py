@@ -48,7 +48,9 @@ def next_delay(
     """Seconds until the next check of a source after `result` (with `failures` consecutive failures)."""
     interval = settings.interval_minutes * 60
     if result.failed:
-        interval = min(FIRST_RETRY_SECONDS * 2 ** max(failures - 1, 0), max(interval, MAX_RETRY_SECONDS))
+        # Doubling from the interval (or 5 minutes, whichever is sooner) up to an hour or the interval.
+        first = min(interval, FIRST_RETRY_SECONDS)
+        interval = min(first * 2 ** max(failures - 1, 0), max(interval, MAX_RETRY_SECONDS))
     return interval + rng.uniform(0, jitter)
 
 

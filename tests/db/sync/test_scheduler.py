@@ -43,8 +43,8 @@ def test_next_delay(outcome: str, failures: int, low: float, high: float) -> Non
     ("outcome", "failures", "low", "high"),
     [
         ("unchanged", 0, 120, 120 + 60),
-        ("failed", 1, 300, 300 + 60),  # a failing publisher is not asked every two minutes
-        ("failed", 3, 1200, 1200 + 60),
+        ("failed", 1, 120, 120 + 60),
+        ("failed", 3, 480, 480 + 60),  # a failing publisher is not asked every two minutes
         ("failed", 9, 3600, 3600 + 60),  # nor less than once an hour
     ],
 )
