@@ -124,11 +124,13 @@ def monthly_comparison_chart(
     previous_average: float | None = None,
     unit: Unit | None = None,
     average_label: str | None = None,
+    first_month: int = 1,
 ) -> bytes:
     """Grouped monthly bars: this year against the previous one, months with no data marked as such.
 
     Args:
-        current, previous: 12 values each (Jan..Dec), None where the source has no data.
+        current, previous: one value per month from `first_month` (12 for a whole year, Jan..Dec), None where
+            the source has no data.
         previous_average: drawn as a dashed line (the base of the "x times" multiple), if given.
         unit: the display unit (default US$, scaled to the data; see `measure_unit`).
         average_label: the legend of the dashed line.
@@ -153,18 +155,19 @@ def monthly_comparison_chart(
         )
         label = average_label or f"{previous_label} monthly average"
         ax.plot([], [], color=AVERAGE_COLOUR, linestyle="--", label=label)
-    _annotate_peak(ax, current, unit, width)
+    labels = MONTHS[first_month - 1 : first_month - 1 + len(current)]
+    _annotate_peak(ax, current, unit, width, labels)
     top = (
         max((v for v in [*current, *previous, previous_average] if v is not None), default=0.0) / unit.divisor
     )
-    _monthly_axes(ax, unit, top)
+    _monthly_axes(ax, unit, top, labels)
     return figure_png(fig)
 
 
-def _monthly_axes(ax: Axes, unit: Unit, top: float) -> None:
+def _monthly_axes(ax: Axes, unit: Unit, top: float, labels: Sequence[str] = MONTHS) -> None:
     """Month ticks, the unit label, grid, and a legend in the header band (never over a bar)."""
-    ax.set_xticks(range(12), MONTHS)
-    ax.set_xlim(-0.6, 11.6)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylabel(unit.axis, fontsize=9)
     decimals = 1 if top < 10 else 0
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}"))
@@ -202,13 +205,15 @@ def _mark_missing(
                 )
 
 
-def _annotate_peak(ax: Axes, current: Sequence[float | None], unit: Unit, width: float) -> None:
+def _annotate_peak(
+    ax: Axes, current: Sequence[float | None], unit: Unit, width: float, labels: Sequence[str] = MONTHS
+) -> None:
     present = [(v, i) for i, v in enumerate(current) if v is not None]
     if not present:
         return
     value, month = max(present)
     ax.annotate(
-        f"peak {MONTHS[month]}: {unit.fmt(value)}",
+        f"peak {labels[month]}: {unit.fmt(value)}",
         xy=(month + width / 2, value / unit.divisor),
         xytext=(0, 6),
         textcoords="offset points",

@@ -217,26 +217,29 @@ def _fit(text: str, width: int) -> str:
 
 
 def render_chart(texts: tuple[str, str], series: LoadedSeries, citation: str) -> bytes:
-    """The chart PNG (CPU-bound; run in a thread): both whole years, in the measure's unit."""
+    """The chart PNG (CPU-bound; run in a thread): the compared months of both years, in the measure's unit
+    (a `months=` span draws only its months: its peak and its base average, as the text states them)."""
     basis, measure = series.basis, series.measure
     title_text, subtitle = texts
     if series.freq == "M":
-        current = [series.figure(basis.year * 100 + m) for m in range(1, 13)]
-        previous = [series.figure(basis.base_year * 100 + m) for m in range(1, 13)]
+        current = [series.figure(basis.year * 100 + m) for m in basis.months]
+        previous = [series.figure(basis.base_year * 100 + m) for m in basis.months]
         unit = measure_unit(measure.key, [*current, *previous], measure.unit)
         base_average = measure.average(
-            [a for m in range(1, 13) if (a := series.amounts.get(basis.base_year * 100 + m)) is not None]
+            [a for m in basis.months if (a := series.amounts.get(basis.base_year * 100 + m)) is not None]
         )
+        whole = basis.whole_year
         return monthly_comparison_chart(
             title=title_text,
             subtitle=subtitle,
             source=citation,
             current=current,
             previous=previous,
-            current_label=str(basis.year),
-            previous_label=str(basis.base_year),
+            current_label=str(basis.year) if whole else basis.span(),
+            previous_label=str(basis.base_year) if whole else basis.span(basis.base_year),
             previous_average=base_average,
             unit=unit,
+            first_month=basis.first,
         )
     values = [series.figure(basis.base_year * 100), series.figure(basis.year * 100)]
     return annual_comparison_chart(

@@ -220,3 +220,19 @@ def test_ranking_table_fits_one_discord_field() -> None:
         rank(series, names, basis, VALUE, "A", total_basis="sum"), basis, "HS-4", name_width=26
     )
     assert len(table) <= 1024 and len(table.splitlines()) == 13
+
+
+def test_a_span_of_months_draws_only_its_months(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`months=3-5`: the chart shows March to May, its own peak and the base span's average, as the text does."""
+    texts = drawn_texts(
+        monkeypatch,
+        lambda: monthly_comparison_chart(
+            title="Exports of graphite", subtitle="HS 2504", source="Source: UN Comtrade",
+            current=[1.0e6, 4.0e6, 2.0e6], previous=[0.5e6, None, 0.7e6], current_label="Mar–May 2023",
+            previous_label="Mar–May 2022", previous_average=0.6e6, first_month=3,
+        ),
+    )  # fmt: skip
+    for text in ("Mar", "Apr", "May", "peak Apr: $4.00M", "Mar–May 2022 monthly average"):
+        assert text in texts, text
+    assert not {"Jan", "Feb", "Jun", "Dec"} & set(texts)
+    assert texts.count("no data") == 1
