@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import click
 
+from bot.cli.output import echo_reply, write_attachments
 from bot.config import Config
 from bot.runtime import open_app
 from bot.trade_fetch import trade_fetcher
 from commands.context import Context
-from commands.errors import CommandError
 from commands.registry import run_text
 from commands.replies import Reply
 
@@ -47,16 +44,8 @@ async def ask_once(config: Config, text: str) -> Reply:
 @click.pass_obj
 def ask(config: Config, command_text: str, as_json: bool, out_dir: str | None) -> None:
     """Answer a command as typed in Discord, e.g. tradewatch ask "/exports graphite RU 2023"."""
-    try:
-        reply = asyncio.run(ask_once(config, command_text))
-    except CommandError as exc:
-        click.echo(f"error: {exc.user_text()}".replace("\n", " "), err=True)
-        raise SystemExit(2) from None
-    click.echo(reply.to_json() if as_json else reply.to_text())
+    reply = echo_reply(lambda: ask_once(config, command_text), as_json=as_json)
     if out_dir:
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for attachment in reply.attachments:
-            (folder / attachment.filename).write_bytes(attachment.data)
+        folder = write_attachments(reply, out_dir)
         if not as_json and reply.attachments:
             click.echo(f"wrote {len(reply.attachments)} file(s) to {folder}")

@@ -5,16 +5,13 @@ With --out, writes brief.md (Markdown ready to paste), brief_movers.png and brie
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import click
 
+from bot.cli.output import echo_reply, write_attachments
 from bot.config import Config
 from bot.runtime import open_app
 from commands.brief import BriefParams, run_brief
 from commands.context import Context
-from commands.errors import CommandError
 from commands.replies import Reply
 
 
@@ -54,17 +51,9 @@ async def brief_reply(config: Config, since: str | None) -> Reply:
 @click.pass_obj
 def brief(config: Config, since: str | None, out_dir: str | None, as_json: bool) -> None:
     """The editorial meeting brief: list changes, trade movers, stale or failing sources (config [focus])."""
-    try:
-        reply = asyncio.run(brief_reply(config, since))
-    except CommandError as exc:
-        click.echo(f"error: {exc.user_text()}".replace("\n", " "), err=True)
-        raise SystemExit(2) from None
-    click.echo(reply.to_json() if as_json else reply.to_text())
+    reply = echo_reply(lambda: brief_reply(config, since), as_json=as_json)
     if out_dir:
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = write_attachments(reply, out_dir)
         (folder / "brief.md").write_text(markdown(reply), encoding="utf-8")
-        for attachment in reply.attachments:
-            (folder / attachment.filename).write_bytes(attachment.data)
         if not as_json:
             click.echo(f"wrote brief.md and {len(reply.attachments)} file(s) to {folder}")

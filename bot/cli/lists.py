@@ -5,16 +5,15 @@ Each command is a thin call into db/: `curate check` only validates, `changes` r
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
+from bot.cli.output import echo_reply, write_attachments
 from bot.config import Config
 from bot.runtime import open_app
 from commands.changes import CHANGE_KINDS, ChangesParams, run_changes
 from commands.context import Context
-from commands.errors import CommandError
 from commands.replies import Reply
 from db.ingest.curated import check
 
@@ -76,14 +75,6 @@ def changes(
             ctx = Context(session=session, lookups=app.lookups, focus=config.focus)
             return await run_changes(ctx, params)
 
-    try:
-        reply = asyncio.run(run())
-    except CommandError as exc:
-        click.echo(f"error: {exc.user_text()}".replace("\n", " "), err=True)
-        raise SystemExit(2) from None
-    click.echo(reply.to_json() if as_json else reply.to_text())
+    reply = echo_reply(run, as_json=as_json)
     if out_dir:
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for attachment in reply.attachments:
-            (folder / attachment.filename).write_bytes(attachment.data)
+        write_attachments(reply, out_dir)
