@@ -1,10 +1,11 @@
 """Thresholds for calling a trade figure unusual, and the anomaly flags: the one place they are written.
 
-Used by /brief's trade movers (commands/movers.py) and the flags on /exports and /top partners. The rule: a month (or the average month of a span) is a
-mover when it is at least `RISE_MULTIPLE` times, or at most `FALL_MULTIPLE` times, its base: the average of the
-12 months before it (commands.basis.TRAILING_MONTHS), or the same months of the base year under the one
-missing-months rule (commands.basis). A base under `MIN_BASE_USD_PER_MONTH` is too small to multiply: a jump
-from $2,000 to $900,000 a month is news only if someone checks it by hand, so no multiple is ranked on it.
+Used by /brief's trade movers (commands/movers.py) and the flags on /exports, /top and /compare. The rule: a month
+(or the average month of a span) is a mover when it is at least `RISE_MULTIPLE` times, or at most `FALL_MULTIPLE`
+times, its base: the average of the 12 months before it (commands.basis.TRAILING_MONTHS), or the same months of the
+base year under the one missing-months rule (commands.basis). A base under `MIN_BASE_USD_PER_MONTH` is too small to
+multiply: a jump from $2,000 to $900,000 a month is news only if someone checks it by hand, so no multiple is
+ranked on it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ summed), so nothing is counted twice; the source's all-goods TOTAL row, when it 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from commands import ranking as rk
+from commands.anomalies import FLAGS_RULE, anomaly_flags
 from commands.cited import ALL_CODES, reported_figures_for, with_figures
 from commands.context import Context
 from commands.errors import InvalidInput, NoData
@@ -119,12 +122,44 @@ async def run_top_goods(ctx: Context, params: TopGoodsParams) -> Reply:
         year=year,
     )
     spec = _goods_spec(ctx, params, window, ranking, levels, group_len, rows)
-    reply = await rk.ranking_reply(ranking, window, citations, spec)
+    flags = await _goods_flags(ctx, scope, window, ranking, group_len)
+    reply = await rk.ranking_reply(
+        ranking, window, citations, spec, notes=[*flags, FLAGS_RULE] if flags else ()
+    )
+    reply = replace(reply, numbers={**reply.numbers, "flags": flags})
     cited = await reported_figures_for(
         ctx, codes=ALL_CODES, reporter=params.reporter, partners=[params.partner], flow=params.flow,
         first_year=window.basis.base_year, last_year=year,
     )  # fmt: skip
     return with_figures(reply, cited, ctx.lookups)
+
+
+async def _goods_flags(
+    ctx: Context, scope: TradeScope, window: rk.Window, ranking: rk.Ranking, group_len: int
+) -> list[str]:
+    """Anomaly flags (commands/anomalies.py) of the top goods' monthly series, one line per flag.
+
+    Each month of a good's history is summed from that month's coarsest level, as the ranking sums its span.
+    """
+    if window.chosen.freq != "M":
+        return []
+    top = {i.key: rk.short(i.name, 40) for i in ranking.top if i.key.isdigit()}
+    span = window.basis.month_periods(window.year)
+    if not top or not span:
+        return []
+    narrow = TradeScope(scope.reporter, scope.flow, tuple(sorted(top)), scope.partner)
+    rows = await tq.goods_amounts(
+        ctx.session, narrow, window.chosen.source_id, "M", group_len, (0, max(span))
+    )
+    coarsest: dict[tuple[str, int], int] = {}
+    for row in rows:
+        coarsest[row.key, row.period] = min(coarsest.get((row.key, row.period), row.level), row.level)
+    history: dict[str, dict[int, float]] = {}
+    for row in rows:
+        if row.level == coarsest[row.key, row.period] and row.amount.value_usd is not None:
+            months = history.setdefault(row.key, {})
+            months[row.period] = months.get(row.period, 0.0) + row.amount.value_usd
+    return [f"{top[k]}: {flag}" for k in top for flag in anomaly_flags(history.get(k, {}), span)]
 
 
 def _level_note(levels: list[int], group_len: int, rows: list[KeyAmount]) -> str:

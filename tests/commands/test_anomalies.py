@@ -1,5 +1,5 @@
-"""Anomaly flags: the rule on hand-made series (invented numbers, said so), and /exports, /top and /compare
-against the real China HS-6 table, recomputed with pandas from the file."""
+"""Anomaly flags: the rule on hand-made series (invented numbers, said so), and /exports, /top (partners and
+goods) and /compare against the real China HS-6 table, recomputed with pandas from the file."""
 
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ async def test_flags_on_exports_top_and_compare_match_the_file(
     )
     top = await ask("/top partners gallium 2024")
     assert f"Hong Kong: {exports[0]}" in top and f"Hong Kong: {exports[1]}" in top
+    goods = await ask("/top goods Hong Kong 2024")
+    assert any(f.startswith("811292") and f.endswith(f": {exports[0]}") for f in goods), goods
     compare = await ask("/compare gallium Hong Kong, Russia 2023-2024")
     assert f"China → Hong Kong: {exports[0]}" in compare
     early = await ask("/exports gallium HK 2024 months=1-3")
