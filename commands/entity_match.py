@@ -88,9 +88,14 @@ def identifier_label(records: Sequence[EntityRecord], key: str) -> str:
 
 
 def feature_checks(
-    records: Sequence[EntityRecord], *, country: str | None, schemata: frozenset[str] | None
+    records: Sequence[EntityRecord],
+    *,
+    country: str | None,
+    schemata: frozenset[str] | None,
+    matched_identifier: str | None = None,
 ) -> list[str]:
-    """Which features agreed with the filters, and the facts to compare (birth date, registration)."""
+    """Which features agreed with the filters, and the facts to compare (birth date, registration); an
+    identifier the query already matched is not repeated as a fact."""
     out = []
     countries = sorted({c for r in records for c in r.countries})
     if country:
@@ -105,7 +110,13 @@ def feature_checks(
     births = sorted({d for r in records for d in r.birth_dates()})
     if births:
         out.append("born " + ", ".join(births[:2]))
-    registrations = [i for r in records for i in r.identifiers() if i.get("kind") in ("registration", "tax")]
+    registrations = [
+        i
+        for r in records
+        for i in r.identifiers()
+        if i.get("kind") in ("registration", "tax")
+        and identifier_key(str(i.get("number") or "")) != matched_identifier
+    ]
     if registrations:
         first = registrations[0]
         out.append(f"{first.get('type') or 'registration'} {first.get('number')}")
@@ -128,7 +139,7 @@ def why_matched(
         matched = names.get(hit.name_id)
         shown = f"{matched.name!r} ({matched.kind})" if matched else repr(hit.matched_key)
         what = f"name {shown}: {word_evidence(key, hit.matched_key)}"
-    checks = feature_checks(records, country=country, schemata=schemata)
+    checks = feature_checks(records, country=country, schemata=schemata, matched_identifier=hit.identifier)
     return "Why: " + "; ".join([what, *checks]) + "."
 
 
