@@ -1,5 +1,9 @@
 """The alert delivery loop: post the outbox's pending alerts to their watch channels, exactly once.
 
+Scheduled briefs (/watch schedule) go through the same loop and the same steps: each pass first writes the
+briefs now due in their own outbox (db.queries.brief_schedule: one row per schedule and slot, whichever
+process gets there first), then claims alerts and briefs alike; a brief's nonce is `twb<id>`.
+
 How exactly-once holds, step by step (db.queries.watch has the claim details):
 1. The import wrote each alert in the outbox in the same transaction as its change (db.outbox).
 2. A loop claims a few deliveries (status `sending`, leased to this process) and commits.
@@ -40,15 +44,10 @@ from bot.errors import database_outage
 from bot.logs import event
 from bot.render import LIMITS, render
 from commands.alerts import delivery_reply
-from db.queries.watch import (
-    Delivery,
-    claim_deliveries,
-    hold_for_paused_channel,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-    release_claims,
-)
+from commands.replies import Reply
+from db.queries.brief_schedule import claim_briefs, enqueue_due
+from db.queries.outbox_state import Delivery, mark_failed, mark_retry, mark_sent, release_claims
+from db.queries.watch import claim_deliveries, hold_for_paused_channel
 
 if TYPE_CHECKING:
     from bot.client import TradewatchBot
@@ -133,6 +132,7 @@ class AlertDelivery:
         self.lease = dt.timedelta(seconds=config.lease_seconds)
         self.task: asyncio.Task[None] | None = None
         self._paused_now: set[int] = set()
+        self._last_enqueue: float | None = None
         engine = bot.app.engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.lock = SqliteDeliveryLock(engine.url.database if self.sqlite else None)
@@ -180,16 +180,30 @@ class AlertDelivery:
         event(log, "alerts_lock_taken", released_claims=released)
         return True
 
+    async def enqueue_briefs(self) -> int:
+        """Write the scheduled briefs due now in their outbox (at most once a poll interval)."""
+        clock = asyncio.get_running_loop().time()
+        if self._last_enqueue is not None and clock - self._last_enqueue < self.config.poll_seconds:
+            return 0
+        self._last_enqueue = clock
+        written = await enqueue_due(self.bot.app.sessions, utcnow())
+        if written:
+            event(log, "briefs_due", briefs=written)
+        return written
+
     async def deliver_once(self) -> int:
-        """Claim and post one batch; returns how many deliveries were attempted."""
+        """Enqueue due briefs, then claim and post one batch; returns how many deliveries were attempted."""
+        await self.enqueue_briefs()
+        sessions, now = self.bot.app.sessions, utcnow()
         deliveries = await claim_deliveries(
-            self.bot.app.sessions,
+            sessions,
             worker=self.worker,
-            now=utcnow(),
+            now=now,
             lease=self.lease,
             digest_threshold=self.config.digest_threshold,
             limit=10,
         )
+        deliveries += await claim_briefs(sessions, worker=self.worker, now=now, lease=self.lease, limit=2)
         self._paused_now = set()
         for delivery in deliveries:
             try:
@@ -212,10 +226,7 @@ class AlertDelivery:
     async def deliver(self, delivery: Delivery) -> None:
         """Post one delivery and record the outcome."""
         sessions = self.bot.app.sessions
-        async with sessions() as session:
-            reply = await delivery_reply(
-                session, delivery.change_ids, digest=delivery.is_digest, lookups=self.bot.app.lookups
-            )
+        reply = await self._reply(delivery)
         if reply is None:
             await mark_failed(sessions, delivery, "the changes of this alert no longer exist")
             return
@@ -245,7 +256,19 @@ class AlertDelivery:
             rows=len(delivery.outbox_ids),
             settled=settled,
             digest=delivery.is_digest,
+            brief=delivery.brief is not None,
         )
+
+    async def _reply(self, delivery: Delivery) -> Reply | None:
+        """What to post: the alert (or digest) of the delivery's changes, or the scheduled brief."""
+        from commands.watch_schedule import scheduled_brief  # the brief's modules: only once one is due
+
+        async with self.bot.app.sessions() as session:
+            if delivery.brief is not None:
+                return await scheduled_brief(self.bot.command_context(session), delivery.brief)
+            return await delivery_reply(
+                session, delivery.change_ids, digest=delivery.is_digest, lookups=self.bot.app.lookups
+            )
 
     async def _already_posted(self, channel: discord.PartialMessageable, delivery: Delivery) -> bool:
         """Once Discord may have forgotten the nonce, look for the message an earlier attempt may have posted.

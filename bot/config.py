@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from commands.errors import InvalidInput
 from commands.focus import Focus, FocusError
+from commands.schedule import parse_time_zone
 from db.ingest.mass_change import DEFAULT_SHARE, MassChangePolicy
 from db.sources import SourceSettings, default_settings, settings_from_table
 
@@ -96,6 +98,21 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class BriefConfig:
+    """The brief on a schedule (/watch schedule): the IANA time zone of a schedule that names none."""
+
+    time_zone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "time_zone", parse_time_zone(str(self.time_zone)))
+        except InvalidInput:
+            raise ConfigError(
+                f"[brief] time_zone must be an IANA time zone such as Europe/Berlin, got {self.time_zone!r}"
+            ) from None
+
+
+@dataclass(frozen=True)
 class ImportsConfig:
     """`tradewatch import`, `tradewatch sync` and the schedule: the mass-change guard (db/ingest/mass_change.py).
 
@@ -149,6 +166,7 @@ class Config:
     discord: DiscordConfig = DiscordConfig()
     sync: SyncConfig = SyncConfig()
     alerts: AlertsConfig = AlertsConfig()
+    brief: BriefConfig = BriefConfig()
     screen: ScreenConfig = ScreenConfig()
     imports: ImportsConfig = ImportsConfig()
     focus: Focus = Focus()
@@ -195,6 +213,7 @@ _SECTIONS: dict[str, type] = {
     "discord": DiscordConfig,
     "sync": SyncConfig,
     "alerts": AlertsConfig,
+    "brief": BriefConfig,
     "screen": ScreenConfig,
     "imports": ImportsConfig,
     "focus": Focus,

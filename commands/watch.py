@@ -1,5 +1,7 @@
 """`/watch add|list|remove|resume|test`: watch channels that post when a sanctions list changes.
 
+`/watch schedule` (the brief on a schedule) is commands.watch_schedule; `/watch list` shows both.
+
 Transport-free: the Discord cog (bot/cogs/watch.py) builds the params from the interaction (guild, channel,
 user, options) and posts what `run_watch_test` returns. Filters are validated here, with suggestions, and
 stored canonical (source keys, ISO2 country codes, entity kinds); see db.outbox for how they match.
@@ -15,6 +17,7 @@ from commands.alerts import delivery_reply
 from commands.context import Context
 from commands.errors import InvalidInput, NotFound
 from commands.replies import Field, Reply
+from commands.watch_schedule import listed_schedules, schedule_fields
 from db.lookups import Lookups
 from db.models import Watch
 from db.outbox import (
@@ -66,7 +69,9 @@ class WatchRefParams:
 
 @dataclass(frozen=True)
 class WatchListParams:
-    guild_id: int
+    """A guild's watches (every guild's: None, on the command line), optionally one channel's."""
+
+    guild_id: int | None
     channel_id: int | None = None
 
 
@@ -245,13 +250,15 @@ async def run_watch_list(ctx: Context, params: WatchListParams) -> Reply:
                 f"{s.failed} failed{last}",
             )
         )
+    fields += await schedule_fields(ctx, params.guild_id, params.channel_id)
     holds = await import_holds(ctx.session)
     return Reply(
         title=f"{len(summaries)} watch{'es' if len(summaries) != 1 else ''}",
         summary=(
             [
                 "A paused watch posts nothing and records no new changes until /watch resume; "
-                "the alerts it had waiting are kept and posted then."
+                "the alerts it had waiting are kept and posted then. A channel whose watches are all paused "
+                "gets no scheduled brief either."
             ]
             if any(s.watch.paused for s in summaries)
             else []
@@ -275,6 +282,7 @@ async def run_watch_list(ctx: Context, params: WatchListParams) -> Reply:
                 }
                 for s in summaries
             ],
+            "briefs": await listed_schedules(ctx, params.guild_id, params.channel_id),
         },
         ephemeral=True,
     )

@@ -31,12 +31,13 @@ SUBCOMMANDS = {
     "serve": "bot.serve:serve",
     "sync": "bot.cli.sync:sync",
     "sync-commands": "bot.serve:sync_commands",
+    "watch": "bot.cli.watch:watch_group",
 }
 
 
-# Subcommands that only read the database: for them a SQLite file that does not exist is a wrong path, not a
-# first run (they would create an empty database there and answer "nothing loaded yet").
-READ_ONLY = {"ask", "brief", "changes", "screen"}
+# Subcommands that work on a loaded database: for them a SQLite file that does not exist is a wrong path, not a
+# first run (they would create an empty database there and answer "nothing loaded yet", or "no watch").
+READ_ONLY = {"ask", "brief", "changes", "screen", "watch"}
 
 
 def missing_sqlite_file(url: str) -> str | None:

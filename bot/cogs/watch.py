@@ -1,4 +1,4 @@
-"""/watch add|list|remove|resume|test: watch channels, for members with Manage Channels. Also runs the alert loop.
+"""/watch add|list|schedule|remove|resume|test: watch channels, for members with Manage Channels. Also runs the alert loop.
 
 Discord hides the group from members without Manage Channels (default permissions), and every command checks
 the permission again at run time (a server admin can override the default in the integration settings).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zoneinfo
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +30,7 @@ from commands.context import Context
 from commands.errors import TemporarilyUnavailable
 from commands.replies import Reply
 from db.queries.watch import MAX_FILTER_TEXT
+from db.schedule import EVERY, WEEKDAYS
 
 if TYPE_CHECKING:
     from bot.alerts import AlertDelivery
@@ -55,6 +57,15 @@ async def _in_transaction(
 
 async def _send(interaction: discord.Interaction[TradewatchBot], reply: Reply) -> None:
     await interaction.followup.send(**render(reply, attachment_size_limit=interaction.filesize_limit))
+
+
+async def time_zone_choices(
+    interaction: discord.Interaction[TradewatchBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Up to 25 IANA zones containing what was typed (`berlin` -> Europe/Berlin)."""
+    typed = current.strip().lower().replace(" ", "_")
+    names = sorted(zone for zone in zoneinfo.available_timezones() if typed in zone.lower())
+    return [app_commands.Choice(name=zone, value=zone) for zone in names[:25]]
 
 
 def _guild(interaction: discord.Interaction[Any]) -> int:
@@ -132,11 +143,52 @@ class WatchCog(
     async def list_(
         self, interaction: discord.Interaction[TradewatchBot], channel: discord.TextChannel | None = None
     ) -> None:
-        """The server's watches: filters, paused or active, alerts posted and waiting."""
+        """The server's watches: filters, paused or active, alerts posted and waiting, scheduled briefs."""
         from commands.watch import WatchListParams, run_watch_list
 
         params = WatchListParams(_guild(interaction), channel.id if channel else None)
         await _send(interaction, await _in_transaction(interaction, run_watch_list, params))
+
+    @app_commands.command(name="schedule")
+    @app_commands.describe(
+        channel="The watch channel that receives the brief (default: this channel).",
+        every="daily, weekly, or off to stop it.",
+        day="Weekly: the day (default Monday).",
+        time="Local time, HH:MM on a 24-hour clock (default 08:00).",
+        tz="IANA time zone, e.g. Europe/Berlin (default: the bot's [brief] time_zone).",
+    )
+    @app_commands.choices(
+        every=[app_commands.Choice(name=value, value=value) for value in (*EVERY, "off")],
+        day=[app_commands.Choice(name=name.capitalize(), value=name) for name in WEEKDAYS],
+    )
+    @app_commands.autocomplete(tz=time_zone_choices)
+    async def schedule(
+        self,
+        interaction: discord.Interaction[TradewatchBot],
+        every: app_commands.Choice[str],
+        channel: discord.TextChannel | None = None,
+        day: app_commands.Choice[str] | None = None,
+        time: app_commands.Range[str, 1, 10] | None = None,
+        tz: app_commands.Range[str, 1, 60] | None = None,
+    ) -> None:
+        """Post the editorial brief (/brief) in a watch channel daily or weekly, or stop it."""
+        from commands.watch_schedule import WatchScheduleParams, run_watch_schedule
+
+        target = channel.id if channel is not None else interaction.channel_id
+        assert target is not None
+        params = WatchScheduleParams(
+            _guild(interaction),
+            target,
+            every.value,
+            self.bot.config.brief.time_zone,
+            day.value if day else None,
+            time,
+            tz,
+            interaction.user.id,
+        )
+        reply = await _in_transaction(interaction, run_watch_schedule, params)
+        event(log, "brief_scheduled", guild=params.guild_id, channel=target, every=every.value)
+        await _send(interaction, reply)
 
     @app_commands.command(name="remove")
     @app_commands.describe(watch="The watch number (see /watch list).")

@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table on `Base.metadata`."""
 
 from db.models.base import Base
+from db.models.brief import BriefOutbox, BriefSchedule
 from db.models.entities import (
     Designation,
     Entity,
@@ -18,6 +19,8 @@ from db.models.watch import AlertOutbox, ListChange, SyncState, Watch
 __all__ = [
     "AlertOutbox",
     "Base",
+    "BriefOutbox",
+    "BriefSchedule",
     "Designation",
     "Entity",
     "EntityIdentifier",

@@ -94,34 +94,43 @@ class Watch(Base):
     )
 
 
-class AlertOutbox(Base):
-    """One alert to post: a change for a watch. Written in the same transaction as the change.
+class OutboxState:
+    """The delivery columns every outbox shares (alerts here, scheduled briefs in db.models.brief).
 
-    Rows of one watch from one snapshot share a `group_key`; a large group is posted as one digest
-    message (its lowest id leads the group, and every member carries the same outcome). `status` is
-    pending -> sending (claimed until `lease_until` by `claimed_by`) -> sent, or failed when retrying
-    cannot help. `nonce` is the Discord message nonce, deterministic so a retry never posts twice.
+    `status` is pending -> sending (claimed until `lease_until` by `claimed_by`) -> sent, or failed when
+    retrying cannot help. `nonce` is the Discord message nonce, deterministic so a retry never posts twice;
+    db.queries.outbox_state claims and marks rows of any table with these columns.
     """
 
-    __tablename__ = "alert_outbox"
-
     id: Mapped[int] = mapped_column(primary_key=True)
-    change_id: Mapped[int] = mapped_column(ForeignKey("list_changes.id", ondelete="CASCADE"))
-    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
-    group_key: Mapped[str] = mapped_column(String(60))  # "s<snapshot id>w<watch id>"
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
     nonce: Mapped[str | None] = mapped_column(String(25))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    # The first claim: any message of this alert in Discord is newer (the nonce look-back starts here).
+    # The first claim: any message of this delivery in Discord is newer (the nonce look-back starts here).
     first_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class AlertOutbox(OutboxState, Base):
+    """One alert to post: a change for a watch. Written in the same transaction as the change.
+
+    Rows of one watch from one snapshot share a `group_key`; a large group is posted as one digest
+    message (its lowest id leads the group, and every member carries the same outcome). The delivery
+    columns (status, lease, nonce, attempts) are `OutboxState`'s.
+    """
+
+    __tablename__ = "alert_outbox"
+
+    change_id: Mapped[int] = mapped_column(ForeignKey("list_changes.id", ondelete="CASCADE"))
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    group_key: Mapped[str] = mapped_column(String(60))  # "s<snapshot id>w<watch id>"
 
     __table_args__ = (
         UniqueConstraint("change_id", "watch_id", name="uq_alert_outbox_change_watch"),

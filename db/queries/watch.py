@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AlertOutbox, ListChange, Watch
+from db.models import AlertOutbox, BriefSchedule, ListChange, Watch
 from db.models.watch import filters_key
+from db.queries.outbox_state import Delivery, attempt_times, claim_values, claimable, settle
 
 CLAIMABLE_STATUSES = ("pending", "sending")
 # The longest value one watch filter may be given as typed (comma-separated items); Discord is told too.
@@ -129,10 +129,12 @@ async def get_watch(session: AsyncSession, watch_id: int, guild_id: int) -> Watc
 
 
 async def list_watches(
-    session: AsyncSession, guild_id: int, channel_id: int | None = None
+    session: AsyncSession, guild_id: int | None, channel_id: int | None = None
 ) -> list[WatchSummary]:
-    """The guild's watches (optionally one channel's), oldest first, with alert counts by status."""
-    stmt = select(Watch).where(Watch.guild_id == guild_id).order_by(Watch.id).limit(200)
+    """The guild's watches (every guild's: None), optionally one channel's, oldest first, with alert counts."""
+    stmt = select(Watch).order_by(Watch.id).limit(200)
+    if guild_id is not None:
+        stmt = stmt.where(Watch.guild_id == guild_id)
     if channel_id is not None:
         stmt = stmt.where(Watch.channel_id == channel_id)
     watches = list((await session.execute(stmt)).scalars())
@@ -165,10 +167,24 @@ async def list_watches(
 
 
 async def delete_watch(session: AsyncSession, watch_id: int, guild_id: int) -> bool:
-    """Remove a watch and its undelivered alerts (the caller commits). False if there was no such watch."""
-    result = await session.execute(delete(Watch).where(Watch.id == watch_id, Watch.guild_id == guild_id))
+    """Remove a watch and its undelivered alerts (the caller commits). False if there was no such watch.
+
+    The channel's brief schedule goes with its last watch (a schedule belongs to a watch channel).
+    """
+    channel_id = (
+        await session.execute(
+            select(Watch.channel_id).where(Watch.id == watch_id, Watch.guild_id == guild_id)
+        )
+    ).scalar_one_or_none()
+    if channel_id is None:
+        return False
+    await session.execute(delete(Watch).where(Watch.id == watch_id))
     await session.execute(delete(AlertOutbox).where(AlertOutbox.watch_id == watch_id))
-    return bool(_rowcount(result))
+    if (
+        await session.execute(select(Watch.id).where(Watch.channel_id == channel_id).limit(1))
+    ).first() is None:
+        await session.execute(delete(BriefSchedule).where(BriefSchedule.channel_id == channel_id))
+    return True
 
 
 async def pause_channel(session: AsyncSession, channel_id: int, reason: str, now: dt.datetime) -> list[int]:
@@ -213,50 +229,9 @@ async def last_changes(
 # --- claims ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Delivery:
-    """One message to post: the outbox rows it settles, where it goes and the nonce it carries."""
-
-    leader_id: int
-    watch_id: int
-    guild_id: int
-    channel_id: int
-    is_digest: bool
-    nonce: str
-    outbox_ids: list[int] = field(default_factory=list)
-    change_ids: list[int] = field(default_factory=list)
-    attempts: int = 1
-    # When the previous attempt started, if there was one that may have reached Discord.
-    previous_attempt_at: dt.datetime | None = None
-    # When the first attempt started (None: this is it). A message an earlier attempt posted is newer.
-    first_attempt_at: dt.datetime | None = None
-
-
-def _rowcount(result: Result[Any]) -> int:
-    """Rows an UPDATE or DELETE touched (its result is a CursorResult at run time)."""
-    return int(cast(CursorResult[Any], result).rowcount or 0)
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
 def nonce_for(leader_id: int, is_digest: bool) -> str:
     """The Discord nonce of a delivery: stable across retries and processes (at most 25 characters)."""
     return f"{'twd' if is_digest else 'tw'}{leader_id}"
-
-
-def _claimable(now: dt.datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            AlertOutbox.status == "pending",
-            or_(AlertOutbox.next_attempt_at.is_(None), AlertOutbox.next_attempt_at <= now),
-        ),
-        and_(AlertOutbox.status == "sending", AlertOutbox.lease_until < now),
-    )
 
 
 def _leaders_stmt(
@@ -279,7 +254,7 @@ def _leaders_stmt(
         .join(Watch, Watch.id == AlertOutbox.watch_id)
         .where(
             Watch.paused.is_(False),
-            _claimable(now),
+            claimable(AlertOutbox, now),
             or_(groups.c.size <= digest_threshold, AlertOutbox.id == groups.c.leader),
         )
         .order_by(AlertOutbox.id)
@@ -335,21 +310,12 @@ async def _take(
     lease: dt.timedelta,
 ) -> Delivery | None:
     members = AlertOutbox.group_key == leader.group_key if is_digest else AlertOutbox.id == leader.id
-    previous = as_utc(leader.last_attempt_at)
-    first = as_utc(leader.first_attempt_at) or previous
+    previous, first = attempt_times(leader)
     nonce = nonce_for(leader.id, is_digest)
     result = await session.execute(
         update(AlertOutbox)
-        .where(members, _claimable(now))
-        .values(
-            status="sending",
-            claimed_by=worker,
-            lease_until=now + lease,
-            last_attempt_at=now,
-            first_attempt_at=func.coalesce(AlertOutbox.first_attempt_at, now),
-            attempts=AlertOutbox.attempts + 1,
-            nonce=nonce,
-        )
+        .where(members, claimable(AlertOutbox, now))
+        .values(**claim_values(AlertOutbox, worker, now, lease, nonce))
         .returning(AlertOutbox.id, AlertOutbox.change_id)
         .execution_options(synchronize_session=False)
     )
@@ -358,86 +324,30 @@ async def _take(
         return None  # another claimer got there first (SQLite without row locks)
     return Delivery(
         leader_id=leader.id,
-        watch_id=leader.watch_id,
         guild_id=guild_id,
         channel_id=channel_id,
-        is_digest=is_digest,
         nonce=nonce,
+        table=AlertOutbox,
         outbox_ids=[i for i, _ in taken],
-        change_ids=[c for _, c in taken],
         attempts=leader.attempts + 1,
         previous_attempt_at=previous,
         first_attempt_at=first,
+        watch_id=leader.watch_id,
+        is_digest=is_digest,
+        change_ids=[c for _, c in taken],
     )
-
-
-async def mark_sent(
-    sessions: async_sessionmaker[AsyncSession], delivery: Delivery, message_id: int, now: dt.datetime
-) -> int:
-    """Record that a delivery's message exists (its id); returns the rows settled now."""
-    async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(AlertOutbox)
-            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status != "sent")
-            .values(status="sent", message_id=message_id, delivered_at=now, lease_until=None, error=None)
-        )
-        return _rowcount(result)
-
-
-async def mark_retry(
-    sessions: async_sessionmaker[AsyncSession], delivery: Delivery, error: str, next_attempt_at: dt.datetime
-) -> None:
-    """Put a delivery back to pending, to be tried again at `next_attempt_at`."""
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(AlertOutbox)
-            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status == "sending")
-            .values(
-                status="pending",
-                next_attempt_at=next_attempt_at,
-                lease_until=None,
-                claimed_by=None,
-                error=error[:1000],
-            )
-        )
-
-
-async def mark_failed(sessions: async_sessionmaker[AsyncSession], delivery: Delivery, error: str) -> None:
-    """Give up on a delivery that retrying cannot fix (e.g. Discord rejects its content)."""
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(AlertOutbox)
-            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status == "sending")
-            .values(status="failed", lease_until=None, claimed_by=None, error=error[:1000])
-        )
 
 
 async def hold_for_paused_channel(
     sessions: async_sessionmaker[AsyncSession], delivery: Delivery, reason: str, now: dt.datetime
 ) -> list[int]:
-    """Pause the channel's watches and keep the delivery pending (it goes out if the watch is resumed).
+    """Pause the channel's watches and settle the delivery: an alert stays pending (it goes out if the watch
+    is resumed); a scheduled brief fails (it is about its slot's week; the next slot after a resume posts).
 
     Returns:
         The ids of the watches paused now.
     """
     async with sessions() as session, session.begin():
         paused = await pause_channel(session, delivery.channel_id, reason, now)
-        await session.execute(
-            update(AlertOutbox)
-            .where(AlertOutbox.id.in_(delivery.outbox_ids), AlertOutbox.status == "sending")
-            .values(status="pending", lease_until=None, claimed_by=None, error=reason[:1000])
-        )
+        await session.execute(settle(delivery, "failed" if delivery.brief else "pending", reason))
         return paused
-
-
-async def release_claims(sessions: async_sessionmaker[AsyncSession], now: dt.datetime) -> int:
-    """End every outstanding claim now (SQLite's single delivering process, at start: its predecessor died).
-
-    Returns:
-        The number of rows whose claim was released.
-    """
-    async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(AlertOutbox).where(AlertOutbox.status == "sending").values(lease_until=now)
-        )
-        return _rowcount(result)

@@ -53,3 +53,12 @@ def test_bad_config_names_the_key(tmp_path: Path, toml: str, message: str) -> No
     path.write_text(toml)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_config(path, env={})
+
+
+def test_brief_time_zone_is_checked_and_canonical(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[brief]\ntime_zone = "europe/berlin"\n')
+    assert load_config(path, env={}).brief.time_zone == "Europe/Berlin"
+    path.write_text('[brief]\ntime_zone = "Berlin"\n')
+    with pytest.raises(ConfigError, match=r"\[brief\] time_zone must be an IANA time zone"):
+        load_config(path, env={})

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AlertOutbox, Watch
 from db.outbox import write_alerts
+from db.queries.outbox_state import mark_retry, mark_sent, release_claims
 from db.queries.watch import (
     WatchFilters,
     claim_deliveries,
@@ -19,9 +20,6 @@ from db.queries.watch import (
     find_same_watch,
     hold_for_paused_channel,
     list_watches,
-    mark_retry,
-    mark_sent,
-    release_claims,
     resume_watch,
 )
 from tests.db.watch_seed import NOW, add_change, add_entity, add_watch, seed_source
