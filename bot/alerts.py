@@ -193,7 +193,10 @@ class AlertDelivery:
 
     async def deliver_once(self) -> int:
         """Enqueue due briefs, then claim and post one batch; returns how many deliveries were attempted."""
-        await self.enqueue_briefs()
+        try:
+            await self.enqueue_briefs()
+        except Exception as exc:  # alerts still go out; the loop logs an outage when the claims fail too
+            event(log, "briefs_enqueue_failed", logging.WARNING, error=repr(exc)[:300])
         sessions, now = self.bot.app.sessions, utcnow()
         deliveries = await claim_deliveries(
             sessions,

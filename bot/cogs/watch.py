@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from bot.alerts import AlertDelivery
 
 log = logging.getLogger(__name__)
-PRELOAD = ("commands.watch", "bot.alerts")
+PRELOAD = ("commands.watch", "commands.watch_schedule", "bot.alerts")
 # Watch numbers are 32-bit ids in the database; Discord allows integers up to 2^53, so the option says where
 # they end and the tree checks it before any query (bot/options.py).
 WatchNumber = app_commands.Range[int, 1, 2**31 - 1]

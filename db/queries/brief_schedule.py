@@ -13,6 +13,8 @@ Claims, nonces, leases and marks are db.queries.outbox_state's, as for alerts; t
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import zoneinfo
 
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +32,8 @@ from db.queries.outbox_state import (
     rowcount,
 )
 from db.schedule import Slots
+
+log = logging.getLogger(__name__)
 
 
 def slots_of(schedule: BriefSchedule) -> Slots:
@@ -131,7 +135,13 @@ async def enqueue_due(sessions: async_sessionmaker[AsyncSession], now: dt.dateti
         rows = []
         for schedule, last in schedules:
             slots = slots_of(schedule)
-            slot = slots.latest(now)
+            try:
+                slot = slots.latest(now)
+            except (
+                zoneinfo.ZoneInfoNotFoundError
+            ):  # the zone left the installed tz database: skip, keep the rest
+                log.error("brief schedule %d: unknown time zone %r", schedule.id, schedule.time_zone)
+                continue
             previous = as_utc(last)
             updated = as_utc(schedule.updated_at)
             assert updated is not None

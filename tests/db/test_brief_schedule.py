@@ -150,3 +150,15 @@ async def test_the_last_watch_removed_takes_the_schedule(sessions: async_session
         assert await delete_watch(session, first, 1)
     async with sessions() as session:
         assert (await session.execute(select(BriefSchedule))).all() == []
+
+
+async def test_a_zone_gone_from_the_tz_database_skips_only_its_schedule(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await _schedule(sessions, 500)
+    await _schedule(sessions, 501)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(BriefSchedule).where(BriefSchedule.id == first).values(time_zone="Mars/Olympus")
+        )
+    assert await enqueue_due(sessions, MONDAY) == 1
