@@ -1,4 +1,4 @@
-"""Watches (create, list, remove, pause) and the alert outbox's claim / mark cycle.
+"""Watches (create, list, remove, pause) and how alerts are claimed (marking: db.queries.outbox_state).
 
 Claims. A delivery is one Discord message: a single alert (one outbox row), or a digest (every row of a
 large group: one watch, one snapshot). Only the group's lowest id, its leader, is ever locked, so two
@@ -6,7 +6,8 @@ claimers can never split a digest. On PostgreSQL the leaders are selected `FOR U
 claim is committed as status `sending` with a lease (`lease_until`): other processes skip the rows until the
 lease runs out, then take them over (the owner died). On SQLite the same statements run without row locks;
 one process delivers per database file (bot.alerts holds a file lock for that), and at start it may take
-back its own dead predecessor's claims at once (`release_claims`).
+back its own dead predecessor's claims at once (`release_claims`). Scheduled briefs are claimed the same way
+(db.queries.brief_schedule), through the same claim and mark statements.
 
 Every delivery carries a deterministic Discord nonce, so a repeated post (after a crash between posting and
 marking, or a lease takeover) returns the existing message instead of creating a second one.
