@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commands.errors import InvalidInput
 from commands.schedule import parse_day, parse_every, parse_time, parse_time_zone
@@ -44,3 +46,14 @@ def test_time_zone() -> None:
     for bad in ("Mars/Olympus", "../etc/passwd", "", "CEST+2"):
         with pytest.raises(InvalidInput, match="time zone"):
             parse_time_zone(bad)
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_any_typed_text_is_a_value_or_a_clear_refusal(text: str) -> None:
+    """Hostile text (surrogates, NULs, paths, huge numbers) never escapes as anything but InvalidInput."""
+    for parse in (parse_every, lambda t: parse_day(t, "weekly"), parse_time, parse_time_zone):
+        try:
+            parse(text)
+        except InvalidInput as exc:
+            assert len(exc.user_text()) < 300
