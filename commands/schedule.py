@@ -54,8 +54,11 @@ def parse_time(text: str | None) -> dt.time:
 def parse_time_zone(text: str) -> str:
     """An IANA time zone name as zoneinfo knows it (`Europe/Berlin`, `UTC`); its canonical spelling."""
     value = text.strip()
+    shown = value if len(value) <= 60 else value[:59] + "…"  # the echo is bounded like the input
     if not value or len(value) > 60:
-        raise InvalidInput(f"tz={text!r} is not a time zone.", "Use an IANA name, e.g. Europe/Berlin or UTC.")
+        raise InvalidInput(
+            f"tz={shown!r} is not a time zone.", "Use an IANA name, e.g. Europe/Berlin or UTC."
+        )
     try:
         zoneinfo.ZoneInfo(value)
         return value
@@ -65,5 +68,5 @@ def parse_time_zone(text: str) -> str:
     if value.lower() in known:  # `europe/berlin` -> `Europe/Berlin`
         return known[value.lower()]
     raise InvalidInput(
-        f"tz={text!r} is not a time zone zoneinfo knows.", "Use an IANA name, e.g. Europe/Berlin or UTC."
+        f"tz={shown!r} is not a time zone zoneinfo knows.", "Use an IANA name, e.g. Europe/Berlin or UTC."
     )

@@ -46,6 +46,9 @@ def test_time_zone() -> None:
     for bad in ("Mars/Olympus", "../etc/passwd", "", "CEST+2"):
         with pytest.raises(InvalidInput, match="time zone"):
             parse_time_zone(bad)
+    with pytest.raises(InvalidInput) as long_zone:
+        parse_time_zone("Europe/" + "x" * 5000)
+    assert len(long_zone.value.user_text()) < 200  # the echo of a huge value is cut
 
 
 @given(st.text(max_size=80))
