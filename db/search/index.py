@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +18,7 @@ from db.names import identifier_key
 from db.search.columns import EntityColumns, IdentifierColumns, NameColumns, Pairs
 from db.search.phonetics import PhoneticWords
 from db.search.scoring import score_candidates
-from db.search.trigrams import TrigramPostings, query_codes
+from db.search.trigrams import Counted, TrigramPostings, query_codes
 
 # A weak alias (OFAC "weak a.k.a.", FtM weakAlias) is a poor identifier: rank it a little lower.
 _KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)  # by NAME_KINDS position
@@ -191,23 +191,24 @@ class NameIndex:
         return self._mask_cache[filters]
 
     def _candidates(
-        self, key: str, mask: npt.NDArray[np.bool_] | None, prefix: bool
-    ) -> npt.NDArray[np.int64]:
+        self, key: str, mask: npt.NDArray[np.bool_] | None, prefix: bool, like: Counted | None = None
+    ) -> tuple[npt.NDArray[np.int64], Counted]:
+        """Positions of the names to score for `key`, and the key's trigram codes and counts (to count a
+        similar key from them: `like`)."""
         codes = query_codes(key, open_end=prefix)
-        counts = self.postings.shared_counts(codes)
-        if mask is not None:
-            counts = np.where(mask, counts, 0)
+        counted = (codes, self.postings.shared_counts(codes, like))
+        counts = counted[1] if mask is None else np.where(mask, counted[1], 0)
         floor = max(1, int(len(codes) * 0.25))
         found = np.flatnonzero(counts >= floor)
         if len(found) <= _POOL_DICE + _POOL_CONTAINED:
-            return found
+            return found, counted
         shared = counts[found].astype(np.float64)
         lengths = self.postings.lengths[found].astype(np.float64)
         dice = 2 * shared / (len(codes) + lengths)
         by_dice = found[np.argpartition(-dice, _POOL_DICE)[:_POOL_DICE]]
         contained = shared - lengths * 1e-3  # all query trigrams first, the shortest such names first
         by_contained = found[np.argpartition(-contained, _POOL_CONTAINED)[:_POOL_CONTAINED]]
-        return np.union1d(by_dice, by_contained)
+        return np.union1d(by_dice, by_contained), counted
 
     @property
     def phonetic(self) -> PhoneticWords:
@@ -288,17 +289,18 @@ class NameIndex:
             return []
         mask = self.name_mask(filters or SearchFilters())
         by_id = [] if prefix else self.by_identifier(key, filters)
-        positions = self._candidates(key, mask, prefix)
-        hits = self._scored(key, positions, prefix, within_words)
+        positions, counted = self._candidates(key, mask, prefix)
+        keep = limit + len(by_id)  # an entity below these in one scoring is below them after the merge too
+        hits = self._scored(key, positions, prefix, within_words, keep)
         if not prefix and (not hits or hits[0].score < _EXPAND_BELOW):
-            alike = [self._candidates(k, mask, prefix) for k in self._sound_alike_keys(key)]
+            alike = [self._candidates(k, mask, prefix, counted)[0] for k in self._sound_alike_keys(key)]
             extra = (
                 np.setdiff1d(np.concatenate(alike), positions).astype(np.int64, copy=False)
                 if alike
                 else np.empty(0, dtype=np.int64)
             )
             if len(extra):
-                more = {h.entity_id: h for h in self._scored(key, extra, prefix, within_words)}
+                more = {h.entity_id: h for h in self._scored(key, extra, prefix, within_words, keep)}
                 for h in hits:
                     if h.entity_id not in more or h.score > more[h.entity_id].score:
                         more[h.entity_id] = h
@@ -306,34 +308,57 @@ class NameIndex:
         exact = {h.entity_id for h in by_id}
         return (by_id + [h for h in hits if h.entity_id not in exact])[:limit]
 
+    def keys_at(self, positions: npt.NDArray[np.int64]) -> list[str]:
+        """The normalised keys of the names at `positions`, gathered from the blob in one step."""
+        starts, ends = self.key_offsets[positions], self.key_offsets[positions + 1]
+        lengths = ends - starts
+        gather = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        text = self.key_blob[gather].tobytes().decode("ascii")
+        bounds = np.cumsum(lengths).tolist()
+        return [text[a:b] for a, b in zip([0, *bounds], bounds, strict=False)]
+
     def _scored(
-        self, key: str, positions: npt.NDArray[np.int64], prefix: bool, within_words: bool
+        self,
+        key: str,
+        positions: npt.NDArray[np.int64],
+        prefix: bool,
+        within_words: bool,
+        keep: int,
     ) -> list[EntityHit]:
-        """The entities of the candidate names, each with its best-scoring name, best first."""
+        """The `keep` best entities of the candidate names, each with its best-scoring name, best first.
+
+        An entity's name is its best-scoring one; among equal scores a primary name (kind 0), the last one
+        in index order, else the first name in index order.
+        """
         if len(positions) == 0:
             return []
-        keys = [self.key(int(p)) for p in positions]
+        keys = self.keys_at(positions)
+        kinds = self.name_kind[positions]
         scores = (
             np.array(
                 score_candidates(
-                    key, keys, prefix=prefix, within_words=within_words, weight=self.phonetic.weight
+                    key, keys, prefix=prefix, within_words=within_words, weights=self.phonetic.weights
                 )
             )
-            * _KIND_FACTOR[self.name_kind[positions]]
+            * _KIND_FACTOR[kinds]
         )
-        best: dict[int, EntityHit] = {}
-        for pos, name_key, score in zip(positions.tolist(), keys, scores.tolist(), strict=True):
-            entity = int(self.name_entity[pos])
-            current = best.get(entity)
-            if (
-                current is None
-                or score > current.score
-                or (score == current.score and self.name_kind[pos] == 0)
-            ):
-                best[entity] = EntityHit(
-                    int(self.entity_ids[entity]), round(score, 1), int(self.name_ids[pos]), name_key
-                )
-        return sorted(best.values(), key=lambda h: (-h.score, h.entity_id))
+        entities = self.name_entity[positions]
+        rank = np.arange(len(positions))
+        tie = np.where(kinds == 0, -rank, len(positions) + rank)  # which name of an entity wins a tie
+        order = np.lexsort((tie, -scores, entities))
+        first = order[np.concatenate(([True], entities[order][1:] != entities[order][:-1]))]
+        rounded = np.array(list(map(round, scores[first].tolist(), repeat(1))))
+        entity_ids = self.entity_ids[entities[first]]
+        best = first[np.lexsort((entity_ids, -rounded))[:keep]]  # by score as shown, then entity id
+        return [
+            EntityHit(
+                int(self.entity_ids[entities[i]]),
+                round(float(scores[i]), 1),
+                int(self.name_ids[positions[i]]),
+                keys[i],
+            )
+            for i in best.tolist()
+        ]
 
 
 def _identifier_arrays(

@@ -19,15 +19,18 @@ word, so those names reach the re-ranking at all.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 
 from rapidfuzz import fuzz, process
 from rigour.text.phonetics import metaphone
 
+# Words whose codes are kept: above the ~110,000 distinct words of a million names, with room for the
+# adjacent-word pairs and query words that scoring also looks up (a smaller cache kept recomputing them).
+WORD_CACHE = 1 << 18
 PHONETIC_SCORE = 84.0  # a word that sounds like the listed word, spelled otherwise
 SAME_LETTERS_SCORE = 96.0  # the same word in another romanisation of the same letters (`antei` / `antey`)
 # Letters that romanisation schemes of one Cyrillic, Greek or Arabic letter write differently:
@@ -35,19 +38,19 @@ SAME_LETTERS_SCORE = 96.0  # the same word in another romanisation of the same l
 _ROMANISATION_FOLD = (("kh", "h"), ("ph", "f"), ("y", "i"), ("j", "i"), ("w", "v"))
 _MIN_CODE = 3  # a code of one or two sounds (`nega` NK ~ `nokia` NK, `rcc` ~ `roche`) says too little
 _VOWELS = frozenset("aeiou")
-_DOUBLED = re.compile(r"(.)\1+")
 _GROUPS = str.maketrans(
     "bfpvcgjkqsxzdtlmnr", "111122222222334556", "aeiouyhw0123456789"
 )  # Soundex's letter groups; vowels, h, w, y and digits dropped
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=WORD_CACHE)
 def skeleton(word: str) -> str:
     """The consonant skeleton: `putin`, `pwtyn`, `bwtyn` -> `135`; `potanin` -> `1355`."""
-    return _DOUBLED.sub(r"\1", word).translate(_GROUPS)
+    single = "".join([c for c, before in zip(word, " " + word, strict=False) if c != before])  # `ll` -> `l`
+    return single.translate(_GROUPS)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=WORD_CACHE)
 def letters(word: str) -> str:
     """The word with romanisation variants of one letter folded (`antey`, `antej` -> `antei`)."""
     for a, b in _ROMANISATION_FOLD:
@@ -55,7 +58,7 @@ def letters(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=WORD_CACHE)
 def codes(word: str) -> tuple[str, str]:
     """(metaphone, skeleton) of a word; an empty code when it says too little (short or no consonant)."""
     meta = metaphone(word) if len(word) >= 2 and word.isalpha() else ""
@@ -76,10 +79,24 @@ def sound_alike(a: str, b: str) -> bool:
     """
     if a == b or not a or not b:
         return a == b
-    (ma, sa), (mb, sb) = codes(a), codes(b)
-    if ma and ma == mb:
-        return True
-    return bool(sa and sa == sb and (_abjad_like(a) or _abjad_like(b)))
+    return sounds_like(a)(b)
+
+
+def sounds_like(word: str) -> Callable[[str], bool]:
+    """`sound_alike(word, other)` for another word that is not `word` (the scorer asks it of many)."""
+    meta, bones = codes(word)
+    vowelless = _abjad_like(word)
+
+    def alike(other: str) -> bool:
+        m, s = codes(other)
+        return bool((meta and meta == m) or (bones and bones == s and (vowelless or _abjad_like(other))))
+
+    return alike
+
+
+@lru_cache(maxsize=4096)
+def _weight(names_holding: int) -> float:
+    return 1.0 / (1.0 + math.log10(1 + names_holding))
 
 
 @dataclass
@@ -87,26 +104,26 @@ class PhoneticWords:
     """Every distinct word of the indexed names by its two codes: `alternatives` finds listed spellings."""
 
     by_code: dict[str, list[str]] = field(default_factory=dict)
-    words: Counter[str] = field(default_factory=Counter)  # word -> names that hold it
+    weight_of: dict[str, float] = field(default_factory=dict)  # word -> its weight (`weights`)
 
     @classmethod
     def build(cls, words: Iterable[str]) -> PhoneticWords:
         by_code: dict[str, list[str]] = {}
-        vocabulary = Counter(words)
+        vocabulary = Counter(words)  # word -> names that hold it
         for word in vocabulary:
             for prefix, code in zip(("m", "s"), codes(word), strict=True):
                 if code:
                     by_code.setdefault(prefix + code, []).append(word)
-        return cls(by_code, vocabulary)
+        return cls(by_code, {word: _weight(count) for word, count in vocabulary.items()})
 
-    def weight(self, word: str) -> float:
-        """How much a name word says (inverse document frequency): `concern` or `company`, in thousands of
+    def weights(self, words: list[str]) -> list[float]:
+        """How much each name word says (inverse document frequency): `concern` or `company`, in thousands of
         names, weigh less than `almaz`; a name's coverage by the query is measured with these weights."""
-        return 1.0 / (1.0 + math.log10(1 + self.words.get(word, 0)))
+        return list(map(self.weight_of.get, words, repeat(_weight(0))))
 
     def alternatives(self, word: str, limit: int = 3) -> list[str]:
         """Up to `limit` listed words that sound like `word` (which is not listed itself), closest first."""
-        if word in self.words:
+        if word in self.weight_of:
             return []
         meta, bones = codes(word)
         found: set[str] = set(self.by_code.get("m" + meta, ())) if meta else set()
@@ -115,5 +132,5 @@ class PhoneticWords:
             found.update(w for w in skeleton_words if _abjad_like(word) or _abjad_like(w))
         if not found:
             return []
-        best = process.extract(word, list(found), scorer=fuzz.ratio, limit=limit)
+        best = process.extract(word, sorted(found), scorer=fuzz.ratio, limit=limit)  # sorted: ties stable
         return [w for w, _score, _ in best]

@@ -26,13 +26,16 @@ In prefix mode (autocomplete) the last query word also matches any name word it 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import compress, repeat
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import cdist
 
-from db.search.phonetics import PHONETIC_SCORE, SAME_LETTERS_SCORE, letters, sound_alike
+from db.search.phonetics import PHONETIC_SCORE, SAME_LETTERS_SCORE, letters, sounds_like
 
 # A query word must be at least this similar to a name word to count as covering it.
 _COVER_THRESHOLD = 70.0
@@ -47,77 +50,124 @@ SHORT_QUERY = 4  # letters: a query this short is an acronym or a short name, ma
 SHORT_QUERY_FACTOR = 0.85
 ONE_WORD_FACTOR = 0.9
 
-Unit = tuple[int, int]  # (vocabulary position, first name word it covers); a pair unit covers two words
 
+@dataclass(frozen=True)
+class _Units:
+    """Every candidate's words, then its adjacent word pairs written together (`king pai` -> `kingpai`), flat.
 
-def _word_alignment(
-    q_words: list[str],
-    n_words: list[str],
-    rows: list[list[float]],
-    units: list[tuple[int, int, int]],
-    prefix_hits: list[bool] | None,
-    sizes: list[float],
-) -> float:
-    """Length-weighted best match of each query word, scaled by the share of the name covered.
-
-    `units` are (vocabulary position, first word, word count): the name's words and adjacent pairs;
-    `sizes` each name word's length times its weight (rare words count more in the coverage).
-    Plain Python on purpose: the matrices are a few words square, where numpy's per-call cost dominates.
+    Arrays run over the units of all candidates at once, so the alignment below is a few numpy operations per
+    query word instead of a Python loop per candidate (a query has a few hundred candidates); the strings are
+    cut and looked up with C-level calls (`split`, `map`), not a Python step per word.
     """
-    explained = 0.0
-    covered: set[int] = set()
-    last = len(q_words) - 1
-    for i, word in enumerate(q_words):
-        row = rows[i]
-        if i == last and prefix_hits is not None and any(prefix_hits[u[0]] for u in units):
-            best, best_at = 100.0, next(u for u in units if prefix_hits[u[0]])
-        elif len(word) == 1:  # an initial: the first name word it begins that no other initial took
-            free = [u for u in units if u[2] == 1 and n_words[u[1]][0] == word and u[1] not in covered]
-            best, best_at = (100.0, free[0]) if free else (0.0, units[0])
-        else:
-            best_at = max(units, key=lambda u: row[u[0]])
-            best = row[best_at[0]]
-        explained += best * len(word)
-        if best >= _COVER_THRESHOLD:
-            covered.update(range(best_at[1], best_at[1] + best_at[2]))
-    explained /= sum(len(w) for w in q_words)
-    name_len = sum(
-        size for j, (w, size) in enumerate(zip(n_words, sizes, strict=True))
-        if j in covered or not w.endswith(_PATRONYMIC_ENDINGS)
-    )  # fmt: skip
-    coverage = sum(sizes[j] for j in covered) / name_len if name_len else 0.0
-    return explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
+
+    vocabulary: list[str]  # the distinct unit texts, sorted
+    vocab: npt.NDArray[np.intp]  # vocabulary position of each unit; a candidate's units are contiguous
+    starts: npt.NDArray[np.intp]  # first unit of each candidate
+    owner: npt.NDArray[np.intp]  # candidate of each unit
+    word: npt.NDArray[np.intp]  # flat position of the unit's first word (`words` below)
+    pair: npt.NDArray[np.bool_]  # the unit is two words written together
+    words: list[str]  # the candidates' words, flat
+    word_starts: npt.NDArray[np.intp]  # first word of each candidate
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> _Units:
+        """The units of `names` (each with at least one word)."""
+        words = " ".join(names).split()
+        n = np.fromiter(map(str.count, names, repeat(" ")), dtype=np.intp, count=len(names)) + 1
+        if int(n.sum()) != len(words):  # not one space between words: count them the slow way
+            n = np.array([len(name.split()) for name in names], dtype=np.intp)
+        word_starts = np.cumsum(n) - n
+        word_owner = np.repeat(np.arange(len(names)), n)
+        inner = word_owner[:-1] == word_owner[1:]  # word i and i + 1 are in one name: a pair
+        pairs = list(compress(map(str.__add__, words, words[1:]), inner.tolist()))
+        vocabulary = sorted(set(words).union(pairs))
+        where = {w: i for i, w in enumerate(vocabulary)}
+        word_vocab = np.fromiter(map(where.__getitem__, words), dtype=np.intp, count=len(words))
+        pair_vocab = np.fromiter(map(where.__getitem__, pairs), dtype=np.intp, count=len(pairs))
+        pair_of_word = np.cumsum(inner) - 1  # position in `pairs` of the pair a word begins
+        counts = 2 * n - 1  # units per candidate: its words, then the pairs between them
+        starts = np.cumsum(counts) - counts
+        owner = np.repeat(np.arange(len(names)), counts)
+        ramp = np.arange(int(counts.sum())) - starts[owner]  # a unit's place within its candidate
+        pair = ramp >= n[owner]
+        word = word_starts[owner] + np.where(pair, ramp - n[owner], ramp)
+        vocab = word_vocab[word]
+        if len(pairs):
+            vocab[pair] = pair_vocab[pair_of_word[word[pair]]]
+        return cls(vocabulary, vocab, starts, owner, word, pair, words, word_starts)
 
 
-def _name_units(n_words: list[str]) -> list[tuple[str, int, int]]:
-    """The name's words, then each two adjacent words written together (`king pai` -> `kingpai`)."""
-    units = [(w, j, 1) for j, w in enumerate(n_words)]
-    units += [(n_words[j] + n_words[j + 1], j, 2) for j in range(len(n_words) - 1)]
-    return units
-
-
-def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> list[list[float]]:
+def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> npt.NDArray[np.float64]:
     """Word similarity: rapidfuzz ratio, raised for the same letters in another romanisation and for words
     that sound alike. A query word found as it is among the candidates' words needs neither."""
-    rows: list[list[float]] = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).tolist()
+    rows = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).astype(np.float64)
     if short:
         return rows
     for q, row in zip(q_words, rows, strict=True):
-        if len(q) < 2 or max(row) == 100.0:
+        if len(q) < 2 or row.max() == 100.0:
             continue
-        folded = letters(q)
-        for j, score in enumerate(row):
-            if score < _SOUND_FLOOR:  # no two letters in common: neither a romanisation nor a sound-alike
-                continue
-            if score < SAME_LETTERS_SCORE and folded == letters(vocabulary[j]):
+        folded, alike = letters(q), sounds_like(q)
+        # below _SOUND_FLOOR no two letters in common: neither a romanisation nor a sound-alike
+        for j in np.flatnonzero((row >= _SOUND_FLOOR) & (row < SAME_LETTERS_SCORE)).tolist():
+            if folded == letters(vocabulary[j]):
                 row[j] = SAME_LETTERS_SCORE
-            elif score < PHONETIC_SCORE and sound_alike(q, vocabulary[j]):
+            elif row[j] < PHONETIC_SCORE and alike(vocabulary[j]):
                 row[j] = PHONETIC_SCORE
     return rows
 
 
-def _even(_word: str) -> float:
-    return 1.0
+def _word_alignment(
+    q_words: list[str],
+    units: _Units,
+    scores: list[npt.NDArray[np.float64]],
+    prefix_hits: npt.NDArray[np.bool_] | None,
+    sizes: npt.NDArray[np.float64],
+    patronymic: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.float64]:
+    """Length-weighted best match of each query word, scaled by the share of the name covered, per candidate.
+
+    `scores[i]`: query word i against every unit; `sizes`: each name word's length times its weight (rare
+    words count more in the coverage); `patronymic`: the word is left out of the name's length unless covered.
+    Query words are taken in order, since an initial takes the first name word it begins that is not yet
+    covered; each step is vectorised over all candidates.
+    """
+    n_units = len(units.vocab)
+    position = np.arange(n_units)
+    covered = np.zeros(len(units.words), dtype=bool)
+    explained = np.zeros(len(units.starts))
+    single = ~units.pair
+    initials = None
+    if any(len(w) == 1 for w in q_words):
+        initials = np.array([w[0] for w in units.vocabulary])[units.vocab]
+    last = len(q_words) - 1
+    for i, word in enumerate(q_words):
+        if len(word) == 1:  # an initial: the first name word it begins that no other initial took
+            assert initials is not None
+            ok = single & (initials == word) & ~covered[units.word]
+            best = np.where(np.logical_or.reduceat(ok, units.starts), 100.0, 0.0)
+        else:
+            ok = None
+            best = np.maximum.reduceat(scores[i], units.starts)
+        at_best = ok if ok is not None else scores[i] == best[units.owner]
+        if i == last and prefix_hits is not None:  # the word being typed begins a name word: 100 there
+            typed = np.logical_or.reduceat(prefix_hits, units.starts)
+            best = np.where(typed, 100.0, best)
+            at_best = np.where(typed[units.owner], prefix_hits, at_best)
+        first = np.minimum.reduceat(np.where(at_best, position, n_units), units.starts)
+        explained += best * len(word)
+        took = first[best >= _COVER_THRESHOLD]
+        covered[units.word[took]] = True
+        covered[units.word[took[units.pair[took]]] + 1] = True
+    explained /= sum(len(w) for w in q_words)
+    name_len = np.add.reduceat(np.where(covered | ~patronymic, sizes, 0.0), units.word_starts)
+    covers = np.add.reduceat(np.where(covered, sizes, 0.0), units.word_starts)
+    coverage = np.divide(covers, name_len, out=np.zeros_like(covers), where=name_len != 0)
+    aligned: npt.NDArray[np.float64] = explained * (_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * coverage)
+    return aligned
+
+
+def _even(words: list[str]) -> list[float]:
+    return [1.0] * len(words)
 
 
 def score_candidates(
@@ -126,7 +176,7 @@ def score_candidates(
     *,
     prefix: bool = False,
     within_words: bool = False,
-    weight: Callable[[str], float] = _even,
+    weights: Callable[[list[str]], list[float]] = _even,
 ) -> list[float]:
     """Similarity (0-100) of the normalised `query` to each normalised candidate name.
 
@@ -135,41 +185,43 @@ def score_candidates(
         names: normalised candidate keys.
         prefix: treat the last query word as a prefix (autocomplete while typing).
         within_words: the query was written in a dense script (Han, kana, Hangul): it may be part of a word.
-        weight: how much a name word counts in the coverage (`PhoneticWords.weight`: rare words more).
+        weights: how much each name word counts in the coverage (`PhoneticWords.weights`: rare words more).
     Returns:
         One score per name, in order.
     """
     q_words = query.split()
-    if not q_words or not names:
-        return [0.0] * len(names)
-    split = [name.split() for name in names]
-    unit_lists = [_name_units(n_words) for n_words in split]
-    vocabulary = sorted({u[0] for units in unit_lists for u in units})
-    if not vocabulary:
-        return [0.0] * len(names)
-    where = {w: i for i, w in enumerate(vocabulary)}
+    out = np.zeros(len(names))
+    present = [i for i, name in enumerate(names) if name and not name.isspace()]
+    if not q_words or not present:
+        return out.tolist()
+    if len(present) < len(names):
+        names = [names[i] for i in present]
+    units = _Units.of(names)
     q_compact = query.replace(" ", "")
     short = len(q_compact) <= SHORT_QUERY and not prefix
-    rows = _rows(q_words, vocabulary, short)
-    starts = [w.startswith(q_words[-1]) for w in vocabulary] if prefix else None
-    weights = {w: len(w) * weight(w) for n_words in split for w in n_words}
-    scores = []
-    for name, n_words, units in zip(names, split, unit_lists, strict=True):
-        if not n_words:
-            scores.append(0.0)
-            continue
-        coded = [(where[w], j, k) for w, j, k in units]
-        sizes = [weights[w] for w in n_words]
-        aligned = _word_alignment(q_words, n_words, rows, coded, starts, sizes)
-        whole = fuzz.token_sort_ratio(query, name)
-        compact = Indel.normalized_similarity(q_compact, name.replace(" ", "")) * 100
-        inside = _inside_a_word(q_words, n_words) if within_words else 0.0
-        score = max(aligned, whole, compact)
-        if not prefix and len(q_words) == 1 and max(rows[0][u[0]] for u in coded) < 100.0:
-            score *= SHORT_QUERY_FACTOR if short else ONE_WORD_FACTOR
-        score = max(score, inside)
-        scores.append(round(score, 1))
-    return scores
+    rows = _rows(q_words, units.vocabulary, short)
+    scores = [row[units.vocab] for row in rows]
+    starts = None
+    if prefix:
+        starts = np.array([w.startswith(q_words[-1]) for w in units.vocabulary])[units.vocab]
+    distinct = list(set(units.words))
+    size_of = {w: len(w) * x for w, x in zip(distinct, weights(distinct), strict=True)}
+    patronymics = {w for w in distinct if w.endswith(_PATRONYMIC_ENDINGS)}
+    count = len(units.words)
+    sizes = np.fromiter(map(size_of.__getitem__, units.words), dtype=np.float64, count=count)
+    patronymic = np.fromiter(map(patronymics.__contains__, units.words), dtype=bool, count=count)
+    aligned = _word_alignment(q_words, units, scores, starts, sizes, patronymic)
+    whole = cdist([query], names, scorer=fuzz.token_sort_ratio, dtype=np.float64)[0]
+    compacts = "\n".join(names).replace(" ", "").split("\n")
+    compact = cdist([q_compact], compacts, scorer=Indel.normalized_similarity, dtype=np.float64)[0]
+    score = np.maximum(np.maximum(aligned, whole), compact * 100)
+    if not prefix and len(q_words) == 1:
+        weak = np.maximum.reduceat(scores[0], units.starts) < 100.0
+        score = np.where(weak, score * (SHORT_QUERY_FACTOR if short else ONE_WORD_FACTOR), score)
+    if within_words:
+        score = np.maximum(score, [_inside_a_word(q_words, name.split()) for name in names])
+    out[present] = score
+    return list(map(round, out.tolist(), repeat(1)))
 
 
 def _inside_a_word(q_words: list[str], n_words: list[str]) -> float:

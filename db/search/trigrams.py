@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +83,9 @@ def query_codes(normalized: str, *, open_end: bool = False) -> npt.NDArray[np.in
     return codes
 
 
+Counted = tuple[npt.NDArray[np.int64], npt.NDArray[np.unsignedinteger[Any]]]  # a query's codes and counts
+
+
 @dataclass
 class TrigramPostings:
     """CSR table: the names containing trigram `t` are `postings[offsets[t]:offsets[t + 1]]`."""
@@ -123,14 +127,34 @@ class TrigramPostings:
             filled += np.bincount(codes, minlength=N_CODES)
         return cls(offsets, postings, lengths)
 
-    def shared_counts(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.uint16]:
+    def shared_counts(
+        self, codes: npt.NDArray[np.int64], like: Counted | None = None
+    ) -> npt.NDArray[np.unsignedinteger[Any]]:
         """For every name, how many of the query trigrams `codes` it contains.
 
         Each code's list holds a name at most once, so adding 1 at its names list by list counts exactly.
         That is about a third cheaper than one `bincount` over the joined lists (no joined copy, no 8-byte
-        counts over every name); a query has far fewer than 2**16 distinct trigrams, so uint16 cannot overflow.
+        counts over every name). The counts are bytes while the query has under 256 trigrams, else uint16 (a
+        query has far fewer than 2**16).
+
+        `like`: the codes and counts of a query that differs in a word (`vladimir poetin` for `vladimir
+        putin`): counted from those by the trigrams that differ, the same counts for a fraction of the work.
         """
-        counts = np.zeros(self.size, dtype=np.uint16)
+        dtype = np.uint8 if len(codes) < 256 else np.uint16
+        if like is not None and like[1].dtype == dtype:
+            gone, new = np.setdiff1d(like[0], codes), np.setdiff1d(codes, like[0])
+            if len(gone) + len(new) < len(codes):
+                counts = like[1].copy()
+                for c in gone.tolist():
+                    counts[self._names_with(c)] -= 1
+                for c in new.tolist():
+                    counts[self._names_with(c)] += 1
+                return counts
+        counts = np.zeros(self.size, dtype=dtype)
         for c in codes.tolist():
-            counts[self.postings[self.offsets[c] : self.offsets[c + 1]]] += 1
+            counts[self._names_with(c)] += 1
         return counts
+
+    def _names_with(self, code: int) -> npt.NDArray[np.intp]:
+        # numpy converts an int32 index to intp itself, at twice the cost of this explicit cast
+        return self.postings[self.offsets[code] : self.offsets[code + 1]].astype(np.intp)

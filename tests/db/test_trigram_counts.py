@@ -33,3 +33,15 @@ def test_counts_equal_a_bincount_of_the_joined_postings(shared_data: Path) -> No
         assert np.array_equal(got, expected), query
         if query in keys:  # a listed name shares all its trigrams with itself
             assert got.max() == len(codes)
+
+
+def test_counts_from_a_similar_query_equal_fresh_counts(shared_data: Path) -> None:
+    """A sound-alike key (one word respelled) is counted from the query's counts: the same numbers."""
+    postings = TrigramPostings.build(sdn_keys(shared_data))
+    pairs = [("vladimir poetin", "vladimir putin"), ("kingpai technology", "king pai technology"),
+             ("sinno electronics", "sino electronic"), ("almaz antei", "almaz antey"), ("abc", "xyz qqq")]  # fmt: skip
+    for query, alike in pairs:
+        codes = query_codes(query)
+        like = (codes, postings.shared_counts(codes))
+        got = postings.shared_counts(query_codes(alike), like)
+        assert np.array_equal(got, postings.shared_counts(query_codes(alike))), alike
