@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,8 @@ from db.search.service import get_index, search_key
 CANDIDATES_PER_ROW = 5  # searched per name; written out with all_candidates when they reach `possible`
 RECORDS_PER_READ = 500
 SEARCH_BATCH = 200  # names per worker-thread call
+# Screening's own threads (not the bot's default executor, where chart renders queue, nor the /entity ones)
+_SCREEN_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tw-screen")
 SHOW_ROWS = 10  # rows listed per verdict in the reply (all of them are in the CSV)
 RESULT_COLUMNS = ("verdict", "score", "matched_name", "list", "entity_id", "explanation")
 VERDICTS = ("match", "possible", "none", "skipped")
@@ -168,6 +171,8 @@ async def _search_all(
 
     The same search as /entity (`search_key` on the loaded index), a batch of keys per worker-thread call:
     one index version check for the whole file instead of one per name, and progress between batches.
+    Two batches run at a time: over half of a search is numpy counting that releases the GIL, so the second
+    thread uses the second core while the first scores.
     """
     index, _ = await get_index(ctx.session)
     if index.size == 0:
@@ -176,14 +181,19 @@ async def _search_all(
             "Load one, e.g. `tradewatch import ofac PATH` (or csl, opensanctions, curated).",
         )
     keys = list(wanted)
+    batches = [keys[start : start + SEARCH_BATCH] for start in range(0, len(keys), SEARCH_BATCH)]
+    loop = asyncio.get_running_loop()
+    running = [loop.run_in_executor(_SCREEN_THREADS, _search_batch, index, batch) for batch in batches]
     found: dict[str, list[EntityHit]] = {}
-    for start in range(0, len(keys), SEARCH_BATCH):
-        batch = keys[start : start + SEARCH_BATCH]
-        hits = await asyncio.to_thread(_search_batch, index, batch)
-        found.update(zip(batch, hits, strict=True))
-        done += sum(wanted[key] for key in batch)
-        if progress is not None:
-            progress(done, total)
+    try:
+        for batch, hits in zip(batches, running, strict=True):
+            found.update(zip(batch, await hits, strict=True))
+            done += sum(wanted[key] for key in batch)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        for pending in running:  # screening stopped (an error, a cancelled command): drop the queued batches
+            pending.cancel()
     return found
 
 
