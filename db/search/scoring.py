@@ -213,6 +213,8 @@ def score_candidates(
     aligned = _word_alignment(q_words, units, scores, starts, sizes, patronymic)
     whole = cdist([query], names, scorer=fuzz.token_sort_ratio, dtype=np.float64)[0]
     compacts = "\n".join(names).replace(" ", "").split("\n")
+    if len(compacts) != len(names):  # a line break inside a name (keys have none): one by one
+        compacts = [name.replace(" ", "") for name in names]
     compact = cdist([q_compact], compacts, scorer=Indel.normalized_similarity, dtype=np.float64)[0]
     score = np.maximum(np.maximum(aligned, whole), compact * 100)
     if not prefix and len(q_words) == 1:
