@@ -5,7 +5,8 @@ Two codes per word, both computed by table, not by hand-written spelling rules:
 - The consonant skeleton: every letter mapped to its Soundex group (b f p v -> 1, c g j k q s x z -> 2,
   d t -> 3, l -> 4, m n -> 5, r -> 6), vowels, h, w and y dropped, doubled letters written once, and
   not cut to four characters as Soundex is. Arabic, Persian and Hebrew write few vowels, and their
-  romanisations (`bwtyn`, `pwtyn`) keep only the skeleton of `putin`.
+  romanisations (`bwtyn`, `pwtyn`) keep only the skeleton of `putin`. A vowelless word that starts with w
+  has a second skeleton with that w read as v: Hebrew's one letter for both romanises as w (`wldymyr`).
 
 Before either code, `letters` folds the few letters romanisation schemes write differently (й as y, i or j;
 х as kh or h): `antey` and `antei` are the same word, scored `SAME_LETTERS_SCORE`.
@@ -59,11 +60,17 @@ def letters(word: str) -> str:
 
 
 @lru_cache(maxsize=WORD_CACHE)
-def codes(word: str) -> tuple[str, str]:
-    """(metaphone, skeleton) of a word; an empty code when it says too little (short or no consonant)."""
-    meta = metaphone(word) if len(word) >= 2 and word.isalpha() else ""
-    bones = skeleton(word) if word.isalpha() else ""
-    return (meta if len(meta) >= _MIN_CODE else "", bones if len(bones) >= _MIN_CODE else "")
+def codes(word: str) -> tuple[str, str, str]:
+    """(metaphone, skeleton, skeleton with a leading w read as v) of a word; an empty code when it says too
+    little (short or no consonant). The third is for vowelless words only: Hebrew writes v and w with one
+    letter, which romanises as w (`wldymyr` for Vladimir), while Arabic's is a w (`wlyd`, Walid)."""
+    if not word.isalpha():
+        return ("", "", "")
+    meta = metaphone(word) if len(word) >= 2 else ""
+    bones = skeleton(word)
+    as_v = skeleton("v" + word[1:]) if word[0] == "w" and _abjad_like(word) else ""
+    meta, bones, as_v = (code if len(code) >= _MIN_CODE else "" for code in (meta, bones, as_v))
+    return meta, bones, as_v
 
 
 def _abjad_like(word: str) -> bool:
@@ -84,12 +91,15 @@ def sound_alike(a: str, b: str) -> bool:
 
 def sounds_like(word: str) -> Callable[[str], bool]:
     """`sound_alike(word, other)` for another word that is not `word` (the scorer asks it of many)."""
-    meta, bones = codes(word)
+    meta, *bones = codes(word)
+    mine = set(bones) - {""}
     vowelless = _abjad_like(word)
 
     def alike(other: str) -> bool:
-        m, s = codes(other)
-        return bool((meta and meta == m) or (bones and bones == s and (vowelless or _abjad_like(other))))
+        m, *theirs = codes(other)
+        if meta and meta == m:
+            return True
+        return bool((vowelless or _abjad_like(other)) and mine.intersection(theirs))
 
     return alike
 
@@ -111,7 +121,7 @@ class PhoneticWords:
         by_code: dict[str, list[str]] = {}
         vocabulary = Counter(words)  # word -> names that hold it
         for word in vocabulary:
-            for prefix, code in zip(("m", "s"), codes(word), strict=True):
+            for prefix, code in zip(("m", "s", "s"), codes(word), strict=True):
                 if code:
                     by_code.setdefault(prefix + code, []).append(word)
         return cls(by_code, {word: _weight(count) for word, count in vocabulary.items()})
@@ -125,10 +135,10 @@ class PhoneticWords:
         """Up to `limit` listed words that sound like `word` (which is not listed itself), closest first."""
         if word in self.weight_of:
             return []
-        meta, bones = codes(word)
+        meta, *bones = codes(word)
         found: set[str] = set(self.by_code.get("m" + meta, ())) if meta else set()
-        if bones:
-            skeleton_words = self.by_code.get("s" + bones, ())
+        for code in set(bones) - {""}:
+            skeleton_words = self.by_code.get("s" + code, ())
             found.update(w for w in skeleton_words if _abjad_like(word) or _abjad_like(w))
         if not found:
             return []

@@ -77,6 +77,7 @@ def top(query: str, **filters: frozenset[str]) -> EntityHit | None:
         ("Президент Путин", 10),
         ("Путин В. В.", 10),  # initials
         ("فلاديمير بوتين", 10),  # Arabic
+        ("ולדימיר פוטין", 10),  # Hebrew: one letter for v and w, romanised w (wldymyr)
         ("Βλαντίμιρ Πούτιν", 10),  # Greek
         ("푸틴", 10),  # Korean
         ("व्लादिमीर पुतिन", 10),  # Hindi
