@@ -130,51 +130,77 @@ TOTAL_CUSTOMS = ("C00", None)
 TOTAL_MOT = (0, None)
 NOT_CACHED = ("", -1)  # a value no code maps to, of the cache's own type
 
+# What a record's kind decides: its stored period and freq, its flow code, and why records of this kind are
+# not stored (None: they are). The kind is its freq, period, type, classification, flow and breakdown codes.
+Kind = tuple[int, str, str, str | None]
+
+
+def _missing(rec: Record) -> None:
+    """Raise if a required field is absent (checked before any other rule, as the first error to report)."""
+    absent = [k for k in REQUIRED if getattr(rec, k) is UNSET]
+    if absent:
+        raise RecordError(f"missing field(s) {', '.join(absent)}")
+
+
+def _kind(rec: Record) -> Kind:
+    _missing(rec)
+    freq = rec.freqCode
+    if freq != "M" and freq != "A":
+        raise RecordError(f"freqCode {freq!r} is not A or M")
+    period, flow = parse_period(rec.period, freq), str(rec.flowCode)
+    reason = _scope_reason(
+        rec.typeCode, rec.classificationCode, flow, rec.partner2Code, rec.customsCode, rec.motCode
+    )
+    return period, freq, flow, reason
+
+
+def _area(rec: Record, key: str) -> int:
+    _missing(rec)
+    return _int(getattr(rec, key), key)
+
+
+def _amount(rec: Record, key: str) -> float | None:
+    _missing(rec)
+    return _number(getattr(rec, key), key)
+
 
 class Normaliser:
     """API records -> Flows, or None (counted in `report` with the reason); `parse` calls it per record.
 
     A response of 250,000 records holds a few dozen periods, a few thousand commodity codes and a handful of
     record kinds (type, classification, flow and breakdown codes), so what depends on those alone is worked
-    out once per distinct value and looked up after. Only string values are cached where the result could
-    differ between values Python considers equal (202201 == 202201.0, but only the int is a valid period);
-    anything else is worked out every time, exactly as for the first occurrence.
+    out once per distinct value and looked up after: one lookup for the kind, one for the code. Only string
+    values are cached where the result could differ between values Python considers equal (202201 ==
+    202201.0, but only the int is a valid period; True == 1, but the messages differ); anything else is
+    worked out every time, exactly as for the first occurrence. The common case (JSON integers, finite
+    numbers) is checked inline; anything else goes to the helpers that name the wrong field.
     """
 
     def __init__(self, report: IngestReport) -> None:
         self.report = report
-        self.periods: dict[str, dict[str, int]] = {"M": {}, "A": {}}
+        self.kinds: dict[tuple[Any, ...], Kind] = {}
         self.codes: dict[str, tuple[str, int] | None] = {}
-        self.scopes: dict[tuple[Any, ...], str | None] = {}
 
-    def period(self, raw: Any, freq: str) -> int:
-        if type(raw) is not str:
-            return parse_period(raw, freq)
-        cache = self.periods[freq]
-        found = cache.get(raw)
-        if found is None:
-            found = cache[raw] = parse_period(raw, freq)
-        return found
+    def kind(self, rec: Record, key: tuple[Any, ...] | None) -> Kind:
+        kind = _kind(rec)
+        if (
+            key is not None
+            and type(key[0]) is str  # freqCode
+            and type(key[1]) is str  # period
+            and type(key[2]) is str  # typeCode
+            and type(key[4]) is str  # flowCode
+            and (key[3] is None or type(key[3]) is str)  # classificationCode
+        ):
+            self.kinds[key] = kind
+        return kind
 
-    def code(self, cmd: Any) -> tuple[str, int] | None:
+    def code(self, rec: Record) -> tuple[str, int] | None:
+        cmd = rec.cmdCode
         if type(cmd) is not str:
+            _missing(rec)
             return _code_level(str(cmd).strip())
-        found = self.codes.get(cmd, NOT_CACHED)
-        if found is NOT_CACHED:
-            found = self.codes[cmd] = _code_level(cmd.strip())
+        found = self.codes[cmd] = _code_level(cmd.strip())
         return found
-
-    def scope_reason(self, rec: Record, flow: str) -> str | None:
-        key = (rec.typeCode, rec.classificationCode, flow, rec.partner2Code, rec.customsCode, rec.motCode)
-        try:
-            return self.scopes[key]
-        except KeyError:
-            reason = _scope_reason(*key)
-            if type(key[0]) is str and isinstance(key[1], str | None):  # True == 1, but the messages differ
-                self.scopes[key] = reason
-            return reason
-        except TypeError:  # a list or object where a code belongs: not hashable, never cached
-            return _scope_reason(*key)
 
     def __call__(self, rec: Record) -> Flow | None:
         """One API record -> a Flow, or None (counted in the report with the reason).
@@ -182,38 +208,39 @@ class Normaliser:
         Raises:
             RecordError: a required field is missing or has the wrong type.
         """
-        freq, raw_period = rec.freqCode, rec.period
-        if (
-            freq is UNSET
-            or raw_period is UNSET
-            or rec.reporterCode is UNSET
-            or rec.partnerCode is UNSET
-            or rec.flowCode is UNSET
-            or rec.cmdCode is UNSET
-            or rec.primaryValue is UNSET
-        ):
-            raise RecordError(
-                f"missing field(s) {', '.join(k for k in REQUIRED if getattr(rec, k) is UNSET)}"
-            )
-        if freq != "M" and freq != "A":
-            raise RecordError(f"freqCode {freq!r} is not A or M")
-        period = self.period(raw_period, freq)
-        reporter, partner = rec.reporterCode, rec.partnerCode
-        if type(reporter) is not int or not 0 <= reporter <= 32767:  # the checks inline for JSON integers
-            reporter = _int(reporter, "reporterCode")
+        key = (
+            rec.freqCode,
+            rec.period,
+            rec.typeCode,
+            rec.classificationCode,
+            rec.flowCode,
+            rec.partner2Code,
+            rec.customsCode,
+            rec.motCode,
+        )
+        try:
+            kind = self.kinds[key]
+        except KeyError:
+            kind = self.kind(rec, key)
+        except TypeError:  # a list or object where a code belongs: not hashable, never cached
+            kind = self.kind(rec, None)
+        period, freq, flow, reason = kind
+        reporter, partner, value = rec.reporterCode, rec.partnerCode, rec.primaryValue
+        if type(reporter) is not int or not 0 <= reporter <= 32767:
+            reporter = _area(rec, "reporterCode")
         if type(partner) is not int or not 0 <= partner <= 32767:
-            partner = _int(partner, "partnerCode")
-        value = rec.primaryValue
-        if type(value) is not float or value - value != 0:  # the check inline for finite JSON floats
-            value = _number(value, "primaryValue")
-        flow = str(rec.flowCode)
-        code = self.code(rec.cmdCode)
-        reason = self.scope_reason(rec, flow)
+            partner = _area(rec, "partnerCode")
+        if type(value) is not float or value - value != 0:  # finite JSON floats pass; inf - inf is nan
+            value = _amount(rec, "primaryValue")
+        cmd = rec.cmdCode
+        code = self.codes.get(cmd, NOT_CACHED) if type(cmd) is str else NOT_CACHED
+        if code is NOT_CACHED:
+            code = self.code(rec)
         if reason is None:
             if partner == 0:
                 reason = "partner World (0): the sum of all partners"
             elif code is None:
-                reason = f"commodity code {rec.cmdCode!r} is not an HS code or TOTAL"
+                reason = f"commodity code {cmd!r} is not an HS code or TOTAL"
             elif rec.primaryValue is None:
                 reason = "no trade value (primaryValue empty)"
         if reason:

@@ -346,6 +346,12 @@ def test_normaliser_caches_give_the_uncached_answers(shared_data: Path) -> None:
         {"partner2Code": False},  # == 0: a total
         {"partner2Code": [0]},  # not hashable
         {"flowCode": True},
+        {"flowCode": 1},  # == True, but "1" is another flow code
+        {"freqCode": "Q"},
+        {"period": "202213", "freqCode": "M"},
+        {"reporterCode": "699"},  # read as the number, never cached as one
+        {"primaryValue": 5, "netWgt": 12, "qty": 3},  # JSON integers where numbers belong
+        {"primaryValue": -1.0},
     ]
     records = [  # each twice: the second time from the caches
         msgspec.json.decode(json.dumps({**base, **edit}), type=comtrade_records.Record) for edit in edits * 2
