@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, insert, inspect, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -14,7 +14,7 @@ from db.ingest import trade_csv, trade_load, trade_write
 from db.ingest.base import ImportFailed, IngestReport
 from db.ingest.trade_load import plan_load
 from db.ingest.trade_rows import TOTAL, FlowSet, hs_level, period_label
-from db.ingest.trade_write import Flow, insert_sql
+from db.ingest.trade_write import Flow, insert_sql, multirow_sql
 from db.lookups import Lookups
 from db.models import TradeFlow
 from tests.ingest.conftest import CHINA_TABLE, NOW, flow_rows
@@ -79,8 +79,18 @@ def test_insert_sql_takes_flow_tuples(dialect, upsert: bool) -> None:  # type: i
     assert (
         "ON CONFLICT (reporter, partner, flow, hs_code, period, freq, source_id) DO UPDATE" in sql
     ) is upsert
-    several = insert_sql(dialect, source_id=3, snapshot_id=9, upsert=upsert, rows=3)
-    assert several.count("(3, 9, ") == 3 and several.startswith(sql.split(" VALUES ")[0])
+
+
+def test_multirow_sql_is_what_sqlalchemy_compiles_for_several_rows() -> None:
+    dialect = sqlite.dialect(paramstyle="qmark")
+    one_row = insert_sql(dialect, source_id=3, snapshot_id=9, upsert=False)
+    ids = {"source_id": literal_column("3"), "snapshot_id": literal_column("9")}
+    rows = [{**{c: bindparam(f"{c}_{i}") for c in Flow._fields}, **ids} for i in range(3)]
+    compiled = insert(TradeFlow.__table__).values(rows).compile(dialect=dialect)
+    assert multirow_sql(one_row, 3) == str(compiled)
+    assert tuple(compiled.positiontup or ()) == tuple(f"{c}_{i}" for i in range(3) for c in Flow._fields)
+    with pytest.raises(ValueError, match="plain one-row INSERT"):
+        multirow_sql(insert_sql(dialect, source_id=3, snapshot_id=9, upsert=True), 3)
 
 
 async def _index_names(engine: AsyncEngine) -> set[str]:
