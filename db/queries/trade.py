@@ -159,31 +159,56 @@ async def years_with_data(session: AsyncSession, scope: TradeScope) -> list[int]
     return sorted({int(p) // 100 for p in (await session.execute(stmt)).scalars()})
 
 
+# At most this many prefixes are looked up one SELECT each (SQLite allows 500 in one compound SELECT).
+MAX_PREFIX_PARTS = 200
+
+
+def _prefix_scopes(scope: TradeScope) -> list[TradeScope]:
+    """The scope split into one scope per prefix, nested prefixes dropped ("85" already holds "8542"): the
+    parts' rows are disjoint and together the rows of the scope. Too many prefixes: the scope itself."""
+    ordered = sorted(set(scope.prefixes))
+    outermost = [p for p in ordered if not any(p != q and p.startswith(q) for q in ordered)]
+    if not 1 < len(outermost) <= MAX_PREFIX_PARTS:
+        return [scope]
+    return [TradeScope(scope.reporter, scope.flow, (p,), scope.partner) for p in outermost]
+
+
 async def source_coverage(session: AsyncSession, scope: TradeScope, year: int) -> list[SourceCoverage]:
     """Per source and frequency: how many periods of `year` it holds for the scope.
+
+    One SELECT per prefix, added up (UNION ALL) before counting: SQLite then seeks each prefix's range in the
+    goods index. Given one OR of many ranges, its planner read every row of the reporter through the
+    natural-key index instead (1.7 s for /brief's 55 focus prefixes at 20M rows; 20 ms this way).
 
     Returns:
         One entry per (source, freq) with data in the year; empty if none.
     """
     lo, hi = year_bounds(year)
-    stmt = (
-        select(
-            TradeFlow.source_id,
-            TradeFlow.freq,
-            func.count(distinct(TradeFlow.period)),
-            func.count(),
-            Source.key,
-            Source.title,
+    parts = [
+        select(TradeFlow.source_id, TradeFlow.freq, TradeFlow.period).where(
+            *_scope_filters(part), TradeFlow.period.between(lo, hi)
         )
-        .join(Source, Source.id == TradeFlow.source_id)
-        .where(*_scope_filters(scope), TradeFlow.period.between(lo, hi))
-        .group_by(TradeFlow.source_id, TradeFlow.freq, Source.key, Source.title)
+        for part in _prefix_scopes(scope)
+    ]
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    counts = (
+        select(
+            rows.c.source_id,
+            rows.c.freq,
+            func.count(distinct(rows.c.period)).label("periods"),
+            func.count().label("n"),
+        )
+        .group_by(rows.c.source_id, rows.c.freq)
+        .subquery()
+    )
+    stmt = (
+        select(counts.c.source_id, counts.c.freq, counts.c.periods, counts.c.n, Source.key, Source.title)
+        .join(Source, Source.id == counts.c.source_id)
         .limit(1_000)
     )
-    rows = (await session.execute(stmt)).all()
     return [
         SourceCoverage(int(sid), key, title, freq, int(periods), int(count))
-        for sid, freq, periods, count, key, title in rows
+        for sid, freq, periods, count, key, title in (await session.execute(stmt)).all()
     ]
 
 

@@ -99,6 +99,26 @@ async def test_levels_and_series(session: AsyncSession) -> None:
     assert codes[:3] == ["2504", "250410", "25041000"] and (first, last) == (201701, 202412)
 
 
+@pytest.mark.usefixtures("loaded")
+async def test_source_coverage_counts_each_row_once_whatever_the_prefixes(session: AsyncSession) -> None:
+    """Looked up one prefix at a time, nested prefixes ("25" holds "2504" and "250410") are dropped first."""
+    parts = tq._prefix_scopes(TradeScope(156, "X", ("250410", "25", "380110", "2504", "TOTAL"), 643))
+    assert [p.prefixes for p in parts] == [("25",), ("380110",), ("TOTAL",)]
+    assert {(p.reporter, p.flow, p.partner) for p in parts} == {(156, "X", 643)}
+    assert tq._prefix_scopes(GOODS) == [GOODS] and tq._prefix_scopes(TradeScope(156, "X", ("25",))) == [
+        TradeScope(156, "X", ("25",))
+    ]
+
+    def counted(cover: list[tq.SourceCoverage]) -> list[tuple[str, str, int, int]]:
+        return sorted((c.source_key, c.freq, c.periods, c.rows) for c in cover)
+
+    whole = counted(await tq.source_coverage(session, TradeScope(156, "X", ("25", "38"), 643), 2023))
+    nested = TradeScope(156, "X", ("2504", "25", "250410", "38", "380110"), 643)
+    assert whole and counted(await tq.source_coverage(session, nested, 2023)) == whole
+    alone = counted(await tq.source_coverage(session, TradeScope(156, "X", ("25",), 643), 2023))
+    assert alone != whole  # the 38 rows count too
+
+
 TWO_YEARS = [*range(202301, 202313), *range(202201, 202213)]  # a /top window: the months and the year before
 
 
