@@ -353,7 +353,7 @@ def prepare(run: Run) -> tuple[Any, Any]:
         baselines = trade_bench.measure_baselines(
             df, trade_bench.draw_questions(run.chunks, run.shape, args.queries)
         )  # type: ignore[arg-type]
-    if areas & {"entity", "serve", "screen"}:
+    if areas & {"entity", "serve", "screen", "brief"}:  # the /brief target is at 1M names too
         step("generating entities")
         run.names = build_names(args, max(1_000, round(FULL_NAMES * args.scale)), 7, "main")
         run.data["entity names"] = _names_text(run.names)
