@@ -337,7 +337,7 @@ class NameIndex:
         scores = (
             np.array(
                 score_candidates(
-                    key, keys, prefix=prefix, within_words=within_words, weights=self.phonetic.weights
+                    key, keys, prefix=prefix, within_words=within_words, word_sizes=self.phonetic.sizes
                 )
             )
             * _KIND_FACTOR[kinds]

@@ -24,8 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rigour.text.phonetics import metaphone
 
@@ -59,18 +60,26 @@ def letters(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=WORD_CACHE)
 def codes(word: str) -> tuple[str, str, str]:
     """(metaphone, skeleton, skeleton with a leading w read as v) of a word; an empty code when it says too
     little (short or no consonant). The third is for vowelless words only: Hebrew writes v and w with one
     letter, which romanises as w (`wldymyr` for Vladimir), while Arabic's is a w (`wlyd`, Walid)."""
+    return (_metaphone(word), *_skeletons(word))
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _metaphone(word: str) -> str:
+    meta = metaphone(word) if len(word) >= 2 and word.isalpha() else ""
+    return meta if len(meta) >= _MIN_CODE else ""
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _skeletons(word: str) -> tuple[str, str]:
     if not word.isalpha():
-        return ("", "", "")
-    meta = metaphone(word) if len(word) >= 2 else ""
+        return ("", "")
     bones = skeleton(word)
     as_v = skeleton("v" + word[1:]) if word[0] == "w" and _abjad_like(word) else ""
-    meta, bones, as_v = (code if len(code) >= _MIN_CODE else "" for code in (meta, bones, as_v))
-    return meta, bones, as_v
+    return (bones if len(bones) >= _MIN_CODE else "", as_v if len(as_v) >= _MIN_CODE else "")
 
 
 def _abjad_like(word: str) -> bool:
@@ -95,11 +104,10 @@ def sounds_like(word: str) -> Callable[[str], bool]:
     mine = set(bones) - {""}
     vowelless = _abjad_like(word)
 
-    def alike(other: str) -> bool:
-        m, *theirs = codes(other)
-        if meta and meta == m:
+    def alike(other: str) -> bool:  # the skeletons only when they count: one of the words has no vowel
+        if meta and meta == _metaphone(other):
             return True
-        return bool((vowelless or _abjad_like(other)) and mine.intersection(theirs))
+        return bool((vowelless or _abjad_like(other)) and mine.intersection(_skeletons(other)))
 
     return alike
 
@@ -109,12 +117,19 @@ def _weight(names_holding: int) -> float:
     return 1.0 / (1.0 + math.log10(1 + names_holding))
 
 
+class _Sizes(dict[str, float]):
+    """Each word's length times its weight; a word that is not indexed weighs 1."""
+
+    def __missing__(self, word: str) -> float:
+        return len(word) * _weight(0)
+
+
 @dataclass
 class PhoneticWords:
     """Every distinct word of the indexed names by its two codes: `alternatives` finds listed spellings."""
 
     by_code: dict[str, list[str]] = field(default_factory=dict)
-    weight_of: dict[str, float] = field(default_factory=dict)  # word -> its weight (`weights`)
+    size_of: dict[str, float] = field(default_factory=_Sizes)  # word -> its length times its weight
 
     @classmethod
     def build(cls, words: Iterable[str]) -> PhoneticWords:
@@ -124,16 +139,16 @@ class PhoneticWords:
             for prefix, code in zip(("m", "s", "s"), codes(word), strict=True):
                 if code:
                     by_code.setdefault(prefix + code, []).append(word)
-        return cls(by_code, {word: _weight(count) for word, count in vocabulary.items()})
+        return cls(by_code, _Sizes((word, len(word) * _weight(n)) for word, n in vocabulary.items()))
 
-    def weights(self, words: list[str]) -> list[float]:
-        """How much each name word says (inverse document frequency): `concern` or `company`, in thousands of
-        names, weigh less than `almaz`; a name's coverage by the query is measured with these weights."""
-        return list(map(self.weight_of.get, words, repeat(_weight(0))))
+    def sizes(self, words: list[str]) -> npt.NDArray[np.float64]:
+        """Each word's length times how much it says (inverse document frequency: `concern` or `company`, in
+        thousands of names, weigh less than `almaz`); a name's coverage by the query is measured with these."""
+        return np.fromiter(map(self.size_of.__getitem__, words), dtype=np.float64, count=len(words))
 
     def alternatives(self, word: str, limit: int = 3) -> list[str]:
         """Up to `limit` listed words that sound like `word` (which is not listed itself), closest first."""
-        if word in self.weight_of:
+        if word in self.size_of:
             return []
         meta, *bones = codes(word)
         found: set[str] = set(self.by_code.get("m" + meta, ())) if meta else set()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +60,7 @@ class _Units:
     cut and looked up with C-level calls (`split`, `map`), not a Python step per word.
     """
 
-    vocabulary: list[str]  # the distinct unit texts, sorted
+    vocabulary: list[str]  # the distinct unit texts
     vocab: npt.NDArray[np.intp]  # vocabulary position of each unit; a candidate's units are contiguous
     starts: npt.NDArray[np.intp]  # first unit of each candidate
     owner: npt.NDArray[np.intp]  # candidate of each unit
@@ -80,8 +80,8 @@ class _Units:
         word_owner = np.repeat(np.arange(len(names)), n)
         inner = word_owner[:-1] == word_owner[1:]  # word i and i + 1 are in one name: a pair
         pairs = list(compress(map(str.__add__, words, words[1:]), inner.tolist()))
-        vocabulary = sorted(set(words).union(pairs))
-        where = {w: i for i, w in enumerate(vocabulary)}
+        vocabulary = list(dict.fromkeys(chain(words, pairs)))  # any order: each entry is scored on its own
+        where = dict(zip(vocabulary, range(len(vocabulary)), strict=True))
         word_vocab = np.fromiter(map(where.__getitem__, words), dtype=np.intp, count=len(words))
         pair_vocab = np.fromiter(map(where.__getitem__, pairs), dtype=np.intp, count=len(pairs))
         pair_of_word = np.cumsum(inner) - 1  # position in `pairs` of the pair a word begins
@@ -166,8 +166,8 @@ def _word_alignment(
     return aligned
 
 
-def _even(words: list[str]) -> list[float]:
-    return [1.0] * len(words)
+def _lengths(words: list[str]) -> npt.NDArray[np.float64]:
+    return np.fromiter(map(len, words), dtype=np.float64, count=len(words))
 
 
 def score_candidates(
@@ -176,7 +176,7 @@ def score_candidates(
     *,
     prefix: bool = False,
     within_words: bool = False,
-    weights: Callable[[list[str]], list[float]] = _even,
+    word_sizes: Callable[[list[str]], npt.NDArray[np.float64]] = _lengths,
 ) -> list[float]:
     """Similarity (0-100) of the normalised `query` to each normalised candidate name.
 
@@ -185,7 +185,8 @@ def score_candidates(
         names: normalised candidate keys.
         prefix: treat the last query word as a prefix (autocomplete while typing).
         within_words: the query was written in a dense script (Han, kana, Hangul): it may be part of a word.
-        weights: how much each name word counts in the coverage (`PhoneticWords.weights`: rare words more).
+        word_sizes: how much each name word counts in the coverage (`PhoneticWords.sizes`: its length,
+            times a weight that makes rare words count more).
     Returns:
         One score per name, in order.
     """
@@ -204,12 +205,9 @@ def score_candidates(
     starts = None
     if prefix:
         starts = np.array([w.startswith(q_words[-1]) for w in units.vocabulary])[units.vocab]
-    distinct = list(set(units.words))
-    size_of = {w: len(w) * x for w, x in zip(distinct, weights(distinct), strict=True)}
-    patronymics = {w for w in distinct if w.endswith(_PATRONYMIC_ENDINGS)}
-    count = len(units.words)
-    sizes = np.fromiter(map(size_of.__getitem__, units.words), dtype=np.float64, count=count)
-    patronymic = np.fromiter(map(patronymics.__contains__, units.words), dtype=bool, count=count)
+    patronymics = {w for w in set(units.words) if w.endswith(_PATRONYMIC_ENDINGS)}
+    patronymic = np.fromiter(map(patronymics.__contains__, units.words), dtype=bool, count=len(units.words))
+    sizes = word_sizes(units.words)
     aligned = _word_alignment(q_words, units, scores, starts, sizes, patronymic)
     whole = cdist([query], names, scorer=fuzz.token_sort_ratio, dtype=np.float64)[0]
     compacts = "\n".join(names).replace(" ", "").split("\n")

@@ -51,10 +51,11 @@ def units_of(name: str) -> list[tuple[str, int, int]]:
     return units + [(n_words[j] + n_words[j + 1], j, 2) for j in range(len(n_words) - 1)]
 
 
-def reference_score(query: str, name: str, weight: dict[str, float], found: set[str]) -> float:
+def reference_score(query: str, name: str, sizes: list[float], found: set[str]) -> float:
     """The rule of db.search.scoring written name by name in plain Python (as it was before vectorising).
 
-    `found`: query words spelled exactly so in some candidate (those get no sound-alike upgrade).
+    `sizes`: each name word's length times its weight; `found`: query words spelled exactly so in some
+    candidate (those get no sound-alike upgrade).
     """
     q_words, n_words = query.split(), name.split()
     units = units_of(name)
@@ -82,7 +83,6 @@ def reference_score(query: str, name: str, weight: dict[str, float], found: set[
         if best >= 70.0:
             covered.update(range(at[1], at[1] + at[2]))
     explained /= sum(len(w) for w in q_words)
-    sizes = [len(w) * weight[w] for w in n_words]
     name_len = sum(s for j, (w, s) in enumerate(zip(n_words, sizes, strict=True)) if j in covered or not w.endswith(
         ("ovich", "evich", "ovna", "evna", "ichna", "ogly", "kyzy")))  # fmt: skip
     coverage = sum(sizes[j] for j in sorted(covered)) / name_len if name_len else 0.0
@@ -100,11 +100,10 @@ def test_vectorised_scores_equal_the_per_name_rule(index: NameIndex) -> None:
     compared = 0
     for key in keys:
         names = [index.key(int(p)) for p in index._candidates(key, None, prefix=False)[0][:60]]
-        words = list({w for name in names for w in name.split()})
-        weight = dict(zip(words, index.phonetic.weights(words), strict=True))
-        got = scoring.score_candidates(key, names, weights=index.phonetic.weights)
+        got = scoring.score_candidates(key, names, word_sizes=index.phonetic.sizes)
         found = {u for name in names for u, _, _ in units_of(name)}.intersection(key.split())
-        want = [reference_score(key, name, weight, found) for name in names]
+        sizes = [index.phonetic.sizes(name.split()).tolist() for name in names]
+        want = [reference_score(key, name, s, found) for name, s in zip(names, sizes, strict=True)]
         assert got == want, key
         compared += len(names)
     assert compared > 3000
