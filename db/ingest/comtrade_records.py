@@ -241,7 +241,7 @@ class Normaliser:
                 reason = "partner World (0): the sum of all partners"
             elif code is None:
                 reason = f"commodity code {cmd!r} is not an HS code or TOTAL"
-            elif rec.primaryValue is None:
+            elif value is None:  # null or ""
                 reason = "no trade value (primaryValue empty)"
         if reason:
             self.report.skip(reason)

@@ -60,6 +60,7 @@ def variants(shared_data: Path) -> list[dict[str, Any]]:
         {"classificationCode": "S4"},
         {"typeCode": "S"},
         {"primaryValue": None},
+        {"primaryValue": ""},
         {"cmdCode": "85", "period": "2021"},
     ]
     return [{**copy.deepcopy(base), **edit} for edit in edits]
@@ -69,9 +70,9 @@ async def test_skip_rules(
     sessions: async_sessionmaker[AsyncSession], shared_data: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "variants.json"
-    path.write_text(json.dumps({"count": 12, "data": variants(shared_data)}), encoding="utf-8")
+    path.write_text(json.dumps({"count": 13, "data": variants(shared_data)}), encoding="utf-8")
     report = await comtrade.run_import(sessions, path, now=NOW)
-    assert report.rows_read == 12 and report.rows_loaded == 1
+    assert report.rows_read == 13 and report.rows_loaded == 1
     assert dict(report.skipped) == {
         "re-exports (RX): already included in exports (X)": 1,
         "re-imports (RM): already included in imports (M)": 1,
@@ -81,7 +82,7 @@ async def test_skip_rules(
         "commodity code 'AG2' is not an HS code or TOTAL": 1,
         "classification S4 is not HS": 1,
         "trade in services (typeCode S): only goods are stored": 1,
-        "no trade value (primaryValue empty)": 1,
+        "no trade value (primaryValue empty)": 2,
     }
     [row] = await flow_rows(sessions)
     assert row[5:9] == ("85", 202100, "A", 2)
