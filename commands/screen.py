@@ -165,14 +165,21 @@ def _row_country(value: str, ctx: Context, cache: dict[str, str | None]) -> str 
 
 
 async def _search_all(
-    ctx: Context, wanted: dict[str, int], progress: Progress | None, done: int, total: int
-) -> dict[str, list[EntityHit]]:
-    """The candidates of each distinct search key (`wanted`: key -> rows carrying it), searched once each.
+    ctx: Context,
+    wanted: dict[str, int],
+    keep: float,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> tuple[dict[str, list[EntityHit]], dict[int, EntityRecord]]:
+    """The candidates of each distinct search key (`wanted`: key -> rows carrying it), searched once each,
+    and the records of the candidates judged (`_kept` from `keep`).
 
     The same search as /entity (`search_key` on the loaded index), a batch of keys per worker-thread call:
     one index version check for the whole file instead of one per name, and progress between batches.
     Two batches run at a time: over half of a search is numpy counting that releases the GIL, so the second
-    thread uses the second core while the first scores.
+    thread uses the second core while the first scores. The records of a finished batch are read while the
+    threads search the next ones.
     """
     index, _ = await get_index(ctx.session)
     if index.size == 0:
@@ -185,16 +192,20 @@ async def _search_all(
     loop = asyncio.get_running_loop()
     running = [loop.run_in_executor(_SCREEN_THREADS, _search_batch, index, batch) for batch in batches]
     found: dict[str, list[EntityHit]] = {}
+    records: dict[int, EntityRecord] = {}
     try:
-        for batch, hits in zip(batches, running, strict=True):
-            found.update(zip(batch, await hits, strict=True))
+        for batch, searched in zip(batches, running, strict=True):
+            hits = await searched
+            found.update(zip(batch, hits, strict=True))
+            ids = {h.entity_id for row in hits for h in _kept(row, keep)}.difference(records)
+            records.update(await _records(ctx, ids))
             done += sum(wanted[key] for key in batch)
             if progress is not None:
                 progress(done, total)
     finally:
         for pending in running:  # screening stopped (an error, a cancelled command): drop the queued batches
             pending.cancel()
-    return found
+    return found, records
 
 
 def _search_batch(index: NameIndex, keys: list[str]) -> list[list[EntityHit]]:
@@ -240,10 +251,8 @@ async def screen_table(
     skipped = len(names) - sum(wanted.values())  # rows without a usable name count as done at once
     if progress is not None:
         progress(skipped, len(names))
-    hits = await _search_all(ctx, wanted, progress, skipped, len(names))
     keep = thresholds.possible
-    ids = {h.entity_id for found in hits.values() for h in _kept(found, keep)}
-    records = await _records(ctx, ids)
+    hits, records = await _search_all(ctx, wanted, keep, progress, skipped, len(names))
     cache: dict[str, str | None] = {}
     verdicts = []
     for name, country_text in zip(names, countries, strict=True):
