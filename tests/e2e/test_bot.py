@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from commands.trade_common import fmt_usd
+from db.engine import head_revision
 from db.lookups import Lookups
 from tests.conftest import PG_ADMIN_URL
 from tests.discord_standin import Driver, FileOption
@@ -127,7 +128,7 @@ def graphite_to_russia(shared_data: Path, lookups: Lookups, year: int) -> float:
 async def test_health_line_at_start(stack: Stack) -> None:
     line = stack.serve.events("ready")[0]
     assert f"{stack.discord.guild.id}" in line and "Stand-in Newsroom" in line
-    assert f"database={stack.backend}" in line and "schema=0004" in line
+    assert f"database={stack.backend}" in line and f"schema={head_revision()}" in line
     for source in ("hs", "ofac_sdn", "china_customs_derived", "opensanctions"):
         assert source in line
     assert len(stack.serve.events("commands_synced")) == 1
