@@ -146,7 +146,7 @@ CPU: list[float] = []  # CPU seconds per timed import (its process and the child
 
 
 def _cpu(runs: int) -> dict[str, float]:
-    """CPU ms of the last `runs` timed imports, forked children included (not the PostgreSQL server's work)."""
+    """CPU ms of the last `runs` timed imports, each in its own process (not the PostgreSQL server's work)."""
     last = [c * 1000 for c in CPU[-runs:]]
     return {
         "cpu_ms_median": round(float(np.median(last)), 1),

@@ -29,9 +29,9 @@ NOTES = [
     "The generated data stays in the bench process for every backend; it is moved out of the cyclic garbage "
     "collector's reach (gc.freeze) before anything is timed, as a bot or import process does not hold it.",
     "This machine is shared with other work: the load average is recorded; a busy machine inflates wall "
-    "times and p95 most. The CPU column is the CPU time this process spent per call (all its threads; for "
-    "imports also the child a big Comtrade file's decode forks): the view that does not depend on waiting for a "
-    "core; it leaves out the PostgreSQL server's own work.",
+    "times and p95 most. The CPU column is the CPU time spent per call (all threads; for imports, the import's "
+    "own process): the view that does not depend on waiting for a core; it leaves out the PostgreSQL server's "
+    "own work.",
 ]
 
 
