@@ -1,7 +1,7 @@
 """Why an /entity result matched, and when several candidates are too close to pick one.
 
 `why_matched` says in one line which name or identifier matched and how its words agreed with the query
-(exactly, spelled closely, sounding alike, written together, an initial), then which of the entity's
+(exactly, in another romanisation, spelled closely, sounding alike, written together, an initial), then which of the entity's
 features agreed or disagreed with the filters given (country, type) and its date of birth or registration
 for the reader to compare. `is_ambiguous` decides between one card and a short disambiguation list:
 several candidates within `AMBIGUITY_MARGIN` points of the best or all holding the query's words, none
@@ -21,6 +21,7 @@ from db.names import identifier_key
 from db.queries.entities import EntityRecord
 from db.search.index import EntityHit
 from db.search.phonetics import letters, sound_alike
+from db.search.romanisation import romanised_alike
 
 AMBIGUITY_MARGIN = 2.0  # points: candidates this close to the best are listed instead of one card
 MAX_LISTED = 8  # candidates in a disambiguation list
@@ -59,7 +60,7 @@ def _word_agreement(query_word: str, name_words: list[str]) -> str:
     joined = {a + b for a, b in zip(name_words, name_words[1:], strict=False)}
     if query_word in joined:
         return "written together"
-    if any(letters(query_word) == letters(w) for w in name_words):
+    if any(letters(query_word) == letters(w) or romanised_alike(query_word, w) for w in name_words):
         return "another romanisation"
     if any(sound_alike(query_word, w) for w in name_words):
         return "sounds alike"

@@ -8,6 +8,7 @@ ASCII blob, and per-name and per-entity attributes for the filters (country, typ
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 
@@ -15,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from db.names import identifier_key
+from db.search import romanisation
 from db.search.columns import EntityColumns, IdentifierColumns, NameColumns, Pairs
 from db.search.phonetics import PhoneticWords
 from db.search.scoring import score_candidates
@@ -25,6 +27,7 @@ _KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)  # by
 _POOL_DICE = 150  # candidates kept by Dice similarity of trigram sets
 _POOL_CONTAINED = 100  # and by share of the query's trigrams found (short names first)
 _SOUND_ALIKE_KEYS = 2  # extra candidate searches with listed words that sound like unknown query words
+_ROMANISED_KEYS = 2  # ... and with a query word's syllable in another Chinese romanisation (`hsi` -> `xi`)
 _EXPAND_BELOW = 92.0  # ... run only when no name scores this well (commands.entity_card.STRONG_SCORE)
 IDENTIFIER_SCORE = 100.0  # an exact identifier: ranked before every name
 
@@ -131,7 +134,7 @@ class NameIndex:
             version=version,
             ident_hashes=ident_hashes,
             ident_entity=ident_entity,
-            _phonetic=PhoneticWords.build(" ".join(keys).split()),
+            _phonetic=_phonetic_words(keys),
         )
 
     @property
@@ -216,7 +219,7 @@ class NameIndex:
         if self._phonetic is None:
             blob, ends = self.key_blob.tobytes().decode("ascii"), self.key_offsets.tolist()
             keys = (blob[start:end] for start, end in zip(ends, ends[1:], strict=False))
-            self._phonetic = PhoneticWords.build(" ".join(keys).split())
+            self._phonetic = _phonetic_words(keys)
         return self._phonetic
 
     def by_identifier(self, key: str, filters: SearchFilters | None = None) -> list[EntityHit]:
@@ -251,15 +254,23 @@ class NameIndex:
         return hits
 
     def _sound_alike_keys(self, key: str) -> list[str]:
-        """The query with an unknown word replaced by a listed word that sounds like it (`poetin` -> `putin`)."""
+        """The query with a word replaced by a listed spelling of its Chinese syllable in another romanisation
+        (`hsi jinping` -> `xi jinping`; up to _ROMANISED_KEYS), then with an unknown word replaced by a listed
+        word that sounds like it (`poetin` -> `putin`; up to _SOUND_ALIKE_KEYS)."""
         words = key.split()
-        out: list[str] = []
+        romanised: list[str] = []
+        alike: list[str] = []
         for i, word in enumerate(words):
-            if len(word) < 3 or any(c.isdigit() for c in word):
+            if len(word) < 2 or any(c.isdigit() for c in word):
+                continue
+            for alt in romanisation.other_romanisations(word):
+                if alt in self.phonetic.size_of:  # listed: a search with it can find something
+                    romanised.append(" ".join([*words[:i], alt, *words[i + 1 :]]))
+            if len(word) < 3:
                 continue
             for alt in self.phonetic.alternatives(word, limit=_SOUND_ALIKE_KEYS):
-                out.append(" ".join([*words[:i], alt, *words[i + 1 :]]))
-        return out[:_SOUND_ALIKE_KEYS]
+                alike.append(" ".join([*words[:i], alt, *words[i + 1 :]]))
+        return romanised[:_ROMANISED_KEYS] + alike[:_SOUND_ALIKE_KEYS]
 
     def search(
         self,
@@ -359,6 +370,12 @@ class NameIndex:
             )
             for i in best.tolist()
         ]
+
+
+def _phonetic_words(keys: Iterable[str]) -> PhoneticWords:
+    """The listed words by sound; the romanisation table is built here too, not in the first search."""
+    romanisation.warm()
+    return PhoneticWords.build(" ".join(keys).split())
 
 
 def _identifier_arrays(

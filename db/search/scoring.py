@@ -12,7 +12,8 @@ The score (0-100) is the best of three views of the two normalised keys:
   query written in a dense script (`within_words`): in Latin text `putin` inside `computing` is chance.
 
 A query word also matches two adjacent name words written together (`kingpai` covers `king pai`), a
-name word that sounds alike (`db.search.phonetics`: `poetin` ~ `putin` at 88), and a one-letter query
+name word that sounds alike (`db.search.phonetics`: `poetin` ~ `putin` at 88), a name word that writes the
+same Chinese syllable in another romanisation (`db.search.romanisation`: `hsi` ~ `xi`), and a one-letter query
 word is an initial of any name word it begins (`putin v v` ~ `putin vladimir vladimirovich`).
 
 A one-word query is weak evidence unless a name word (or two written together) is spelled exactly so:
@@ -36,6 +37,7 @@ from rapidfuzz.distance import Indel
 from rapidfuzz.process import cdist
 
 from db.search.phonetics import PHONETIC_SCORE, SAME_LETTERS_SCORE, letters, sounds_like
+from db.search.romanisation import ROMANISED_SCORE, other_romanisations
 
 # A query word must be at least this similar to a name word to count as covering it.
 _COVER_THRESHOLD = 70.0
@@ -68,6 +70,7 @@ class _Units:
     pair: npt.NDArray[np.bool_]  # the unit is two words written together
     words: list[str]  # the candidates' words, flat
     word_starts: npt.NDArray[np.intp]  # first word of each candidate
+    where: dict[str, int]  # vocabulary position of each unit text
 
     @classmethod
     def of(cls, names: Sequence[str]) -> _Units:
@@ -94,25 +97,31 @@ class _Units:
         vocab = word_vocab[word]
         if len(pairs):
             vocab[pair] = pair_vocab[pair_of_word[word[pair]]]
-        return cls(vocabulary, vocab, starts, owner, word, pair, words, word_starts)
+        return cls(vocabulary, vocab, starts, owner, word, pair, words, word_starts, where)
 
 
-def _rows(q_words: list[str], vocabulary: list[str], short: bool) -> npt.NDArray[np.float64]:
-    """Word similarity: rapidfuzz ratio, raised for the same letters in another romanisation and for words
-    that sound alike. A query word found as it is among the candidates' words needs neither."""
+def _rows(q_words: list[str], units: _Units, short: bool) -> npt.NDArray[np.float64]:
+    """Word similarity: rapidfuzz ratio, raised for the same letters in another romanisation, for words that
+    sound alike (unless the query word is found as it is among the candidates' words), and for the query
+    word's syllable in another Chinese romanisation (`hsi` ~ `xi`: a few dictionary look-ups per word)."""
+    vocabulary = units.vocabulary
     rows = cdist(q_words, vocabulary, scorer=fuzz.ratio, dtype=np.float32).astype(np.float64)
     if short:
         return rows
     for q, row in zip(q_words, rows, strict=True):
-        if len(q) < 2 or row.max() == 100.0:
+        if len(q) < 2:
             continue
-        folded, alike = letters(q), sounds_like(q)
-        # below _SOUND_FLOOR no two letters in common: neither a romanisation nor a sound-alike
-        for j in np.flatnonzero((row >= _SOUND_FLOOR) & (row < SAME_LETTERS_SCORE)).tolist():
-            if folded == letters(vocabulary[j]):
-                row[j] = SAME_LETTERS_SCORE
-            elif row[j] < PHONETIC_SCORE and alike(vocabulary[j]):
-                row[j] = PHONETIC_SCORE
+        if row.max() < 100.0:
+            folded, alike = letters(q), sounds_like(q)
+            # below _SOUND_FLOOR no two letters in common: neither a romanisation nor a sound-alike
+            for j in np.flatnonzero((row >= _SOUND_FLOOR) & (row < SAME_LETTERS_SCORE)).tolist():
+                if folded == letters(vocabulary[j]):
+                    row[j] = SAME_LETTERS_SCORE
+                elif row[j] < PHONETIC_SCORE and alike(vocabulary[j]):
+                    row[j] = PHONETIC_SCORE
+        syllables = [units.where[w] for w in other_romanisations(q) if w in units.where]
+        if syllables:
+            row[syllables] = np.maximum(row[syllables], ROMANISED_SCORE)
     return rows
 
 
@@ -200,7 +209,7 @@ def score_candidates(
     units = _Units.of(names)
     q_compact = query.replace(" ", "")
     short = len(q_compact) <= SHORT_QUERY and not prefix
-    rows = _rows(q_words, units.vocabulary, short)
+    rows = _rows(q_words, units, short)
     scores = [row[units.vocab] for row in rows]
     starts = None
     if prefix:

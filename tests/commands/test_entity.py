@@ -262,3 +262,18 @@ async def test_close_candidates_are_listed_not_carded(
     single = await ask(sessions, lookups, "/entity Timur Ivanov")
     assert single.title == "IVANOV, Timur"
     assert any(line.startswith("Why: name 'IVANOV, Timur'") for line in single.summary)
+
+
+async def test_other_romanisation_of_a_chinese_name_finds_and_explains(
+    sessions: async_sessionmaker[AsyncSession], lookups: Lookups, shared_data: Path, tmp_path: Path
+) -> None:
+    """ZHOU Jianshu of the real SDN list, asked for in Hong Kong (Chow) and Wade-Giles (Chou) spellings."""
+    await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=100_000, also=b'"ZHOU, Jianshu"')
+    for query, why in (
+        ("Chow Jianshu", "chow another romanisation, jianshu exact"),
+        ("Jianshu Chou", "jianshu exact, chou another romanisation"),
+    ):
+        reply = await ask(sessions, lookups, f"/entity {query}")
+        assert reply.title == "ZHOU, Jianshu", query
+        why_line = next(line for line in reply.summary if line.startswith("Why: "))
+        assert why in why_line, why_line

@@ -16,6 +16,7 @@ from db.names import normalize_name
 from db.search import scoring
 from db.search.index import NameIndex
 from db.search.phonetics import PHONETIC_SCORE, SAME_LETTERS_SCORE, letters, sound_alike
+from db.search.romanisation import ROMANISED_SCORE, romanised_alike
 from db.search.service import search_key
 from tests.fixtures.entity_eval.evaluate import build_index, read_eval
 
@@ -55,7 +56,7 @@ def reference_score(query: str, name: str, sizes: list[float], found: set[str]) 
     """The rule of db.search.scoring written name by name in plain Python (as it was before vectorising).
 
     `sizes`: each name word's length times its weight; `found`: query words spelled exactly so in some
-    candidate (those get no sound-alike upgrade).
+    candidate (those get no sound-alike upgrade; another Chinese romanisation is raised all the same).
     """
     q_words, n_words = query.split(), name.split()
     units = units_of(name)
@@ -70,6 +71,10 @@ def reference_score(query: str, name: str, sizes: list[float], found: set[str]) 
                     row[k] = SAME_LETTERS_SCORE
                 elif row[k] < PHONETIC_SCORE and sound_alike(q, u):
                     row[k] = PHONETIC_SCORE
+        if len(q) >= 2 and len(query.replace(" ", "")) > scoring.SHORT_QUERY:
+            for k, (u, _, _) in enumerate(units):
+                if romanised_alike(q, u):
+                    row[k] = max(row[k], ROMANISED_SCORE)
         rows.append([float(np.float32(x)) for x in row])
     explained, covered = 0.0, set()
     for i, q in enumerate(q_words):
@@ -97,6 +102,7 @@ def reference_score(query: str, name: str, sizes: list[float], found: set[str]) 
 
 def test_vectorised_scores_equal_the_per_name_rule(index: NameIndex) -> None:
     keys = sample_keys(index, 120) + ["putin v v", "v putin", "kingpai technology", "smic", "a b c"]
+    keys += ["chow jianshu", "cheung keping", "li john ka chiu", "huang moon chi", "zhou hsien cheng"]
     compared = 0
     for key in keys:
         names = [index.key(int(p)) for p in index._candidates(key, None, prefix=False)[0][:60]]
