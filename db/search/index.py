@@ -27,7 +27,9 @@ _KIND_FACTOR = np.array([1.0, 1.0, 1.0, 1.0, 0.93, 1.0], dtype=np.float64)  # by
 _POOL_DICE = 150  # candidates kept by Dice similarity of trigram sets
 _POOL_CONTAINED = 100  # and by share of the query's trigrams found (short names first)
 _SOUND_ALIKE_KEYS = 2  # extra candidate searches with listed words that sound like unknown query words
-_ROMANISED_KEYS = 2  # ... and with a query word's syllable in another Chinese romanisation (`hsi` -> `xi`)
+# ... and with a query word's syllable in another Chinese romanisation (`hsi` -> `xi`). One: at a million
+# names a second never found more (docs/entities.md) and cost about 1 ms in the queries that ran it.
+_ROMANISED_KEYS = 1
 _EXPAND_BELOW = 92.0  # ... run only when no name scores this well (commands.entity_card.STRONG_SCORE)
 IDENTIFIER_SCORE = 100.0  # an exact identifier: ranked before every name
 
@@ -254,8 +256,8 @@ class NameIndex:
         return hits
 
     def _sound_alike_keys(self, key: str) -> list[str]:
-        """The query with a word replaced by a listed spelling of its Chinese syllable in another romanisation
-        (`hsi jinping` -> `xi jinping`; up to _ROMANISED_KEYS), then with an unknown word replaced by a listed
+        """The query with a word replaced by the commonest listed spelling of its Chinese syllable in another
+        romanisation (`hsi jinping` -> `xi jinping`; up to _ROMANISED_KEYS), then with an unknown word replaced by a listed
         word that sounds like it (`poetin` -> `putin`; up to _SOUND_ALIKE_KEYS)."""
         words = key.split()
         romanised: list[str] = []
@@ -263,9 +265,10 @@ class NameIndex:
         for i, word in enumerate(words):
             if len(word) < 2 or any(c.isdigit() for c in word):
                 continue
-            for alt in romanisation.other_romanisations(word):
-                if alt in self.phonetic.size_of:  # listed: a search with it can find something
-                    romanised.append(" ".join([*words[:i], alt, *words[i + 1 :]]))
+            sizes = self.phonetic.size_of
+            listed = [alt for alt in romanisation.other_romanisations(word) if alt in sizes]
+            for alt in sorted(listed, key=lambda w: (sizes[w] / len(w), w)):  # the most names hold it first
+                romanised.append(" ".join([*words[:i], alt, *words[i + 1 :]]))
             if len(word) < 3:
                 continue
             for alt in self.phonetic.alternatives(word, limit=_SOUND_ALIKE_KEYS):

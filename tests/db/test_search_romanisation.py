@@ -117,7 +117,7 @@ def test_search_tries_the_listed_spellings() -> None:
     index = people_index()
     keys = index._sound_alike_keys("hsi jinping")
     assert keys[0] == "xi jinping"
-    assert "zhou jianshu" in index._sound_alike_keys("chou jianshu")
+    assert index._sound_alike_keys("chou jianshu")[0] in ("chow jianshu", "zhou jianshu")
 
 
 def test_why_says_another_romanisation() -> None:
