@@ -55,40 +55,13 @@ async def commands(request: dict[str, Any]) -> dict[str, Any]:
 async def serve(request: dict[str, Any]) -> dict[str, Any]:
     """bench.serve's start, without its two commands (peak memory is not compared here): seconds to READY
     with the commands synced, and to the name index ready."""
-    import os
-    import subprocess
-
     from bench import serve as serve_bench
-    from tests.discord_standin import Driver
 
     folder = Path(request["folder"])
-    async with Driver() as discord:
-        folder.mkdir(parents=True, exist_ok=True)
-        config = serve_bench.write_config(
-            folder / "config.toml", request["url"], discord.guild.id, discord.role("Researcher").id
-        )
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("TRADEWATCH_", "DISCORD_", "COMTRADE_"))
-        }
-        env |= discord.env() | {"PYTHONUNBUFFERED": "1"}
-        with (folder / "serve.log").open("wb") as log:
-            started = time.perf_counter()
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "--config", str(config), "serve",
-                cwd=serve_bench.REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        discord.watch_process(proc)
-        try:
-            await discord.wait_ready(commands=serve_bench.CORE, timeout=900)
-            ready = time.perf_counter() - started
-            index_ready = await serve_bench._wait_log(
-                folder / "serve.log", "event=entity_index_ready", started
-            )
-        finally:
-            discord.forget_process()
-            if proc.returncode is None:
-                proc.terminate()
-            await proc.wait()
+    async with serve_bench.serve_started(folder, request["url"]) as (discord, _, started):
+        await discord.wait_ready(commands=serve_bench.CORE, timeout=900)
+        ready = time.perf_counter() - started
+        index_ready = await serve_bench.wait_log(folder / "serve.log", "event=entity_index_ready", started)
     return {"ready_s": ready, "index_ready_s": index_ready}
 
 

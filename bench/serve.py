@@ -17,17 +17,23 @@ rapidfuzz): its wall time and its peak RSS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.databases import data_dir
 from bench.stats import Figure, Target
+
+if TYPE_CHECKING:
+    from tests.discord_standin import Driver
 
 COLD_START_S = 5.0
 RSS_LIMIT_MIB = 1024.0
@@ -66,7 +72,7 @@ def baseline() -> tuple[float, float]:
     return seconds, hwm / 1024
 
 
-async def _wait_log(log: Path, marker: str, started: float, timeout: float = 900) -> float:
+async def wait_log(log: Path, marker: str, started: float, timeout: float = 900) -> float:
     """Seconds from `started` until `marker` appears in the serve log (polled every 20 ms)."""
     while time.perf_counter() - started < timeout:
         if marker in log.read_text(encoding="utf-8", errors="replace"):
@@ -75,10 +81,12 @@ async def _wait_log(log: Path, marker: str, started: float, timeout: float = 900
     raise TimeoutError(f"{marker} not in {log} after {timeout} s")
 
 
-async def _one_start(
-    folder: Path, db_url: str, sample: tuple[str, str, str, str]
-) -> tuple[float, float, float, float]:
-    """Start serve once; return (s to ready, s to entity index ready, RSS MiB at ready, peak RSS MiB after two commands)."""
+@contextlib.asynccontextmanager
+async def serve_started(
+    folder: Path, db_url: str
+) -> AsyncIterator[tuple[Driver, asyncio.subprocess.Process, float]]:
+    """`tradewatch serve` on `db_url` against a fresh Discord stand-in, its log in `folder/serve.log`; yields the
+    stand-in, the process and the perf_counter just before the spawn, and stops the process on the way out."""
     from tests.discord_standin import Driver
 
     async with Driver() as discord:
@@ -96,21 +104,29 @@ async def _one_start(
             )  # fmt: skip
         discord.watch_process(proc)
         try:
-            await discord.wait_ready(commands=CORE, timeout=900)
-            ready = time.perf_counter() - started
-            rss_ready = _status_kib(proc.pid, "VmRSS") / 1024
-            index_ready = await _wait_log(folder / "serve.log", "event=entity_index_ready", started)
-            name, hs4, partner, reporter = sample
-            exports = {"commodity": hs4, "partner": partner, "reporter": reporter, "year": 2023}
-            for command, options in (("entity", {"name": name}), ("exports", exports)):
-                handle = await discord.invoke(command, options, user="alice", channel="general")
-                await handle.reply(timeout=120)
-            peak = _status_kib(proc.pid, "VmHWM") / 1024
+            yield discord, proc, started
         finally:
             discord.forget_process()
             if proc.returncode is None:
                 proc.terminate()
             await proc.wait()
+
+
+async def _one_start(
+    folder: Path, db_url: str, sample: tuple[str, str, str, str]
+) -> tuple[float, float, float, float]:
+    """Start serve once; return (s to ready, s to entity index ready, RSS MiB at ready, peak RSS MiB after two commands)."""
+    async with serve_started(folder, db_url) as (discord, proc, started):
+        await discord.wait_ready(commands=CORE, timeout=900)
+        ready = time.perf_counter() - started
+        rss_ready = _status_kib(proc.pid, "VmRSS") / 1024
+        index_ready = await wait_log(folder / "serve.log", "event=entity_index_ready", started)
+        name, hs4, partner, reporter = sample
+        exports = {"commodity": hs4, "partner": partner, "reporter": reporter, "year": 2023}
+        for command, options in (("entity", {"name": name}), ("exports", exports)):
+            handle = await discord.invoke(command, options, user="alice", channel="general")
+            await handle.reply(timeout=120)
+        peak = _status_kib(proc.pid, "VmHWM") / 1024
     return ready, index_ready, rss_ready, peak
 
 
