@@ -42,6 +42,7 @@ from db.names import normalize_name
 from db.queries.entities import EntityRecord, load_records
 from db.queries.list_dates import CURATED_KEY, list_dates
 from db.search.index import EntityHit, NameIndex
+from db.search.pool import SearchPool
 from db.search.service import get_index, search_key
 
 CANDIDATES_PER_ROW = 5  # searched per name; written out with all_candidates when they reach `possible`
@@ -171,15 +172,16 @@ async def _search_all(
     progress: Progress | None,
     done: int,
     total: int,
+    pool: SearchPool | None,
 ) -> tuple[dict[str, list[EntityHit]], dict[int, EntityRecord]]:
     """The candidates of each distinct search key (`wanted`: key -> rows carrying it), searched once each,
     and the records of the candidates judged (`_kept` from `keep`).
 
     The same search as /entity (`search_key` on the loaded index), a batch of keys per worker-thread call:
     one index version check for the whole file instead of one per name, and progress between batches.
-    Two batches run at a time: over half of a search is numpy counting that releases the GIL, so the second
-    thread uses the second core while the first scores. The records of a finished batch are read while the
-    threads search the next ones.
+    Two batches run at a time in screening's threads, or, given a `pool` (`tradewatch screen`) and enough
+    names to repay its start, one per worker process. The records of a finished batch are read while the
+    next ones are searched.
     """
     index, _ = await get_index(ctx.session)
     if index.size == 0:
@@ -190,7 +192,11 @@ async def _search_all(
     keys = list(wanted)
     batches = [keys[start : start + SEARCH_BATCH] for start in range(0, len(keys), SEARCH_BATCH)]
     loop = asyncio.get_running_loop()
-    running = [loop.run_in_executor(_SCREEN_THREADS, _search_batch, index, batch) for batch in batches]
+    running: list[asyncio.Future[list[list[EntityHit]]]]
+    if pool is not None and pool.worth_it(len(keys)):
+        running = [asyncio.ensure_future(pool.search(batch, CANDIDATES_PER_ROW)) for batch in batches]
+    else:
+        running = [loop.run_in_executor(_SCREEN_THREADS, _search_batch, index, batch) for batch in batches]
     found: dict[str, list[EntityHit]] = {}
     records: dict[int, EntityRecord] = {}
     try:
@@ -228,9 +234,13 @@ def _name_problem(name: str) -> str | None:
 
 
 async def screen_table(
-    ctx: Context, table: Table, params: ScreenParams, progress: Progress | None = None
+    ctx: Context,
+    table: Table,
+    params: ScreenParams,
+    progress: Progress | None = None,
+    pool: SearchPool | None = None,
 ) -> Screened:
-    """Screen every row of `table` (see the module docstring for the verdicts).
+    """Screen every row of `table` (see the module docstring for the verdicts); `pool`: search processes.
 
     Raises:
         InvalidInput: a named column that is not in the table.
@@ -252,7 +262,7 @@ async def screen_table(
     if progress is not None:
         progress(skipped, len(names))
     keep = thresholds.possible
-    hits, records = await _search_all(ctx, wanted, keep, progress, skipped, len(names))
+    hits, records = await _search_all(ctx, wanted, keep, progress, skipped, len(names), pool)
     cache: dict[str, str | None] = {}
     verdicts = []
     for name, country_text in zip(names, countries, strict=True):
@@ -312,7 +322,12 @@ def _row_line(number: int, name: str, verdict: Verdict) -> str:
     return f"• row {number}: {' '.join(name.split())[:60]} → {verdict.matched_name} ({verdict.lists}) {verdict.score:.0f}"
 
 
-async def run_screen(ctx: Context, params: ScreenParams, progress: Progress | None = None) -> Reply:
+async def run_screen(
+    ctx: Context,
+    params: ScreenParams,
+    progress: Progress | None = None,
+    pool: SearchPool | None = None,
+) -> Reply:
     """Read the file, screen it, answer with a summary and the results as a CSV attachment.
 
     Args:
@@ -320,12 +335,13 @@ async def run_screen(ctx: Context, params: ScreenParams, progress: Progress | No
         params: the file and the options.
         progress: called with (rows screened so far, rows in all) as the search advances (the CLI's
             progress bar).
+        pool: worker processes to search in (`tradewatch screen`); None: this process's threads.
     Raises:
         InvalidInput: not a table, too many rows or columns, an unknown column.
         NoData: no list is loaded.
     """
     table = read_table(await params.read(), params.filename, max_rows=params.max_rows)
-    screened = await screen_table(ctx, table, params, progress)
+    screened = await screen_table(ctx, table, params, progress, pool)
     return build_reply(params, screened, await list_dates(ctx.session))
 
 

@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.runtime import open_app
 from commands.context import utcnow
 from db.ingest.base import ImportFailed, IngestReport
-from db.search.cache import warm_index_cached
+from db.search.cache import INDEX_FOLDER, warm_index_cached
 from db.sources import ImportOption, list_importers, load_importer
 
 
@@ -38,7 +38,7 @@ async def run_importer(config: Config, source: str, path: Path, **options: Any) 
 async def save_name_index(config: Config, sessions: async_sessionmaker[AsyncSession]) -> str:
     """Build (or find) the name index of the database and save it where `tradewatch serve` reads it back."""
     started = time.perf_counter()
-    names, _ = await warm_index_cached(sessions, config.cache_dir / "name-index")
+    names, _ = await warm_index_cached(sessions, config.cache_dir / INDEX_FOLDER)
     return f"{names:,} names, saved for the next bot start ({time.perf_counter() - started:.1f} s)"
 
 

@@ -15,12 +15,15 @@ from commands.errors import CommandError
 from commands.replies import Reply
 from commands.screen import run_screen
 from commands.screen_table import CLI_MAX_ROWS, ScreenParams, check_size
+from db.search.cache import INDEX_FOLDER
+from db.search.pool import open_pool
 
 CLI_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 async def screen_file(config: Config, params: ScreenParams, show_progress: bool) -> Reply:
-    """Open the database, screen the file with a progress bar on stderr, close."""
+    """Open the database, screen the file with a progress bar on stderr (a large sheet in worker processes,
+    db.search.pool), close."""
     from tqdm import tqdm
 
     bar: tqdm[NoReturn] | None = None
@@ -33,10 +36,17 @@ async def screen_file(config: Config, params: ScreenParams, show_progress: bool)
             bar = tqdm(total=total, unit="row", desc="screening")
         bar.update(done - bar.n)
 
+    pool = None
     try:
-        async with open_app(config) as app, app.sessions() as session:
-            return await run_screen(Context(session=session, lookups=app.lookups), params, progress)
+        async with open_app(config) as app:
+            # the index saved by the last import, else built and saved: the search workers map that copy
+            pool = await open_pool(app.sessions, config.cache_dir / INDEX_FOLDER)
+            async with app.sessions() as session:
+                ctx = Context(session=session, lookups=app.lookups)
+                return await run_screen(ctx, params, progress, pool)
     finally:
+        if pool is not None:
+            pool.close()
         if bar is not None:
             bar.close()
 

@@ -96,11 +96,11 @@ class EntityCog(commands.Cog):
     async def _warm(self) -> None:
         await self._connected.wait()
         try:
-            from db.search.cache import warm_index_cached
+            from db.search.cache import INDEX_FOLDER, warm_index_cached
 
             # Read back from the data folder when saved for exactly this database content (a million names:
             # milliseconds instead of seconds of CPU), else built and saved for the next start.
-            folder = self.bot.config.cache_dir / "name-index"
+            folder = self.bot.config.cache_dir / INDEX_FOLDER
             names, from_disk = await warm_index_cached(self.bot.app.sessions, folder)
             self.bot.health["entity_names"] = names
             event(log, "entity_index_ready", names=names, source="saved" if from_disk else "built")

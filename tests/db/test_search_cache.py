@@ -50,7 +50,7 @@ async def test_saved_index_gives_the_same_answers(
     assert (names_again, from_disk) == (names, True)
     async with sessions() as session:
         index, stale = await service.get_index(session)
-    assert not stale and isinstance(index.postings.postings, np.memmap)  # mapped, not rebuilt
+    assert not stale and isinstance(index.postings.postings.base, np.memmap)  # mapped, not rebuilt
     assert await _answers(sessions) == built
 
 
