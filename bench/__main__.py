@@ -312,7 +312,7 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
             step(f"{backend}: screening {args.screen_rows:,} names against {run.names.count:,}")
             run.figures += await screen_bench.measure(
                 url, backend, run.names.entities, run.names.keys, run.lookups,
-                rows=args.screen_rows, baseline_sample=args.screen_baseline,
+                rows=args.screen_rows, baseline_sample=args.screen_baseline, folder=data_dir() / f"cli-{backend}",
             )  # fmt: skip
         if "serve" in areas and url and run.names and run.chunks:
             step(f"{backend}: serve cold start and memory")

@@ -19,10 +19,12 @@ def test_screen_bench_runs_at_tiny_scale(backend: str, tmp_path: Path, shared_da
             "--out", str(tmp_path / "out"), "--shared-data", str(shared_data)]  # fmt: skip
     assert asyncio.run(main(argv)) == 0
     data = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
-    [figure] = [f for f in data["figures"] if f["area"] == "screen"]
+    figure, in_process = [f for f in data["figures"] if f["area"] == "screen"]
     assert figure["backend"] == backend and figure["name"].startswith("screen 40 names against ")
     assert figure["baseline"]["name"].startswith("rapidfuzz process.extract WRatio full scan per name")
     assert figure["target"]["text"] == "<= 30" and figure["met"] in (True, False)
     extra = figure["extra"]
     assert sum(extra["verdicts"].values()) == 40 and extra["rows"] == 40
     assert extra["found_share"] >= 0.8  # noisy variants of listed names: most are found with the right entity
+    assert in_process["name"] == "/screen 40 names in the bot's process" and in_process["target"] is None
+    assert in_process["extra"]["found_share"] == extra["found_share"]  # the same search either way
