@@ -2,4 +2,5 @@
 
 from bot.cli import main
 
-main()
+if __name__ == "__main__":  # not again in a search worker process (db.search.pool starts them with spawn)
+    main()

@@ -97,7 +97,8 @@ class SearchPool:
             try:
                 return await asyncio.get_running_loop().run_in_executor(self._pool(), _search, keys, limit)
             except (SavedIndexGone, BrokenProcessPool, OSError) as exc:
-                log.warning("search workers unusable (%s): searching in this process", exc)
+                if not self._broken:  # said once: every batch already queued fails the same way
+                    log.warning("search workers unusable (%s): searching in this process", exc)
                 self._broken = True
         return await asyncio.to_thread(lambda: [search_key(self.index, k, limit=limit) for k in keys])
 
