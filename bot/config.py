@@ -137,15 +137,22 @@ class ImportsConfig:
 
 @dataclass(frozen=True)
 class ScreenConfig:
-    """`/screen` and `tradewatch screen` (commands/screen.py): the scores for a `match` and a `possible`.
+    """`/screen` and `tradewatch screen` (commands/screen.py): the scores for a `match` and a `possible`, and
+    how many processes `tradewatch screen` searches a large sheet in (db.search.pool).
 
-    Unset, they are /entity's: a card's strong match and its lowest shown match.
+    Unset, the scores are /entity's: a card's strong match and its lowest shown match; the workers one per core
+    (at most db.search.pool.MAX_WORKERS); 0 or 1 searches in the command's own process.
     """
 
     match_score: float | None = None
     possible_score: float | None = None
+    workers: int | None = None
 
     def __post_init__(self) -> None:
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 0 <= self.workers <= 64
+        ):
+            raise ConfigError(f"[screen] workers must be a whole number from 0 to 64, got {self.workers!r}")
         for key in ("match_score", "possible_score"):
             value = getattr(self, key)
             if value is None:

@@ -40,7 +40,7 @@ async def screen_file(config: Config, params: ScreenParams, show_progress: bool)
     try:
         async with open_app(config) as app:
             # the index saved by the last import, else built and saved: the search workers map that copy
-            pool = await open_pool(app.sessions, config.cache_dir / INDEX_FOLDER)
+            pool = await open_pool(app.sessions, config.cache_dir / INDEX_FOLDER, config.screen.workers)
             async with app.sessions() as session:
                 ctx = Context(session=session, lookups=app.lookups)
                 return await run_screen(ctx, params, progress, pool)

@@ -4,7 +4,7 @@ A search is half numpy counting and half Python scoring, which holds the GIL: tw
 searched a sheet only 1.0-1.2 times faster than one (docs/performance.md). A worker process each does not
 share a GIL. Each worker is a fresh interpreter (the `spawn` start method: nothing of the caller is copied, no
 fork) that memory-maps the index the caller saved (db.search.cache), so the workers share one copy of it in
-the page cache and start in about 2.5 s (imports, then the words by sound).
+the page cache and start in about a second (imports, then the words by sound read back).
 
 Used by `tradewatch screen` for large sheets; the bot screens in its own threads and starts no process.
 A worker that cannot read the saved index (deleted meanwhile) or a pool that breaks is not an error: the
@@ -17,6 +17,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -41,11 +42,11 @@ class SavedIndexGone(RuntimeError):
 
 
 def _load(folder: str, fp: str, database: str) -> None:
-    """Worker initialiser: map the saved index and build its words by sound before the first search."""
+    """Worker initialiser: map the saved index. Ctrl-C reaches the caller, which stops the workers (a worker
+    that took it too would print its own traceback and break the pool)."""
     global _LOADED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _LOADED = load_saved(Path(folder), fp, database)
-    if _LOADED is not None:
-        _LOADED.phonetic  # noqa: B018 - built now, while every worker starts, not in a first search
 
 
 def _search(keys: list[str], limit: int) -> list[list[EntityHit]]:
@@ -109,12 +110,18 @@ class SearchPool:
             self._executor = None
 
 
-async def open_pool(sessions: async_sessionmaker[AsyncSession], folder: Path) -> SearchPool:
+async def open_pool(
+    sessions: async_sessionmaker[AsyncSession], folder: Path, workers: int | None = None
+) -> SearchPool | None:
     """Make the name index ready, saved at `folder` (db.search.cache.warm_index_cached: read back, or built
-    and saved), and a pool whose workers map that saved copy."""
+    and saved), and a pool whose workers map that saved copy: `workers` of them (None: `default_workers`);
+    None for fewer than two, which would search no faster than this process."""
     await warm_index_cached(sessions, folder)
+    count = default_workers() if workers is None else workers
+    if count < 2:
+        return None
     async with sessions() as session:
         index, _ = await get_index(session)
         engine = session.bind
         assert isinstance(engine, AsyncEngine)
-        return SearchPool(index, folder, await fingerprint(session), database_key(engine))
+        return SearchPool(index, folder, await fingerprint(session), database_key(engine), count)

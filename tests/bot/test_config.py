@@ -46,6 +46,7 @@ def test_environment_overrides_file_and_secrets_are_not_in_repr(tmp_path: Path) 
         ("[discord]\ntoken = 'x'\n", "[discord] token is a secret"),
         ("[discord]\nguilds = [{roles = [1]}]\n", "entry 1 needs an id"),
         ("[data\n", "not valid TOML"),
+        ("[screen]\nworkers = 'all'\n", "[screen] workers must be a whole number from 0 to 64"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -62,3 +63,9 @@ def test_brief_time_zone_is_checked_and_canonical(tmp_path: Path) -> None:
     path.write_text('[brief]\ntime_zone = "Berlin"\n')
     with pytest.raises(ConfigError, match=r"\[brief\] time_zone must be an IANA time zone"):
         load_config(path, env={})
+
+
+def test_screen_workers_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[screen]\nworkers = 3\n")
+    assert load_config(path, env={}).screen.workers == 3

@@ -112,7 +112,15 @@ def test_sizes_and_thresholds() -> None:
     with pytest.raises(ValueError):
         Thresholds(80.0, 90.0)
     assert ScreenConfig(95, 85) == ScreenConfig(95.0, 85.0)
-    for bad in ({"match_score": 101}, {"possible_score": "high"}, {"match_score": 80, "possible_score": 90}):
+    assert ScreenConfig(workers=0).workers == 0
+    for bad in (
+        {"match_score": 101},
+        {"possible_score": "high"},
+        {"match_score": 80, "possible_score": 90},
+        {"workers": -1},
+        {"workers": 2.5},
+        {"workers": True},
+    ):
         with pytest.raises(ConfigError):
             ScreenConfig(**bad)  # type: ignore[arg-type]
 

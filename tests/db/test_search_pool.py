@@ -27,8 +27,9 @@ async def test_workers_find_what_this_process_finds(
 ) -> None:
     await load_ofac_subset(sessions, shared_data, tmp_path / "ofac", step=1)
     await load_curated(sessions)
-    pool = await open_pool(sessions, tmp_path / "index")
-    pool.workers, pool.min_names = 2, 1
+    pool = await open_pool(sessions, tmp_path / "index", 2)
+    assert pool is not None
+    pool.min_names = 1
     try:
         keys = KEYS + [pool.index.key(p) for p in range(0, pool.index.size, 97)]
         here = [search_key(pool.index, k, limit=5) for k in keys]
@@ -52,9 +53,10 @@ async def test_a_pool_without_its_saved_index_searches_here(
 ) -> None:
     await load_curated(sessions)
     folder = tmp_path / "index"
-    pool = await open_pool(sessions, folder)
+    assert await open_pool(sessions, folder, 1) is None  # one worker: searched in this process
+    pool = await open_pool(sessions, folder, 2)
+    assert pool is not None
     shutil.rmtree(folder)  # deleted between the save and the workers' start
-    pool.workers = 1
     try:
         with caplog.at_level(logging.WARNING, "db.search.pool"):
             hits = await pool.search(KEYS, 5)
