@@ -133,28 +133,29 @@ class TrigramPostings:
         """For every name, how many of the query trigrams `codes` it contains.
 
         Each code's list holds a name at most once, so adding 1 at its names list by list counts exactly.
-        That is about a third cheaper than one `bincount` over the joined lists (no joined copy, no 8-byte
-        counts over every name). The counts are bytes while the query has under 256 trigrams, else uint16 (a
-        query has far fewer than 2**16).
+        `np.add.at` with a one of the counters' own type does it in one pass over the list, about a third
+        cheaper than `counts[names] += 1` (a gather, an add and a scatter) and than one `bincount` over the
+        joined lists. The counts are bytes while the query has under 256 trigrams, else uint16 (a query has
+        far fewer than 2**16).
 
         `like`: the codes and counts of a query that differs in a word (`vladimir poetin` for `vladimir
         putin`): counted from those by the trigrams that differ, the same counts for a fraction of the work.
         """
         dtype = np.uint8 if len(codes) < 256 else np.uint16
+        one = np.ones(1, dtype=dtype)[0]
         if like is not None and like[1].dtype == dtype:
             gone, new = np.setdiff1d(like[0], codes), np.setdiff1d(codes, like[0])
             if len(gone) + len(new) < len(codes):
                 counts = like[1].copy()
                 for c in gone.tolist():
-                    counts[self._names_with(c)] -= 1
+                    np.subtract.at(counts, self._names_with(c), one)
                 for c in new.tolist():
-                    counts[self._names_with(c)] += 1
+                    np.add.at(counts, self._names_with(c), one)
                 return counts
         counts = np.zeros(self.size, dtype=dtype)
         for c in codes.tolist():
-            counts[self._names_with(c)] += 1
+            np.add.at(counts, self._names_with(c), one)
         return counts
 
-    def _names_with(self, code: int) -> npt.NDArray[np.intp]:
-        # numpy converts an int32 index to intp itself, at twice the cost of this explicit cast
-        return self.postings[self.offsets[code] : self.offsets[code + 1]].astype(np.intp)
+    def _names_with(self, code: int) -> npt.NDArray[np.int32]:
+        return self.postings[self.offsets[code] : self.offsets[code + 1]]
