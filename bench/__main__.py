@@ -68,7 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=200, help="parameter sets per latency figure (>= 200)")
     parser.add_argument("--baseline-queries", type=int, default=100,
                         help="queries for the rapidfuzz full scan when there are over 200k names (it is slow)")  # fmt: skip
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each import and of each serve start")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each import, serve start and tradewatch screen"
+    )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild the cached SQLite database and name keys"
     )
@@ -313,6 +315,7 @@ async def per_backend(run: Run, backend: str, baselines: Any, df: Any) -> None:
             run.figures += await screen_bench.measure(
                 url, backend, run.names.entities, run.names.keys, run.lookups,
                 rows=args.screen_rows, baseline_sample=args.screen_baseline, folder=data_dir() / f"cli-{backend}",
+                repeats=args.repeats,
             )  # fmt: skip
         if "serve" in areas and url and run.names and run.chunks:
             step(f"{backend}: serve cold start and memory")

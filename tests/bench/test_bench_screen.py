@@ -15,7 +15,7 @@ from bench.__main__ import main
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_screen_bench_runs_at_tiny_scale(backend: str, tmp_path: Path, shared_data: Path) -> None:
     argv = ["--scale", "0.002", "--backend", backend, "--only", "screen", "--screen-rows", "40",
-            "--screen-baseline", "3", "--small-names", "0", "--data-dir", str(tmp_path / "data"),
+            "--screen-baseline", "3", "--small-names", "0", "--repeats", "2", "--data-dir", str(tmp_path / "data"),
             "--out", str(tmp_path / "out"), "--shared-data", str(shared_data)]  # fmt: skip
     assert asyncio.run(main(argv)) == 0
     data = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
@@ -25,6 +25,7 @@ def test_screen_bench_runs_at_tiny_scale(backend: str, tmp_path: Path, shared_da
     assert figure["target"]["text"] == "<= 30" and figure["met"] in (True, False)
     extra = figure["extra"]
     assert sum(extra["verdicts"].values()) == 40 and extra["rows"] == 40
+    assert figure["n"] == 2 and len(extra["runs_s"]) == 2  # two runs of the command, the same results file
     assert extra["found_share"] >= 0.8  # noisy variants of listed names: most are found with the right entity
     assert in_process["name"] == "/screen 40 names in the bot's process" and in_process["target"] is None
     assert in_process["extra"]["found_share"] == extra["found_share"]  # the same search either way
