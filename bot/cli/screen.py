@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import NoReturn
 
@@ -81,6 +82,7 @@ def screen(
 ) -> None:
     """Screen every name of FILE (CSV or XLSX) against the loaded lists; write the verdicts to --out."""
     try:
+        _ensure_folder(out)  # before the screening, not after it
         check_size(file.stat().st_size, file.name, CLI_MAX_FILE_BYTES)
 
         async def read() -> bytes:
@@ -102,9 +104,33 @@ def screen(
         click.echo(f"error: {exc.user_text()}".replace("\n", " "), err=True)
         raise SystemExit(2) from None
     [results] = reply.attachments
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(results.data)
+    _write(out, results.data)
     click.echo("\n".join(reply.summary))
     for field in reply.fields:
         click.echo(f"\n{field.name}:\n{field.value}")
     click.echo(f"\nwrote {out}")
+
+
+def _refuse(out: Path, exc: OSError) -> NoReturn:
+    click.echo(
+        f"error: cannot write the results to {out}: {exc.strerror or exc}. Choose another --out.", err=True
+    )
+    raise SystemExit(2) from None
+
+
+def _ensure_folder(out: Path) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(out, exc)
+
+
+def _write(out: Path, data: bytes) -> None:
+    """Whole or not at all: a temporary file beside `out`, renamed over it."""
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        _refuse(out, exc)

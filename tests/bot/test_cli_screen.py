@@ -47,6 +47,9 @@ async def test_screen_a_sheet_from_the_command_line(tmp_path: Path) -> None:
     code, _, err = await tradewatch(tmp_path, "screen", str(sheet), "--out", str(out), "--no-progress")
     assert code == 2 and "error: There is no column 'name' of names to screen." in err
     assert "'Supplier', 'Land'" in err and "--name-column" in err and "Traceback" not in err
+    code, _, err = await tradewatch(tmp_path, "screen", str(sheet), "--out", str(sheet / "results.csv"))
+    assert code == 2 and f"error: cannot write the results to {sheet / 'results.csv'}" in err
+    assert "Choose another --out" in err and "Traceback" not in err and "database" not in err
     text = tmp_path / "notes.txt"
     text.write_bytes(b"\x00\x01binary")
     code, _, err = await tradewatch(tmp_path, "screen", str(text), "--out", str(out))
