@@ -4,7 +4,7 @@ At a million names, reading every name and entity and building the index takes a
 (bench/RESULTS.md), which the bot used to spend before it could log in. The built index is a few flat numpy
 arrays: saved as a folder of `.npy` files, it is memory-mapped back in milliseconds, and only the pages a
 search touches are read. The words by sound (db.search.phonetics), 1.6 s to build from the names, are saved
-beside them as JSON and read back in about 0.1 s, so the first search after a start does not build them.
+beside them as JSON and read back in about 0.3 s, so the first search after a start does not build them.
 
 The files are derived data, trusted only for the exact database contents they were built from: the folder
 name is a fingerprint of the database URL (without password), every snapshot of a list source (id and
@@ -125,8 +125,8 @@ def load_saved(folder: Path, fp: str, database: str) -> NameIndex | None:
         meta: dict[str, Any] = json.loads((target / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fp:
             return None
-        # plain arrays over the mapping: indexing a np.memmap goes through its Python subclass hooks, about
-        # 0.3 ms of a search's 3.5 at a million names
+        # plain arrays over the mapping: indexing a np.memmap goes through its Python subclass hooks (a
+        # profile at a million names put them at about 0.3 ms of a 3.5 ms search)
         arrays = {
             name: np.asarray(np.load(target / f"{name}.npy", mmap_mode="r", allow_pickle=False))
             for name in _ARRAYS
