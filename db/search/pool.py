@@ -1,9 +1,10 @@
 """Worker processes that search the saved name index: a batch of names on every core.
 
 A search is half numpy counting and half Python scoring, which holds the GIL: two threads of one process
-searched a sheet only 1.0-1.2 times faster than one (docs/performance.md); processes share no GIL. Each worker is a fresh interpreter (the `spawn` start method: nothing of the caller is copied, no
-fork) that memory-maps the index the caller saved (db.search.cache), so the workers share one copy of it in
-the page cache and start in about a second (imports, then the words by sound read back).
+searched a sheet only 1.0-1.2 times faster than one (docs/performance.md); processes share no GIL. Each
+worker is a fresh interpreter (the `spawn` start method: nothing of the caller is copied, no fork) that
+memory-maps the index the caller saved (db.search.cache), so the workers share one copy of it in the page
+cache and start in about a second (imports, then the words by sound read back).
 
 Used by `tradewatch screen` for large sheets; the bot screens in its own threads and starts no process.
 A worker that cannot read the saved index (deleted meanwhile) or a pool that breaks is not an error: the
