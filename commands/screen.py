@@ -10,7 +10,9 @@ the row's own columns with a verdict:
 - `skipped`: the row's name is empty or cannot be a name (the explanation says why).
 
 The thresholds default to /entity's (commands.entity.MIN_SCORE, commands.entity_card.STRONG_SCORE) and are
-set in config.toml's [screen] section. Repeated names (same name and country) are searched once.
+set in config.toml's [screen] section. Repeated names (same name and country) are searched once. Another entity
+with the same verdict within /entity's ambiguity margin is named in the explanation (`as close: ...`), and of
+equal scores the name written as the row writes it comes first.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from commands.context import Context
 from commands.entity import MIN_SCORE
 from commands.entity_card import STRONG_SCORE
-from commands.entity_match import why_matched
+from commands.entity_match import AMBIGUITY_MARGIN, why_matched
 from commands.entity_params import check_name
 from commands.errors import CommandError, InvalidInput, NoData
 from commands.parse import CommandLine
@@ -87,6 +89,7 @@ class Verdict:
     lists: str = ""  # the `list` column
     entity_id: int | None = None
     explanation: str = ""
+    close: int = 0  # other entities as close (the explanation names them)
 
     def cells(self) -> list[object]:
         score = round(self.score, 1) if self.score is not None else None
@@ -281,8 +284,17 @@ async def screen_table(
             for h in _kept(hits[keys[name]], keep)
             if h.entity_id in records
         ]
-        row.sort(key=lambda v: (VERDICTS.index(v.verdict), -(v.score or 0)))
-        verdicts.append(row or [Verdict("none", None, explanation="no similar name in the loaded lists")])
+        written = " ".join(name.split()).casefold()  # a tie goes to the name written as the row writes it
+        row.sort(
+            key=lambda v: (
+                VERDICTS.index(v.verdict),
+                -(v.score or 0),
+                " ".join(v.matched_name.split()).casefold() != written,
+            )
+        )
+        verdicts.append(
+            _with_namesakes(row) or [Verdict("none", None, explanation="no similar name in the loaded lists")]
+        )
     return Screened(table, names_col, country_col, verdicts, thresholds)
 
 
@@ -293,16 +305,26 @@ def _kept(found: list[EntityHit], keep: float) -> list[EntityHit]:
 
 
 def _with_note(verdict: Verdict, note: str) -> Verdict:
-    if not note:
-        return verdict
-    return Verdict(
-        verdict.verdict,
-        verdict.score,
-        verdict.matched_name,
-        verdict.lists,
-        verdict.entity_id,
-        verdict.explanation + note,
-    )
+    return replace(verdict, explanation=verdict.explanation + note) if note else verdict
+
+
+def _with_namesakes(row: list[Verdict]) -> list[Verdict]:
+    """The best verdict told of other entities with the same verdict within /entity's AMBIGUITY_MARGIN
+    (`nik llc`: NIK LLC and AO NIK, two listed firms, both 100): a namesake the row may mean instead."""
+    if not row or row[0].verdict not in ("match", "possible"):
+        return row
+    best = row[0]
+    close = [
+        v
+        for v in row[1:]
+        if v.verdict == best.verdict and (v.score or 0) >= (best.score or 0) - AMBIGUITY_MARGIN
+    ]
+    if not close:
+        return row
+    named = ", ".join(f"{v.matched_name!r} (entity {v.entity_id}, {v.score:.0f})" for v in close[:2])
+    more = f" and {len(close) - 2} more" if len(close) > 2 else ""
+    note = f"; as close: {named}{more}"
+    return [replace(_with_note(best, note), close=len(close)), *row[1:]]
 
 
 def result_csv(screened: Screened, *, all_candidates: bool) -> bytes:
@@ -319,7 +341,8 @@ def result_csv(screened: Screened, *, all_candidates: bool) -> bytes:
 
 
 def _row_line(number: int, name: str, verdict: Verdict) -> str:
-    return f"• row {number}: {' '.join(name.split())[:60]} → {verdict.matched_name} ({verdict.lists}) {verdict.score:.0f}"
+    close = f" (+{verdict.close} as close)" if verdict.close else ""
+    return f"• row {number}: {' '.join(name.split())[:60]} → {verdict.matched_name} ({verdict.lists}) {verdict.score:.0f}{close}"
 
 
 async def run_screen(

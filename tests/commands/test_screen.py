@@ -279,3 +279,19 @@ async def test_a_consignee_sheet_finds_the_listed_and_calls_no_unlisted_firm_a_m
             assert row["explanation"].split("'")[1] == LISTED[row["consignee"]], row
         else:
             assert row["verdict"] != "match", row
+
+    # Two listed firms are `nik` to the search (NIK LLC, and AO NIK's alias): each row gets the one written as
+    # it writes it, and is told of the other.
+    reply = await screen(sessions, lookups, params(b"name\nNik Llc\nAO NIK\n"))
+    nik_llc, ao_nik = rows(reply)
+    assert (nik_llc["matched_name"], nik_llc["score"], ao_nik["matched_name"]) == (
+        "NIK LLC",
+        "100.0",
+        "AO NIK",
+    )
+    assert f"; as close: 'AO NIK' (entity {ao_nik['entity_id']}, 100)" in nik_llc["explanation"]
+    assert f"; as close: 'NIK LLC' (entity {nik_llc['entity_id']}, 100)" in ao_nik["explanation"]
+    assert any(
+        "row 1: Nik Llc → NIK LLC (SDN List (RUSSIA-EO14024)) 100 (+1 as close)" in f.value
+        for f in reply.fields
+    )
